@@ -1,0 +1,51 @@
+# CS231n Assignment 1 course repository. `make help` lists the targets.
+# Every target that runs Python creates the virtualenv (.venv, pinned requirements) on first use.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Where the real CIFAR-10 is built for the real-data suites (outside the repository, never committed).
+SHARED ?= ../shared
+CIFAR_CACHE ?= $(HOME)/.cache/cs231n-a1
+CIFAR_DIR := $(CIFAR_CACHE)/cifar-10-batches-py
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test test-realdata lint bench release cifar10
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(STAMP) ## Create the virtualenv with the pinned requirements
+
+test: $(STAMP) ## Run the fast test suite (no real data needed; about a few minutes)
+	$(PY) -m pytest -m "not realdata and not slow" -n $(PYTEST_WORKERS) -q
+
+cifar10: $(CIFAR_DIR)/test_batch ## Build the real CIFAR-10 from ../shared into the cache folder
+
+$(CIFAR_DIR)/test_batch: | $(STAMP)
+	@test -f $(SHARED)/data/cifar10/build_cifar10.py || { echo "error: $(SHARED)/data/cifar10 not found; the real-data suites need it (or set CS231N_CIFAR10_DIR yourself)" >&2; exit 1; }
+	mkdir -p $(CIFAR_CACHE)
+	$(PY) $(SHARED)/data/cifar10/build_cifar10.py $(CIFAR_CACHE)
+
+test-realdata: $(CIFAR_DIR)/test_batch ## Run the tests that need the real CIFAR-10
+	CS231N_CIFAR10_DIR=$(CIFAR_DIR) $(PY) -m pytest -m realdata -q
+
+lint: $(STAMP) ## Lint the code with ruff
+	$(VENV)/bin/ruff check cs231n coursekit tests
+
+bench: $(STAMP) ## Print the speed benchmarks (ratios measured side by side)
+	$(PY) -m coursekit.bench
+
+release: $(STAMP) ## Build the student release into release/assignment1
+	@echo "make release: the release builder is not written yet (issue 4)." >&2; exit 1
