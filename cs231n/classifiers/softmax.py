@@ -1,0 +1,83 @@
+import numpy as np
+
+
+def softmax_loss_naive(W, X, y, reg):
+    """
+    Softmax (cross-entropy) loss function, naive implementation (with loops).
+
+    Inputs have dimension D, there are C classes, and we operate on minibatches of N examples.
+
+    Inputs:
+    - W: A numpy array of shape (D, C) containing weights.
+    - X: A numpy array of shape (N, D) containing a minibatch of data.
+    - y: A numpy array of shape (N,) containing training labels; y[i] = c means that X[i] has
+      label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as single float
+    - gradient with respect to weights W; an array of same shape as W
+    """
+    # Initialize the loss and gradient to zero.
+    loss = 0.0
+    dW = np.zeros_like(W)
+
+    # Compute the loss (and, once you have written it, the gradient) one example at a time.
+    num_train = X.shape[0]
+    for i in range(num_train):
+        scores = X[i] @ W  # (C,)
+        # Shifting the scores by their maximum leaves the probabilities unchanged and keeps
+        # np.exp from overflowing.
+        scores = scores - np.max(scores)
+        log_probs = scores - np.log(np.sum(np.exp(scores)))
+        loss -= log_probs[y[i]]  # the loss of one example is its negative log-probability
+
+        # TODO: add this example's contribution to the gradient dW. With p = softmax(scores),
+        # the gradient of -log p[y[i]] with respect to the scores is p, minus 1 at y[i].
+        # Use loops if you like; do not use np.linalg or scipy.
+        ### BEGIN SOLUTION
+        dscores = np.exp(log_probs)
+        dscores[y[i]] -= 1.0
+        dW += np.outer(X[i], dscores)
+        ### END SOLUTION
+
+    # Average over the examples and add the L2 regularization reg * sum(W * W).
+    loss = loss / num_train + reg * np.sum(W * W)
+
+    # TODO: finish dW so that it is the gradient of the loss above: average the per-example
+    # gradients over the examples and add the gradient of reg * sum(W * W), which is 2 * reg * W.
+    ### BEGIN SOLUTION
+    dW = dW / num_train + 2 * reg * W
+    ### END SOLUTION
+
+    return loss, dW
+
+
+def softmax_loss_vectorized(W, X, y, reg):
+    """
+    Softmax (cross-entropy) loss function, vectorized version.
+
+    Inputs and outputs are the same as softmax_loss_naive.
+    """
+    # Initialize the loss and gradient to zero.
+    loss = 0.0
+    dW = np.zeros_like(W)
+
+    # TODO: compute the softmax loss and its gradient without explicit loops. The loss is the
+    # mean cross-entropy over the N examples plus reg * sum(W * W); its gradient adds
+    # 2 * reg * W. Shift each row of scores by its maximum before np.exp for numerical
+    # stability.
+    ### BEGIN SOLUTION
+    num_train = X.shape[0]
+    rows = np.arange(num_train)
+    scores = X @ W  # (N, C)
+    scores -= np.max(scores, axis=1, keepdims=True)
+    log_probs = scores - np.log(np.sum(np.exp(scores), axis=1, keepdims=True))
+    loss = -np.mean(log_probs[rows, y]) + reg * np.sum(W * W)
+
+    dscores = np.exp(log_probs)  # softmax probabilities
+    dscores[rows, y] -= 1.0
+    dW = X.T @ dscores / num_train + 2 * reg * W
+    ### END SOLUTION
+
+    return loss, dW
