@@ -1,0 +1,235 @@
+"""`make bench`: speed figures of the course repository, as ratios measured side by side.
+
+Each section times our code and its yardstick in the same process, interleaving the
+repeats so that a noisy neighbour on a shared machine slows both sides alike, and reports
+the ratio of the best times. Absolute seconds are printed for context only.
+
+    python -m coursekit.bench                 # all sections, a table on stdout
+    python -m coursekit.bench --only knn      # one section
+    python -m coursekit.bench --write-readme  # also rewrite the README's benchmark table
+"""
+
+import argparse
+import importlib
+import os
+import platform
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(REPO, "README.md")
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+@dataclass
+class Row:
+    """One line of the table: a measured figure and, where there is one, its target."""
+
+    what: str
+    figure: str
+    target: str = ""
+    ok: bool | None = None
+
+    @property
+    def verdict(self):
+        return {True: "met", False: "MISSED", None: ""}[self.ok]
+
+
+def best_times(fns, repeats=5):
+    """Best wall time of each callable, running them in turn `repeats` times.
+
+    Interleaving the candidates (a, b, a, b, ...) rather than timing each in a block
+    keeps a burst of load on the machine from favouring one side of a ratio.
+    """
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x"
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+def bench_knn():
+    """kNN distances on the knn notebook's shapes: 500 test x 5000 train x 3072, float64."""
+    from sklearn.metrics.pairwise import euclidean_distances
+
+    from cs231n.classifiers import KNearestNeighbor
+
+    rng = np.random.default_rng(0)
+    X_train = rng.uniform(0, 255, size=(5000, 3072))
+    X_test = rng.uniform(0, 255, size=(500, 3072))
+    knn = KNearestNeighbor()
+    knn.train(X_train, np.zeros(5000, dtype=int))
+
+    no_loop, sk, floor = best_times(
+        [
+            lambda: knn.compute_distances_no_loops(X_test),
+            lambda: euclidean_distances(X_test, X_train),
+            lambda: X_test @ X_train.T,
+        ]
+    )
+    # The loop versions take minutes on the full shapes; time them on the first rows and
+    # scale, since their cost is linear in the number of test rows.
+    n_one, n_two = 100, 10
+    one_loop, two_loop = best_times(
+        [
+            lambda: knn.compute_distances_one_loop(X_test[:n_one]),
+            lambda: knn.compute_distances_two_loops(X_test[:n_two]),
+        ],
+        repeats=2,
+    )
+    one_loop *= 500 / n_one
+    two_loop *= 500 / n_two
+    return [
+        Row("kNN no-loop distances / bare `X @ X_train.T`", ratio(no_loop, floor),
+            "<= 1.20x", no_loop <= 1.2 * floor),
+        Row("kNN no-loop distances / scikit-learn `euclidean_distances`", ratio(no_loop, sk),
+            "<= 1.00x", no_loop <= sk),
+        Row("kNN one-loop distances / no-loop", ratio(one_loop, no_loop)),
+        Row("kNN two-loop distances / no-loop", ratio(two_loop, no_loop)),
+        Row("kNN no-loop distances, seconds", f"{no_loop:.3f} s"),
+    ]
+
+
+def bench_softmax():
+    """Softmax loss and gradient on 500 CIFAR-sized examples: vectorized vs naive."""
+    from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
+
+    rng = np.random.default_rng(1)
+    W = 1e-4 * rng.standard_normal((3073, 10))
+    X = rng.standard_normal((500, 3073))
+    y = rng.integers(10, size=500)
+    naive, vec = best_times(
+        [lambda: softmax_loss_naive(W, X, y, 5e-6), lambda: softmax_loss_vectorized(W, X, y, 5e-6)]
+    )
+    return [
+        Row("softmax naive / vectorized (loss + gradient, N=500)", ratio(naive, vec)),
+        Row("softmax vectorized, seconds", f"{vec * 1e3:.2f} ms"),
+    ]
+
+
+FC_HIDDEN, FC_BATCH, FC_LR = [100] * 5, 200, 1e-3
+
+
+def bench_fc_step():
+    """One SGD step of FullyConnectedNet([100]*5), batch 200, float32, against PyTorch."""
+    from cs231n.classifiers.fc_net import FullyConnectedNet
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((FC_BATCH, 3072)).astype(np.float32)
+    y = rng.integers(10, size=FC_BATCH)
+    model = FullyConnectedNet(FC_HIDDEN, weight_scale=5e-2, reg=0.0, dtype=np.float32)
+
+    def ours():
+        _, grads = model.loss(X, y)
+        for name, g in grads.items():
+            model.params[name] -= FC_LR * g
+
+    rows = []
+    try:
+        torch = importlib.import_module("torch")
+    except ImportError:
+        (ours_t,) = best_times([ours], repeats=10)
+        return [
+            Row("FC step ([100]*5, batch 200, float32), seconds", f"{ours_t * 1e3:.2f} ms"),
+            Row("FC step / PyTorch CPU", "not measured: torch is not installed",
+                "<= 1.50x (make bench-deps installs torch)", None),
+        ]
+
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    dims = [3072, *FC_HIDDEN, 10]
+    layers = []
+    for i in range(len(dims) - 1):
+        layers.append(torch.nn.Linear(dims[i], dims[i + 1]))
+        if i < len(dims) - 2:
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(net.parameters(), lr=FC_LR)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def theirs():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(net(Xt), yt).backward()
+        opt.step()
+
+    ours_t, theirs_t = best_times([ours, theirs], repeats=20)
+    rows.append(Row("FC step / PyTorch CPU (same step, same shapes)", ratio(ours_t, theirs_t),
+                    "<= 1.50x", ours_t <= 1.5 * theirs_t))
+    rows.append(Row("FC step, seconds (ours / PyTorch)",
+                    f"{ours_t * 1e3:.2f} ms / {theirs_t * 1e3:.2f} ms"))
+    return rows
+
+
+SECTIONS = {
+    "knn": bench_knn,
+    "softmax": bench_softmax,
+    "fc": bench_fc_step,
+}
+
+
+def environment_line():
+    from threadpoolctl import threadpool_info
+
+    blas = threadpool_info()
+    blas_desc = ", ".join(
+        f"{b.get('internal_api')} {b.get('architecture', '')} x{b.get('num_threads')}" for b in blas
+    )
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"numpy {np.__version__}, BLAS: {blas_desc or 'unknown'}")
+
+
+def render(rows):
+    lines = ["| figure | measured | target | |", "|---|---|---|---|"]
+    lines += [f"| {r.what} | {r.figure} | {r.target} | {r.verdict} |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_readme(table, env):
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"README.md has no {BEGIN} ... {END} markers to write the table between")
+    block = f"{BEGIN}\nMeasured with `make bench` on {env}.\n\n{table}\n{END}"
+    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    with open(README, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m coursekit.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=sorted(SECTIONS), action="append",
+                        help="run only this section (repeatable)")
+    parser.add_argument("--write-readme", action="store_true",
+                        help="rewrite the benchmark table in README.md")
+    args = parser.parse_args(argv)
+
+    env = environment_line()
+    print(env, flush=True)
+    rows = []
+    for name in args.only or SECTIONS:
+        print(f"[bench] {name} ...", flush=True)
+        rows += SECTIONS[name]()
+    table = render(rows)
+    print(table)
+    if args.write_readme:
+        write_readme(table, env)
+    missed = [r.what for r in rows if r.ok is False]
+    if missed:
+        print("targets missed: " + "; ".join(missed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The benchmark's bookkeeping: interleaved best-of timing and the README table writer."""
+
+import pytest
+
+from coursekit import bench
+
+
+def test_best_times_keeps_the_fastest_run_of_each_candidate():
+    calls = []
+    durations = iter([0.03, 0.01, 0.02, 0.04])  # a, b, a, b
+
+    def make(name):
+        def fn():
+            calls.append(name)
+            import time
+
+            time.sleep(next(durations))
+
+        return fn
+
+    best = bench.best_times([make("a"), make("b")], repeats=2)
+    assert calls == ["a", "b", "a", "b"]  # interleaved, not one block per candidate
+    assert best[0] == pytest.approx(0.02, abs=0.015)
+    assert best[1] == pytest.approx(0.01, abs=0.015)
+    assert best[0] > best[1]
+
+
+def test_render_marks_targets_met_and_missed():
+    table = bench.render(
+        [bench.Row("fast", "0.9x", "<= 1x", True), bench.Row("slow", "2x", "<= 1x", False),
+         bench.Row("info", "3 ms")]
+    )
+    lines = table.splitlines()
+    assert lines[2].endswith("| met |")
+    assert lines[3].endswith("| MISSED |")
+    assert lines[4] == "| info | 3 ms |  |  |"
+
+
+def test_write_readme_replaces_only_the_marked_block(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{bench.BEGIN}\nold table\n{bench.END}\n\nAfter.\n")
+    monkeypatch.setattr(bench, "README", str(readme))
+    bench.write_readme("| new |", "test machine")
+    text = readme.read_text()
+    assert "old table" not in text
+    assert "| new |" in text and "test machine" in text
+    assert text.startswith("# Title\n") and text.endswith("\nAfter.\n")
+
+
+def test_write_readme_without_markers_says_what_is_missing(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers here\n")
+    monkeypatch.setattr(bench, "README", str(readme))
+    with pytest.raises(SystemExit, match="markers"):
+        bench.write_readme("| t |", "env")
