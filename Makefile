@@ -13,7 +13,7 @@ CIFAR_DIR := $(CIFAR_CACHE)/cifar-10-batches-py
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-realdata lint bench release cifar10
+.PHONY: help venv test test-realdata lint bench bench-deps release cifar10
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,8 +44,11 @@ test-realdata: $(CIFAR_DIR)/test_batch ## Run the tests that need the real CIFAR
 lint: $(STAMP) ## Lint the code with ruff
 	$(VENV)/bin/ruff check cs231n coursekit tests
 
-bench: $(STAMP) ## Print the speed benchmarks (ratios measured side by side)
-	$(PY) -m coursekit.bench
+bench: $(STAMP) ## Print the speed benchmarks (ratios measured side by side); BENCH_ARGS=--write-readme updates the README
+	$(PY) -m coursekit.bench $(BENCH_ARGS)
+
+bench-deps: $(STAMP) ## Install the benchmark's optional yardstick (PyTorch, CPU build)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
 
 release: $(STAMP) ## Build the student release into release/assignment1
 	@echo "make release: the release builder is not written yet (issue 4)." >&2; exit 1
