@@ -266,3 +266,18 @@ def test_checkpoints_are_pickled_at_every_accuracy_check(tmp_path):
         assert len(checkpoint["val_acc_history"]) == epoch + 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "net_epoch_0.pkl", "net_epoch_1.pkl", "net_epoch_2.pkl"]
+
+
+@pytest.mark.parametrize("num_samples", [None, 250, 1000])
+def test_check_accuracy_draws_nothing_unless_it_must_subsample(num_samples):
+    model = _CountingModel()
+    data = _id_data(250, 4)
+    solver = Solver(model, data, verbose=False)
+    np.random.seed(9)
+    expected_next = np.random.randn()
+
+    np.random.seed(9)
+    solver.check_accuracy(data["X_train"], data["y_train"], num_samples=num_samples)
+
+    assert np.random.randn() == expected_next
+    assert sum((ids for _, ids in model.log), []) == list(range(250))
