@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 # Trained models go to cs231n/saved/, where the autograder looks for them.
-SAVED_DIR = os.path.join(os.path.dirname(__file__), "..", "saved")
+SAVED_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "saved"))
 
 
 def _save_params(params, fname):
