@@ -13,7 +13,7 @@ CIFAR_DIR := $(CIFAR_CACHE)/cifar-10-batches-py
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-realdata lint bench bench-deps release cifar10
+.PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,5 +50,11 @@ bench: $(STAMP) ## Print the speed benchmarks (ratios measured side by side); BE
 bench-deps: $(STAMP) ## Install the benchmark's optional yardstick (PyTorch, CPU build)
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 
-release: $(STAMP) ## Build the student release into release/assignment1
-	@echo "make release: the release builder is not written yet (issue 4)." >&2; exit 1
+release: $(STAMP) ## Build the student release into release/assignment1 (runs the leak check)
+	$(VENV)/bin/coursekit release
+
+leakcheck: $(STAMP) ## Check that release/ holds no solution, hidden test, answer key or grader file
+	$(VENV)/bin/coursekit leakcheck
+
+test-release: $(STAMP) ## Run the slow release suites (execute the release notebooks and check.py)
+	$(PY) -m pytest tests/release -m slow -q

@@ -9,6 +9,8 @@ import sys
 
 # Modules that provide verbs, in the order `coursekit --help` lists them.
 VERB_MODULES = [
+    "coursekit.release.command",
+    "coursekit.release.leakcheck",
 ]
 
 

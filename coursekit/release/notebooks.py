@@ -1,0 +1,114 @@
+"""Step `notebooks`: the student notebooks, made by nbgrader's GenerateAssignment.
+
+nbgrader clears the solution cells and regions, removes the hidden tests and mark schemes, locks
+the test and instruction cells and records their checksums. It runs in a throw-away course
+folder: the master notebooks (and any other file of source/assignment1 except the `cs231n`
+symlink, whose stubbed copy comes from the `package` step) are staged there. It runs without a
+gradebook (the `--no-db` settings of `nbgrader generate_assignment`): the release needs none, and
+no database file can reach the repository. The repository's nbgrader_config.py is loaded first,
+so its settings apply.
+"""
+import os
+import shutil
+import tempfile
+
+import nbformat
+
+from .layout import ASSIGNMENT, NBGRADER_CONFIG
+
+# Entries of the master notebook folder that never go to the release.
+SKIP = {"cs231n", "__pycache__", ".ipynb_checkpoints"}
+
+
+class NotebookError(RuntimeError):
+    """nbgrader could not generate the student notebooks."""
+
+
+def _stage(source_dir, stage_dir, notebooks):
+    os.makedirs(stage_dir)
+    for name in sorted(os.listdir(source_dir)):
+        if name in SKIP or name.startswith("."):
+            continue
+        if name.endswith(".ipynb") and notebooks is not None and name not in notebooks:
+            continue
+        src = os.path.join(source_dir, name)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(stage_dir, name), symlinks=False)
+        else:
+            shutil.copyfile(src, os.path.join(stage_dir, name))
+
+
+def _nbgrader_config(root, config_file):
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    if config_file and os.path.exists(config_file):
+        loader = PyFileConfigLoader(os.path.basename(config_file), os.path.dirname(config_file))
+        config.merge(loader.load_config())
+    # nbgrader 0.9 no longer knows this option (it only warns); the release has no database.
+    config.CourseDirectory.pop("db_assignments", None)
+    config.CourseDirectory.root = root
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    config.CourseDirectory.notebook_id = "*"
+    config.CourseDirectory.student_id = "."
+    config.GenerateAssignment.force = True
+    # `nbgrader generate_assignment --no-db`: no gradebook, nothing recorded anywhere.
+    config.GenerateAssignment.no_database = True
+    config.SaveCells.enabled = False
+    return config
+
+
+def write_notebook(nb, path):
+    """Write a notebook in one canonical form (nbformat's, sorted keys, final newline)."""
+    text = nbformat.writes(nb) + "\n"
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def generate_notebooks(source_dir, dest_dir, notebooks=None, config_file=NBGRADER_CONFIG):
+    """Generate the student version of the master notebooks of `source_dir` into `dest_dir`.
+
+    `notebooks`: names of the notebooks to generate (all `*.ipynb` of the folder when None); a
+    missing one is an error. Returns the list of files written (relative to dest_dir).
+    """
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    if notebooks is not None:
+        missing = [n for n in notebooks if not os.path.exists(os.path.join(source_dir, n))]
+        if missing:
+            raise NotebookError(
+                f"master notebook(s) {', '.join(missing)} not found in {source_dir}; "
+                "write them (issue 3) or check the NOTEBOOKS list in coursekit/release/layout.py."
+            )
+    with tempfile.TemporaryDirectory(prefix="coursekit-release-") as root:
+        _stage(source_dir, os.path.join(root, "source", ASSIGNMENT), notebooks)
+        config = _nbgrader_config(root, config_file)
+        coursedir = CourseDirectory(config=config)
+        converter = GenerateAssignment(coursedir=coursedir, config=config)
+        converter.log.setLevel("WARNING")
+        try:
+            converter.start()
+        except Exception as err:
+            raise NotebookError(f"nbgrader generate_assignment failed: {err}") from err
+        out_dir = os.path.join(root, "release", ASSIGNMENT)
+        if not os.path.isdir(out_dir):
+            raise NotebookError(
+                "nbgrader generate_assignment wrote nothing; run `nbgrader generate_assignment "
+                f"{ASSIGNMENT}` in the repository to see its log."
+            )
+        written = []
+        for dirpath, dirnames, filenames in os.walk(out_dir):
+            dirnames.sort()
+            for name in sorted(filenames):
+                src = os.path.join(dirpath, name)
+                rel = os.path.relpath(src, out_dir)
+                target = os.path.join(dest_dir, rel)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                if name.endswith(".ipynb"):
+                    write_notebook(nbformat.read(src, as_version=4), target)
+                else:
+                    shutil.copyfile(src, target)
+                written.append(rel.replace(os.sep, "/"))
+    return written
