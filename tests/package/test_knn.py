@@ -44,6 +44,14 @@ def test_distances_equal_scipy_cdist_without_np_linalg_norm(knn_data, method, mo
     np.testing.assert_allclose(dists, expected, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("method", DISTANCE_FUNCTIONS)
+def test_distances_of_integer_arrays_are_float_distances(method):
+    X_train = np.array([[0, 0], [3, 4], [1, 1]])
+    X_test = np.array([[0, 0], [6, 8]])
+    dists = getattr(trained_knn(X_train, np.arange(3)), method)(X_test)
+    np.testing.assert_allclose(dists, [[0, 5, np.sqrt(2)], [10, 5, np.sqrt(74)]], atol=1e-12)
+
+
 def test_three_distance_functions_agree(knn_data):
     X_train, y_train, X_test = knn_data
     knn = trained_knn(X_train, y_train)
