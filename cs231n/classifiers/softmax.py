@@ -29,14 +29,15 @@ def softmax_loss_naive(W, X, y, reg):
         # Shifting the scores by their maximum leaves the probabilities unchanged and keeps
         # np.exp from overflowing.
         scores = scores - np.max(scores)
-        log_probs = scores - np.log(np.sum(np.exp(scores)))
-        loss -= log_probs[y[i]]  # the loss of one example is its negative log-probability
+        exp_scores = np.exp(scores)
+        # The loss of one example is -log p[y[i]] with p = exp_scores / sum(exp_scores).
+        loss += np.log(np.sum(exp_scores)) - scores[y[i]]
 
-        # TODO: add this example's contribution to the gradient dW. With p = softmax(scores),
-        # the gradient of -log p[y[i]] with respect to the scores is p, minus 1 at y[i].
-        # Use loops if you like; do not use np.linalg or scipy.
+        # TODO: add this example's contribution to the gradient dW. With p the softmax
+        # probabilities above, the gradient of -log p[y[i]] with respect to the scores is p,
+        # minus 1 at y[i]. Use loops if you like; do not use np.linalg or scipy.
         ### BEGIN SOLUTION
-        dscores = np.exp(log_probs)
+        dscores = exp_scores / np.sum(exp_scores)
         dscores[y[i]] -= 1.0
         dW += np.outer(X[i], dscores)
         ### END SOLUTION
@@ -71,11 +72,12 @@ def softmax_loss_vectorized(W, X, y, reg):
     num_train = X.shape[0]
     rows = np.arange(num_train)
     scores = X @ W  # (N, C)
-    scores -= np.max(scores, axis=1, keepdims=True)
-    log_probs = scores - np.log(np.sum(np.exp(scores), axis=1, keepdims=True))
-    loss = -np.mean(log_probs[rows, y]) + reg * np.sum(W * W)
+    scores -= np.max(scores, axis=1, keepdims=True)  # the largest score of each row is 0
+    exp_scores = np.exp(scores)
+    sum_exp = np.sum(exp_scores, axis=1)  # (N,), at least 1: its log is safe
+    loss = np.mean(np.log(sum_exp) - scores[rows, y]) + reg * np.sum(W * W)
 
-    dscores = np.exp(log_probs)  # softmax probabilities
+    dscores = exp_scores / sum_exp[:, np.newaxis]  # softmax probabilities
     dscores[rows, y] -= 1.0
     dW = X.T @ dscores / num_train + 2 * reg * W
     ### END SOLUTION
