@@ -34,8 +34,8 @@ def softmax_loss_naive(W, X, y, reg):
         loss += np.log(np.sum(exp_scores)) - scores[y[i]]
 
         # TODO: add this example's contribution to the gradient dW. With p the softmax
-        # probabilities above, the gradient of -log p[y[i]] with respect to the scores is p,
-        # minus 1 at y[i]. Use loops if you like; do not use np.linalg or scipy.
+        # probabilities (exp_scores / sum(exp_scores)), the gradient of -log p[y[i]] with
+        # respect to the scores is p, minus 1 at y[i]. Loops are fine here; do not use scipy.
         ### BEGIN SOLUTION
         dscores = exp_scores / np.sum(exp_scores)
         dscores[y[i]] -= 1.0
