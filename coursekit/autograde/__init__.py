@@ -1,0 +1,15 @@
+"""Grading of student submissions, end to end.
+
+A short pipeline of small named steps, each in its own module and each runnable alone:
+
+    collect   -> normalise a submission folder (renamed, missing, invalid notebooks)
+    nbgrade   -> nbgrader autograde of every notebook, in grading mode, in a guarded kernel
+    modules   -> the hidden module checks and saved-model checks (coursekit.grader)
+    inline    -> the choice inline answers, scored from the notebook text
+    feedback  -> per-student HTML without hidden tests or expected values
+    report    -> per-student JSON, grades.csv and the instructor summary
+
+`pipeline.grade_submission` runs the steps for one student; `batch.grade_all` runs many
+students in parallel. This module stays import-light on purpose: the kernel launcher
+(`coursekit.autograde.kernel_launch`) is imported in every grading kernel.
+"""

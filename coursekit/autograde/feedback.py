@@ -1,0 +1,190 @@
+"""Step 5, feedback: per-student HTML that never shows hidden tests or expected values.
+
+nbgrader's own feedback renders the autograded notebook, where the hidden tests are back
+in the test cells and a failed hidden assert prints its line (and numpy's message prints
+the expected array) in the traceback. `HideHiddenTests` runs before rendering: it cuts the
+hidden region out of each test cell, and replaces every error of such a cell by its
+exception name, keeping the message only when the failing line is a visible one. Outputs
+printed by hidden code are dropped too. The notebook pages use nbgrader's feedback
+template; `index.html` lists every graded item with its score and message.
+"""
+import html
+import os
+import re
+from pathlib import Path
+
+import nbformat
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
+from traitlets import Unicode
+from traitlets.config import Config
+
+HIDDEN_NOTE = "# (hidden tests run here; they are not shown)"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# IPython >= 8: "Cell In[12], line 5"; older: "<ipython-input-12-...> in <module>" + "---> 5".
+CELL_LINE = re.compile(r"Cell In\s*\[\d*\],\s*line (\d+)")
+PRINTS = re.compile(r"\b(print|display|sys\.stdout|sys\.stderr|write)\b")
+
+
+def hidden_lines(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
+    """1-based line numbers of the hidden region(s) of a cell, markers included."""
+    lines, inside = set(), False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if begin in line:
+            inside = True
+        if inside:
+            lines.add(number)
+        if end in line:
+            inside = False
+    return lines
+
+
+def strip_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
+    out, inside = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(indent + HIDDEN_NOTE)
+            continue
+        if end in line:
+            inside = False
+            continue
+        if not inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def failing_line(traceback_lines):
+    """Line number (in the cell) of the innermost frame of the cell, or None."""
+    found = None
+    for entry in traceback_lines or []:
+        for match in CELL_LINE.finditer(ANSI.sub("", entry)):
+            found = int(match.group(1))
+    return found
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Cuts hidden tests and everything they could reveal out of a graded notebook."""
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
+    end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        hidden = hidden_lines(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+        if not hidden:
+            return cell, resources
+        hidden_code = "\n".join(cell.source.split("\n")[i - 1] for i in sorted(hidden))
+        hidden_prints = bool(PRINTS.search(hidden_code))
+        last_line = len(cell.source.rstrip("\n").split("\n"))
+        outputs = []
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "error":
+                line = failing_line(output.get("traceback"))
+                visible = line is not None and line not in hidden
+                message = output.get("evalue", "") if visible else "a hidden test failed"
+                where = f" (line {line} of this cell)" if visible else ""
+                outputs.append(nbformat.v4.new_output(
+                    "error", ename=output.get("ename", "Error"), evalue=message,
+                    traceback=[f"{output.get('ename', 'Error')}: {message}{where}"]))
+            elif kind == "stream" and not hidden_prints:
+                outputs.append(output)
+            elif kind == "execute_result" and last_line not in hidden:
+                outputs.append(output)
+            elif kind == "display_data" and not hidden_prints:
+                outputs.append(output)
+        cell.outputs = outputs
+        cell.source = strip_hidden(cell.source, self.begin_test_delimeter,
+                                   self.end_test_delimeter)
+        return cell, resources
+
+
+def _exporter():
+    import nbgrader
+
+    base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    c = Config()
+    c.HTMLExporter.template_name = "feedback"
+    c.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+    c.HTMLExporter.extra_template_paths = [
+        str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    c.Exporter.default_preprocessors = []
+    exporter = HTMLExporter(config=c)
+    exporter.register_preprocessor(HideHiddenTests(), enabled=True)
+    exporter.register_preprocessor(GetGrades(), enabled=True)
+    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+    return exporter
+
+
+def notebook_feedback_html(course, student, notebook, graded_notebook_path):
+    """HTML feedback of one autograded notebook (scores from the gradebook)."""
+    nb = nbformat.read(str(graded_notebook_path), as_version=4)
+    resources = {"unique_key": notebook, "nbgrader": {
+        "student": student, "assignment": course.assignment, "notebook": notebook,
+        "db_url": course.db_url}}
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    return body
+
+
+def write_feedback(course, student, graded_dir, out_dir, result):
+    """Write out_dir/index.html and one page per graded notebook. Returns the file names."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages = {}
+    for name in course.notebooks:
+        path = Path(graded_dir) / f"{name}.ipynb"
+        if result["notebooks"].get(name, {}).get("status") == "graded" and path.exists():
+            page = f"{name}.html"
+            (out_dir / page).write_text(notebook_feedback_html(course, student, name, path),
+                                        encoding="utf-8")
+            pages[name] = page
+    (out_dir / "index.html").write_text(index_html(result, pages), encoding="utf-8")
+    return ["index.html", *pages.values()]
+
+
+def _row(cells, cls=""):
+    tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+    return f'<tr class="{cls}">{tds}</tr>'
+
+
+def index_html(result, pages):
+    """One page: total, then every graded item with its score and message."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>Feedback: {esc(result['student'])} / {esc(result['assignment'])}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px}"
+        ".fail{background:#fdecea}.pass{background:#edf7ed}.pending{background:#fff8e1}"
+        "</style></head><body>",
+        f"<h1>{esc(result['assignment'])}: {esc(result['student'])}</h1>",
+        f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b>",
+    ]
+    pending = result.get("manual_pending", 0)
+    if pending:
+        parts.append(f" ({pending:g} points of free-text answers still to be graded by hand)")
+    parts.append("</p>")
+    if result.get("notices"):
+        parts.append("<h2>Notices</h2><ul>")
+        parts += [f"<li>{esc(n)}</li>" for n in result["notices"]]
+        parts.append("</ul>")
+    parts.append("<h2>Notebooks</h2><ul>")
+    for name, info in result["notebooks"].items():
+        link = (f"<a href='{esc(pages[name])}'>{esc(name)}.ipynb</a>" if name in pages
+                else f"{esc(name)}.ipynb")
+        message = f": {esc(info['message'])}" if info.get("message") else ""
+        parts.append(f"<li>{link} ({esc(info['status'])}){message}</li>")
+    parts.append("</ul><h2>Graded items</h2><table><tr><th>item</th><th>score</th>"
+                 "<th>max</th><th>message</th></tr>")
+    for item in result["items"]:
+        cls = ("pending" if item.get("pending") else
+               "pass" if item["score"] >= item["max_score"] else "fail")
+        score = "to be graded" if item.get("pending") else f"{item['score']:g}"
+        parts.append(_row([item["id"], score, f"{item['max_score']:g}",
+                           item.get("message", "")], cls))
+    parts.append("</table></body></html>")
+    return "\n".join(parts) + os.linesep

@@ -1,0 +1,78 @@
+"""Step 3, modules: the hidden module checks and the saved-model checks.
+
+The checks themselves (sandbox, reference values) belong to `coursekit.grader`; this step
+calls its entry point on the collected submission and turns whatever it returns into
+graded items: one per check, grouped by the function (or model) it checks, so grades.csv
+gets one column per function and one per model.
+"""
+import importlib
+import traceback
+
+
+def load_callable(spec):
+    """'package.module:function' -> the function."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "main")
+
+
+def _as_dict(result):
+    for attr in ("to_dict", "as_dict", "to_json_dict"):
+        if hasattr(result, attr):
+            return getattr(result, attr)()
+    if hasattr(result, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(result)
+    return result
+
+
+def _first(d, *keys, default=None):
+    for key in keys:
+        if key in d and d[key] is not None:
+            return d[key]
+    return default
+
+
+def normalise_checks(result):
+    """Graded items from the grader's result (a dict, a list, or an object with to_dict)."""
+    data = _as_dict(result)
+    if isinstance(data, dict):
+        checks = _first(data, "checks", "results", "items", default=[])
+    else:
+        checks = data
+    items = []
+    for check in checks:
+        check = _as_dict(check)
+        check_id = str(_first(check, "id", "name", "check", default="check"))
+        kind = str(_first(check, "kind", "category", "type", default="module"))
+        group = str(_first(check, "function", "group", "target", "model",
+                           default=check_id.split(".")[0]))
+        prefix = "model" if kind.startswith("model") or "model" in check else "module"
+        max_score = float(_first(check, "max_points", "max_score", "points_possible",
+                                 "weight", default=1.0))
+        score = _first(check, "points", "score", "earned")
+        if score is None:
+            score = max_score if _first(check, "passed", "ok", default=False) else 0.0
+        items.append({
+            "id": f"{prefix}:{check_id}", "column": f"{prefix}:{group}",
+            "score": float(score), "max_score": max_score,
+            "message": str(_first(check, "message", "feedback", "detail", default="")),
+        })
+    return items
+
+
+def run_module_checks(course, submission_dir):
+    """(items, notices) of the module/model checks of one collected submission."""
+    if not course.module_grader:
+        return [], []
+    try:
+        grader = load_callable(course.module_grader)
+    except Exception as exc:
+        return [], [f"module checks not run: cannot load {course.module_grader} ({exc}); "
+                    "finish coursekit.grader (issue 5) or set Course.module_grader"]
+    try:
+        return normalise_checks(grader(str(submission_dir))), []
+    except Exception as exc:
+        tail = traceback.format_exc(limit=-1).strip().splitlines()[-1]
+        return [], [f"module checks failed to run ({type(exc).__name__}: {exc}; {tail}); "
+                    "this is a grader problem, not the student's: report it to the instructor"]

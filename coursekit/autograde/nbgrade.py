@@ -1,0 +1,285 @@
+"""Step 2, nbgrade: nbgrader autograde of each notebook, through its Python API.
+
+One notebook at a time, so a kernel that dies (os._exit, a memory bomb, a crash) costs that
+notebook only. Each worker grades in its own staging course directory and talks to the
+shared gradebook (SQLite with a 60 s lock timeout, or any db_url nbgrader accepts). Every
+kernel is started by `GuardedKernelManager`: IPC transport under a folder private to the
+worker (no TCP port collisions between parallel workers), a cleaned environment, resource
+limits (kernel_launch) and the in-kernel guard (kernel_guard).
+"""
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+from nbgrader.utils import capture_log
+from traitlets import Integer
+
+from coursekit.autograde.course import load_nbgrader_config
+
+# Environment variables a grading kernel inherits; everything else (tokens, secrets of a CI
+# runner, the gradebook URL) stays out.
+KERNEL_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTION",
+                   "CS231N_CIFAR10_DIR", "SYSTEMROOT")
+
+
+class KernelSettings:
+    """Per-worker settings the kernel manager reads (set once by `prepare_worker`)."""
+
+    ipc_dir = None
+    memory_mb = 4096
+    cpu_seconds = 1800
+    file_mb = 512
+    threads = 1
+    env = {}
+    guard = {}
+
+
+def prepare_worker(course, scratch=None):
+    """Create this worker's private folders (IPC sockets, temp, matplotlib cache)."""
+    base = Path(scratch or tempfile.mkdtemp(prefix=f"ck-autograde-{os.getpid()}-"))
+    for sub in ("ipc", "tmp", "mpl"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    KernelSettings.ipc_dir = str(base / "ipc")
+    KernelSettings.memory_mb = course.kernel_memory_mb
+    KernelSettings.cpu_seconds = course.kernel_cpu_seconds
+    KernelSettings.threads = course.kernel_threads
+    KernelSettings.env = dict(course.kernel_env)
+    KernelSettings.scratch = str(base)
+    return base
+
+
+class GuardedKernelManager(AsyncKernelManager):
+    """A kernel manager for grading: IPC transport, clean env, limits, guard."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("transport", "ipc")
+        if KernelSettings.ipc_dir:
+            # Unique per kernel: workers never share a socket path.
+            kwargs.setdefault("ip", tempfile.mkdtemp(dir=KernelSettings.ipc_dir) + "/k")
+        super().__init__(**kwargs)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        limits = ["--memory-mb", str(KernelSettings.memory_mb),
+                  "--cpu-seconds", str(KernelSettings.cpu_seconds),
+                  "--file-mb", str(KernelSettings.file_mb)]
+        cmd = [sys.executable, "-m", "coursekit.autograde.kernel_launch", *limits, "--",
+               *kernel_cmd]
+        kw["env"] = kernel_env(kw.get("env") or os.environ)
+        return await super()._async_launch_kernel(cmd, **kw)
+
+
+def kernel_env(base):
+    import json
+
+    env = {k: v for k, v in base.items() if k in KERNEL_ENV_KEEP or k.startswith("LC_")}
+    env.update(KernelSettings.env)
+    scratch = Path(KernelSettings.scratch or tempfile.gettempdir())
+    threads = str(KernelSettings.threads)
+    env.update({
+        "HOME": str(scratch / "tmp"), "TMPDIR": str(scratch / "tmp"),
+        "MPLCONFIGDIR": str(scratch / "mpl"), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "COURSEKIT_GUARD": json.dumps(KernelSettings.guard),
+    })
+    return env
+
+
+GUARD_LINE = "import coursekit.autograde.kernel_guard as _ckg; _ckg.install(); del _ckg"
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with the guarded kernel manager and the in-kernel guard."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = GuardedKernelManager
+        super().__init__(*args, **kwargs)
+        self.extra_arguments = [*self.extra_arguments, "--HistoryManager.hist_file=:memory:",
+                                f"--IPKernelApp.exec_lines={GUARD_LINE}"]
+
+
+class TruncateOutput(NbGraderPreprocessor):
+    """Caps the characters of each output (LimitOutput only caps lines): 10 MB of print on
+    one line must not end up in the gradebook copy and the feedback."""
+
+    max_chars = Integer(20000, help="maximum characters per output").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and len(output.text) > self.max_chars:
+                cut = len(output.text) - self.max_chars
+                output.text = output.text[: self.max_chars] + f"\n... [{cut} characters cut]\n"
+            for key, value in list(output.get("data", {}).items()):
+                too_long = isinstance(value, str) and len(value) > self.max_chars
+                if too_long and key.startswith("text"):
+                    output.data[key] = value[: self.max_chars] + "\n... [output cut]"
+        return cell, resources
+
+
+AUTOGRADE_PREPROCESSORS = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                           TruncateOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+
+def autograde_config(course, stage_root):
+    """nbgrader_config.py of the course, pointed at this worker's staging directory."""
+    cfg = load_nbgrader_config(course.config_file)
+    cfg.CourseDirectory.root = str(stage_root)
+    cfg.CourseDirectory.db_url = course.db_url
+    # The staging directory has no source/ folder: nothing of the instructor's (master
+    # modules included) is copied over the student's files.
+    cfg.CourseDirectory.source_directory = "no-source"
+    cfg.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+    cfg.Autograde.create_student = True
+    return cfg
+
+
+def autograde_notebook(course, stage_root, student, notebook, guard_log):
+    """nbgrader autograde of one notebook of one student. Returns a status dict."""
+    KernelSettings.guard = guard_settings(course, stage_root, guard_log)
+    cfg = autograde_config(course, stage_root)
+    coursedir = CourseDirectory(config=cfg)
+    coursedir.assignment_id = course.assignment
+    coursedir.student_id = student
+    coursedir.notebook_id = notebook
+    app = Autograde(coursedir=coursedir, config=cfg)
+    app.force = True
+    start = time.monotonic()
+    result = capture_log(app)
+    out = {"success": bool(result["success"]), "seconds": round(time.monotonic() - start, 2)}
+    if not result["success"]:
+        out["error"] = summarize_failure(result.get("error", ""), result.get("log", ""))
+    return out
+
+
+def guard_settings(course, stage_root, guard_log):
+    deny = [str(course.root), str(course.output_root), str(stage_root), *course.private_paths]
+    if course.sqlite_path is not None:
+        deny.append(str(course.sqlite_path))
+    scratch = Path(KernelSettings.scratch or tempfile.gettempdir())
+    allow_read = [str(scratch / "mpl")]
+    data_dir = course.kernel_env.get("CS231N_CIFAR10_DIR") or os.environ.get("CS231N_CIFAR10_DIR")
+    if data_dir:
+        allow_read.append(data_dir)
+    return {"deny_read": deny, "allow_read": allow_read,
+            "allow_write": [str(scratch / "tmp"), str(scratch / "mpl")], "log": str(guard_log)}
+
+
+def summarize_failure(error, log):
+    """One line a student and an instructor understand, from nbgrader's traceback."""
+    text = error or log
+    for marker, message in (
+        ("DeadKernelError", "the kernel died while running the notebook (os._exit, a crash, "
+                            "or the memory/CPU limit of the grader)"),
+        ("UnresponsiveKernel", "the kernel stopped responding (an endless loop in C code?)"),
+        ("CellTimeoutError", "a cell ran longer than the grader's time limit"),
+        ("MissingEntry", "a graded cell of the notebook is unknown to the gradebook"),
+        ("cell_type", "a locked cell changed type"),
+        ("NotJSONError", "the notebook file is not valid JSON"),
+    ):
+        if marker in text:
+            return message
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "nbgrader autograde failed"
+
+
+# --- the gradebook ---------------------------------------------------------------------
+
+def ensure_alembic_on_path():
+    """nbgrader runs the `alembic` program (from PATH) when it creates a new gradebook; put
+    this interpreter's bin folder on PATH so that works without an activated virtualenv."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def gradebook_notebooks(course):
+    """Notebook names of the assignment known to the gradebook (empty if none)."""
+    with Gradebook(course.db_url) as gb:
+        try:
+            assignment = gb.find_assignment(course.assignment)
+        except MissingEntry:
+            return []
+        return [nb.name for nb in assignment.notebooks]
+
+
+def zero_notebook(course, student, notebook):
+    """Give every grade cell of a notebook that could not be graded a score of 0."""
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(course.assignment, student)
+        try:
+            submission = gb.find_submission_notebook(notebook, course.assignment, student)
+        except MissingEntry:
+            return
+        for grade in submission.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def zero_tests(course, student, notebook):
+    """Score 0 for the test cells of a notebook whose test results cannot be trusted."""
+    with Gradebook(course.db_url) as gb:
+        nb = gb.find_notebook(notebook, course.assignment)
+        solution_names = {cell.name for cell in nb.solution_cells}
+        submission = gb.find_submission_notebook(notebook, course.assignment, student)
+        for grade in submission.grades:
+            if grade.name not in solution_names:
+                grade.auto_score = 0
+        gb.db.commit()
+
+
+def notebook_grades(course, student):
+    """{notebook: [grade dict]} for a student, in cell order, from the gradebook.
+
+    Each grade: name, kind ("test", "answer" autograded code, "manual"), score (manual if
+    an instructor set one, else auto), max_score, needs_manual_grade.
+    """
+    out = {}
+    with Gradebook(course.db_url) as gb:
+        assignment = gb.find_assignment(course.assignment)
+        for nb in assignment.notebooks:
+            solution_names = {cell.name for cell in nb.solution_cells}
+            try:
+                submission = gb.find_submission_notebook(nb.name, course.assignment, student)
+            except MissingEntry:
+                continue
+            by_name = {g.name: g for g in submission.grades}
+            grades = []
+            for cell in sorted(nb.grade_cells, key=lambda c: (c.cell_type, c.name)):
+                g = by_name.get(cell.name)
+                if g is None:
+                    continue
+                if cell.name not in solution_names:
+                    kind = "test"
+                elif cell.cell_type == "markdown" or g.needs_manual_grade or g.auto_score is None:
+                    kind = "manual"
+                else:
+                    kind = "answer"
+                grades.append({
+                    "name": cell.name, "kind": kind, "max_score": float(cell.max_score),
+                    "auto_score": g.auto_score, "manual_score": g.manual_score,
+                    "score": float(g.score or 0.0),
+                    "needs_manual_grade": bool(g.needs_manual_grade),
+                })
+            out[nb.name] = grades
+    return out

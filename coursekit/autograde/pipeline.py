@@ -1,0 +1,243 @@
+"""One student, end to end: collect -> nbgrade -> modules -> inline -> feedback -> result.
+
+Everything is built in a staging folder next to autograded/ and moved into place at the end
+(rename), the per-student JSON last: it is the mark that a student is done. An interrupted
+run leaves at worst a stale staging folder, never a half-written result.
+"""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+
+from coursekit.autograde import collect, feedback, inline, modules, nbgrade
+
+RESULT_VERSION = 1
+
+
+def atomic_write_text(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def swap_in(staged, final):
+    """Replace folder `final` by `staged` with renames (same file system)."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.replace(final, old)
+    os.replace(staged, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- the gradebook must know the assignment's cells -----------------------------------
+
+def source_digest(course):
+    digest = hashlib.sha256()
+    for path in sorted(course.source_dir.glob("*.ipynb")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(course, force=False):
+    """Record the master notebooks' graded cells (hidden tests included) in the gradebook.
+
+    nbgrader autograde puts the test cells back from the gradebook, so it must hold the
+    current master version; the release is built without a gradebook, so this step does
+    what `nbgrader generate_assignment` does with a database, into a throw-away folder.
+    Skipped when the master notebooks have not changed since the last time.
+    """
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    nbgrade.ensure_alembic_on_path()
+    notebooks = sorted(course.source_dir.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(
+            f"coursekit autograde: no master notebooks in {course.source_dir}; the gradebook "
+            "needs them (write them, or point Course.root at the course directory)")
+    marker = course.autograded_dir / ".gradebook-source"
+    digest = source_digest(course) + " " + course.db_url
+    if not force and marker.exists() and marker.read_text() == digest and \
+            set(nbgrade.gradebook_notebooks(course)) >= {p.stem for p in notebooks}:
+        return False
+    with tempfile.TemporaryDirectory(prefix="ck-gradebook-") as root:
+        src = Path(root) / "source" / course.assignment
+        src.mkdir(parents=True)
+        for path in notebooks:
+            shutil.copyfile(path, src / path.name)
+        cfg = nbgrade.load_nbgrader_config(course.config_file)
+        cfg.CourseDirectory.pop("db_assignments", None)
+        cfg.CourseDirectory.root = root
+        cfg.CourseDirectory.db_url = course.db_url
+        cfg.GenerateAssignment.no_database = False
+        cfg.SaveCells.enabled = True
+        coursedir = CourseDirectory(config=cfg)
+        coursedir.assignment_id = course.assignment
+        app = GenerateAssignment(coursedir=coursedir, config=cfg)
+        app.force = True
+        app.log.setLevel("WARNING")
+        app.start()
+    atomic_write_text(marker, digest)
+    return True
+
+
+# --- one student ------------------------------------------------------------------------
+
+def grade_submission(course, student, submission_dir, worker=None):
+    """Grade one submission; writes autograded/<student>/, feedback/<student>/ and the
+    JSON, and returns the result dict. `worker` is this process's scratch folder
+    (`nbgrade.prepare_worker`); one is made when None."""
+    warnings.filterwarnings("ignore", module="sqlalchemy")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    if worker is None:
+        worker = nbgrade.prepare_worker(course)
+    timing = {}
+    course.staging_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=course.staging_dir))
+    try:
+        result = _grade_in_stage(course, student, Path(submission_dir), stage, timing)
+        t = time.monotonic()
+        swap_in(stage / "autograded" / student / course.assignment,
+                course.autograded_dir / student / course.assignment)
+        swap_in(stage / "feedback", course.feedback_dir / student / course.assignment)
+        result["timing"] = timing
+        timing["publish"] = round(time.monotonic() - t, 2)
+        atomic_write_text(course.result_path(student), result_json(result))
+        return result
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def result_json(result):
+    return json.dumps(result, indent=2, sort_keys=True) + "\n"
+
+
+def _timed(timing, name):
+    class _T:
+        def __enter__(self):
+            self.t = time.monotonic()
+
+        def __exit__(self, *exc):
+            timing[name] = round(timing.get(name, 0) + time.monotonic() - self.t, 2)
+
+    return _T()
+
+
+def _grade_in_stage(course, student, submission_dir, stage, timing):
+    submitted = stage / "submitted" / student / course.assignment
+    graded = stage / "autograded" / student / course.assignment
+    notices = []
+    with _timed(timing, "collect"):
+        manifest = collect.collect_submission(submission_dir, submitted, course.notebooks)
+    notebooks = {}
+    with _timed(timing, "nbgrader"):
+        for name in course.notebooks:
+            info = dict(manifest["notebooks"][name])
+            if info["status"] in ("ok", "renamed"):
+                log = stage / f"guard-{name}.log"
+                run = nbgrade.autograde_notebook(course, stage, student, name, log)
+                info["seconds"] = run["seconds"]
+                if run["success"]:
+                    info["status"] = "graded" if info["status"] == "ok" else "graded"
+                    problems = guard_findings(log, graded / f"{name}.ipynb")
+                    if problems["tampered"]:
+                        nbgrade.zero_tests(course, student, name)
+                        info["message"] = _join(info.get("message"), problems["tampered"]
+                                                + "; the tests of this notebook score 0")
+                    if problems["blocked"]:
+                        notices.append(f"{name}.ipynb: the grader refused "
+                                       + "; ".join(problems["blocked"][:5]))
+                else:
+                    info["status"] = "failed"
+                    info["message"] = _join(info.get("message"),
+                                            f"not graded: {run['error']}; it scores 0")
+                    nbgrade.zero_notebook(course, student, name)
+            else:
+                nbgrade.zero_notebook(course, student, name)
+            notebooks[name] = info
+    graded.mkdir(parents=True, exist_ok=True)
+    items = []
+    with _timed(timing, "notebook_scores"):
+        grades = nbgrade.notebook_grades(course, student)
+        for name in course.notebooks:
+            for g in grades.get(name, []):
+                items.append({
+                    "id": f"{name}:{g['name']}", "column": f"{name}:{g['name']}",
+                    "kind": g["kind"], "score": g["score"], "max_score": g["max_score"],
+                    "pending": g["needs_manual_grade"] and g["manual_score"] is None,
+                    "message": _cell_message(g, notebooks[name]),
+                })
+    with _timed(timing, "modules"):
+        module_items, module_notices = modules.run_module_checks(course, submitted)
+        items += module_items
+        notices += module_notices
+    with _timed(timing, "inline"):
+        paths = {n: submitted / f"{n}.ipynb" for n in course.notebooks
+                 if (submitted / f"{n}.ipynb").exists()}
+        inline_items, inline_notices = inline.run_inline(course, paths)
+        items += inline_items
+        notices += inline_notices
+    notices += [f"not graded: {s}" for s in manifest["skipped"]]
+    if manifest["extra_notebooks"]:
+        notices.append("notebooks not part of the assignment (ignored): "
+                       + ", ".join(manifest["extra_notebooks"]))
+    result = {
+        "version": RESULT_VERSION, "student": student, "assignment": course.assignment,
+        "fingerprint": manifest["fingerprint"], "notebooks": notebooks, "items": items,
+        "notices": notices,
+        "score": round(sum(i["score"] for i in items), 4),
+        "max_score": round(sum(i["max_score"] for i in items), 4),
+        "manual_pending": round(sum(i["max_score"] for i in items if i.get("pending")), 4),
+    }
+    with _timed(timing, "feedback"):
+        feedback.write_feedback(course, student, graded, stage / "feedback", result)
+    return result
+
+
+def _join(*parts):
+    return "; ".join(p for p in parts if p)
+
+
+def _cell_message(grade, notebook_info):
+    if notebook_info["status"] != "graded":
+        return f"{notebook_info['status']} notebook"
+    if grade["kind"] == "manual":
+        return "graded by hand" if grade["manual_score"] is not None else "to be graded by hand"
+    return "" if grade["score"] >= grade["max_score"] else "test failed"
+
+
+def guard_findings(log_path, graded_notebook):
+    """What the in-kernel guard saw: refused operations, tampering, a disabled guard."""
+    lines = Path(log_path).read_text(errors="replace").splitlines() if Path(
+        log_path).exists() else []
+    blocked = sorted({ln[len("blocked "):] for ln in lines if ln.startswith("blocked ")})
+    repaired = [ln[len("repaired "):] for ln in lines if ln.startswith("repaired ")]
+    checked = sum(1 for ln in lines if ln.startswith("ok cell "))
+    executed = 0
+    if Path(graded_notebook).exists():
+        nb = nbformat.read(str(graded_notebook), as_version=4)
+        executed = sum(1 for c in nb.cells
+                       if c.cell_type == "code" and c.get("execution_count") is not None)
+    tampered = ""
+    if repaired:
+        tampered = "the notebook replaced functions the tests rely on (" + \
+            "; ".join(repaired[:3]) + ")"
+    elif checked < executed:
+        tampered = (f"the grader's checks ran after {checked} of {executed} cells "
+                    "(were they switched off?)")
+    return {"blocked": blocked, "tampered": tampered}

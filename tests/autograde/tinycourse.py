@@ -1,0 +1,188 @@
+"""A tiny nbgrader course for the autograde tests: two notebooks, one module, seconds to grade.
+
+source/assignment1/adder.ipynb: a solution cell `add`, a test cell with a visible and a
+hidden test (the hidden one holds SECRET markers the feedback must never show), a free-text
+answer graded by hand and an inline choice question.
+source/assignment1/ops.ipynb: imports `tiny/ops.py` (the student's module) and tests `mul`.
+"""
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HIDDEN_MARK = "SECRET_HIDDEN_7731"
+HIDDEN_VALUE = "4242.125"
+NOTEBOOKS = ("adder", "ops")
+
+
+def _meta(grade_id, *, grade=False, solution=False, locked=False, points=0):
+    meta = {"grade_id": grade_id, "grade": grade, "solution": solution, "locked": locked,
+            "schema_version": 3, "task": False}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _cell(kind, source, **meta):
+    make = new_code_cell if kind == "code" else new_markdown_cell
+    return make(textwrap.dedent(source).strip("\n"), metadata=_meta(**meta))
+
+
+def adder_notebook():
+    return new_notebook(cells=[
+        _cell("markdown", "# Adder\nWrite `add`.", grade_id="intro", locked=True),
+        _cell("code", """
+            import os
+            GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
+            """, grade_id="setup", locked=True),
+        _cell("code", """
+            def add(a, b):
+                ### BEGIN SOLUTION
+                return a + b
+                ### END SOLUTION
+            """, grade_id="add_solution", solution=True),
+        _cell("code", f"""
+            # visible test
+            assert add(1, 2) == 3, "add(1, 2) should be 3"
+            print("visible add test passed")
+            ### BEGIN HIDDEN TESTS
+            # {HIDDEN_MARK}
+            import numpy as np
+            assert np.allclose(add(4000, 242.125), {HIDDEN_VALUE}), "hidden add test"
+            ### END HIDDEN TESTS
+            """, grade_id="test_add", grade=True, locked=True, points=2),
+        _cell("code", """
+            assert GRADING, "this cell runs in grading mode only"
+            """, grade_id="test_grading_mode", grade=True, locked=True, points=1),
+        _cell("markdown", "**Inline Question 1** Why is addition commutative?",
+              grade_id="iq1_prompt", locked=True),
+        _cell("markdown", "YOUR ANSWER HERE", grade_id="iq1_answer", grade=True, solution=True,
+              points=1),
+        _cell("markdown", "**Inline Question 2** Which are even? 1. 2  2. 3  3. 4\n\n"
+                          "Your answer: 1, 3", grade_id="iq2", locked=False),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+
+
+def ops_notebook():
+    return new_notebook(cells=[
+        _cell("code", """
+            from tiny.ops import mul
+            """, grade_id="ops_import", locked=True),
+        _cell("code", f"""
+            assert mul(2, 3) == 6
+            ### BEGIN HIDDEN TESTS
+            # {HIDDEN_MARK}
+            assert mul(7, 6) == 42
+            ### END HIDDEN TESTS
+            """, grade_id="test_mul", grade=True, locked=True, points=3),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+
+
+OPS_MASTER = "def mul(a, b):\n    return a * b\n"
+OPS_STARTER = "def mul(a, b):\n    raise NotImplementedError('write mul')\n"
+
+CONFIG = """\
+import os
+c = get_config()  # noqa: F821
+HERE = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "tiny"
+c.CourseDirectory.db_assignments = [dict(name="assignment1")]
+c.Execute.timeout = {timeout}
+c.IgnorePattern.pattern = r"(?i)warning"
+c.IgnorePattern.enabled = True
+"""
+
+
+def build_course(root, timeout=10):
+    """Write the tiny course under `root`, fill its gradebook and its release. Returns root."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from coursekit.autograde.nbgrade import ensure_alembic_on_path
+
+    ensure_alembic_on_path()
+    root = Path(root)
+    src = root / "source" / "assignment1"
+    (src / "tiny").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(CONFIG.format(timeout=timeout))
+    nbformat.write(adder_notebook(), str(src / "adder.ipynb"))
+    nbformat.write(ops_notebook(), str(src / "ops.ipynb"))
+    (src / "tiny" / "__init__.py").write_text("")
+    (src / "tiny" / "ops.py").write_text(OPS_MASTER)
+    cfg = Config()
+    cfg.CourseDirectory.root = str(root)
+    cfg.CourseDirectory.course_id = "tiny"
+    cfg.CourseDirectory.db_assignments = [dict(name="assignment1")]
+    coursedir = CourseDirectory(config=cfg)
+    coursedir.assignment_id = "assignment1"
+    app = GenerateAssignment(coursedir=coursedir, config=cfg)
+    app.force = True
+    app.start()
+    # The release's module is the starter, as a student receives it.
+    (root / "release" / "assignment1" / "tiny" / "ops.py").write_text(OPS_STARTER)
+    return root
+
+
+def make_submission(course_root, dest, *, add_body="return a + b", mul_body="return a * b",
+                    iq1="Because a + b = b + a.", iq2="1, 3"):
+    """A student's submission: the release with the given bodies and answers filled in."""
+    import shutil
+
+    release = Path(course_root) / "release" / "assignment1"
+    dest = Path(dest)
+    shutil.copytree(release, dest)
+    nb = nbformat.read(str(dest / "adder.ipynb"), as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid == "add_solution":
+            cell.source = "def add(a, b):\n    " + add_body.replace("\n", "\n    ")
+        elif gid == "iq1_answer":
+            cell.source = iq1
+        elif gid == "iq2":
+            cell.source = cell.source.replace("Your answer: 1, 3", f"Your answer: {iq2}")
+    nbformat.write(nb, str(dest / "adder.ipynb"))
+    (dest / "tiny" / "ops.py").write_text(f"def mul(a, b):\n    {mul_body}\n")
+    return dest
+
+
+def fake_module_grader(submission_dir):
+    """Stands in for coursekit.grader: checks tiny/ops.py's mul in this process."""
+    import importlib.util
+
+    path = Path(submission_dir) / "tiny" / "ops.py"
+    checks = []
+    try:
+        spec = importlib.util.spec_from_file_location("tiny_ops_under_test", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        ok = module.mul(5, 5) == 25
+        checks.append({"id": "ops.mul.values", "function": "mul", "points": 2 if ok else 0,
+                       "max_points": 2, "passed": ok,
+                       "message": "" if ok else "mul returns wrong values"})
+    except Exception as exc:
+        checks.append({"id": "ops.mul.values", "function": "mul", "points": 0, "max_points": 2,
+                       "passed": False, "message": f"{type(exc).__name__}: {exc}"})
+    return {"checks": checks}
+
+
+def fake_inline_grader(notebooks):
+    """Stands in for the notebooks helper's parser: scores 'Your answer:' of adder's Q2."""
+    path = notebooks.get("adder")
+    items = []
+    answer = None
+    if path is not None:
+        for cell in json.loads(Path(path).read_text())["cells"]:
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for line in text.splitlines():
+                if line.startswith("Your answer:"):
+                    answer = line.split(":", 1)[1].strip()
+    ok = answer is not None and {a.strip() for a in answer.split(",")} == {"1", "3"}
+    items.append({"id": "adder.iq2", "points": 1 if ok else 0, "max_points": 1,
+                  "message": "" if ok else f"your answer: {answer!r}"})
+    return items
