@@ -9,6 +9,8 @@ import os
 
 import nbformat
 
+from coursekit.release.pipeline import Course
+
 MODULE = '''"""Tiny arithmetic for the release tests."""
 
 import numpy as np
@@ -48,7 +50,7 @@ best_scale_found = max([0.5, 2.0, 1.5])
 
 TEST_CELL = '''assert best_scale_found > 0, "best_scale_found must be positive"
 ### BEGIN HIDDEN TESTS
-assert abs(scaled_sum(numbers, best_scale_found) - 12.0) < 1e-12, "hidden check of the total"
+assert abs(scaled_sum(numbers, best_scale_found) - 12.0) < 1e-12
 ### END HIDDEN TESTS
 '''
 
@@ -115,3 +117,9 @@ def write_tiny_course(root):
     with open(os.path.join(tests, "references.json"), "w") as f:
         f.write('{"scaled_sum": 12.000000000123456}\n')
     return dict(root=root, package=package, notebooks=notebooks, tests=os.path.join(root, "tests"))
+
+
+def tiny_course_config(paths):
+    """The pipeline's Course for a tiny course written by write_tiny_course."""
+    return Course(package=paths["package"], notebooks_dir=paths["notebooks"],
+                  notebooks=["tiny.ipynb"], tests_dir=paths["tests"], nbgrader_config=None)

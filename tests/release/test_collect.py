@@ -1,0 +1,91 @@
+"""collect.py zips a complete submission and refuses an incomplete one with a clear message."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from coursekit.release import layout
+
+NOTEBOOKS = ["knn.ipynb", "softmax.ipynb", "two_layer_net.ipynb", "features.ipynb",
+             "FullyConnectedNets.ipynb"]
+MODELS = ["softmax.npy", "best_softmax.npy", "best_two_layer_net.npy",
+          "best_softmax_features.npy", "best_two_layer_net_features.npy"]
+
+
+def notebook(with_outputs=True):
+    outputs = [{"output_type": "stream", "name": "stdout", "text": "hi\n"}] if with_outputs else []
+    cell = {"cell_type": "code", "execution_count": 1 if with_outputs else None, "id": "c1",
+            "metadata": {}, "outputs": outputs, "source": "print('hi')"}
+    return {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+@pytest.fixture
+def submission(tmp_path):
+    """A complete student folder: run notebooks, a package, the five models."""
+    shutil.copyfile(os.path.join(layout.TEMPLATES, "collect.py"), tmp_path / "collect.py")
+    for name in NOTEBOOKS:
+        (tmp_path / name).write_text(json.dumps(notebook()))
+    for rel in ["cs231n/__init__.py", "cs231n/layers.py", "cs231n/classifiers/fc_net.py"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("# code\n")
+    (tmp_path / "cs231n/classifiers/__pycache__").mkdir()
+    (tmp_path / "cs231n/classifiers/__pycache__/fc_net.cpython-311.pyc").write_bytes(b"x")
+    (tmp_path / "cs231n/datasets/cifar-10-batches-py").mkdir(parents=True)
+    (tmp_path / "cs231n/datasets/cifar-10-batches-py/data_batch_1").write_bytes(b"big")
+    (tmp_path / "cs231n/saved").mkdir()
+    (tmp_path / "cs231n/saved/.gitkeep").write_text("")
+    for name in MODELS:
+        (tmp_path / "cs231n/saved" / name).write_bytes(b"model")
+    return tmp_path
+
+
+def collect(folder, *args):
+    return subprocess.run([sys.executable, "collect.py", *args], cwd=folder,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_complete_submission_is_zipped_with_notebooks_code_and_models(submission):
+    result = collect(submission)
+    assert result.returncode == 0, result.stderr
+    names = sorted(zipfile.ZipFile(submission / "a1_submission.zip").namelist())
+    assert names == sorted(NOTEBOOKS + [f"cs231n/saved/{m}" for m in MODELS] + [
+        "cs231n/__init__.py", "cs231n/layers.py", "cs231n/classifiers/fc_net.py"])
+
+
+def test_zip_is_the_same_for_the_same_files(submission):
+    collect(submission, "--output", "one.zip")
+    collect(submission, "--output", "two.zip")
+    assert (submission / "one.zip").read_bytes() == (submission / "two.zip").read_bytes()
+
+
+@pytest.mark.parametrize("remove, named", [
+    ("features.ipynb", "features.ipynb is missing"),
+    ("cs231n/saved/best_two_layer_net.npy", "best_two_layer_net.npy is missing: run "
+                                            "two_layer_net.ipynb"),
+])
+def test_missing_file_is_refused_by_name(submission, remove, named):
+    os.remove(submission / remove)
+    result = collect(submission)
+    assert result.returncode == 1
+    assert named in result.stderr
+    assert not (submission / "a1_submission.zip").exists()
+
+
+def test_notebook_without_outputs_is_refused(submission):
+    (submission / "knn.ipynb").write_text(json.dumps(notebook(with_outputs=False)))
+    result = collect(submission)
+    assert result.returncode == 1
+    assert "knn.ipynb: it has no outputs" in result.stderr
+
+
+def test_allow_missing_zips_a_partial_submission(submission):
+    os.remove(submission / "FullyConnectedNets.ipynb")
+    result = collect(submission, "--allow-missing")
+    assert result.returncode == 0
+    assert "FullyConnectedNets.ipynb is missing" in result.stderr
+    names = zipfile.ZipFile(submission / "a1_submission.zip").namelist()
+    assert "FullyConnectedNets.ipynb" not in names and "knn.ipynb" in names

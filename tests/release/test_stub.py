@@ -1,0 +1,113 @@
+"""The package step: solution regions of master modules become stubs that raise."""
+import ast
+import warnings
+
+import pytest
+
+from coursekit.release.stub import PLACEHOLDERS, StubError, stub_module
+
+MODULE = '''import numpy as np
+
+
+class Model:
+    """A model."""
+
+    def fit(self, X):
+        """Fit the model.
+
+        Inputs:
+        - X: Array of shape (N, D).
+        """
+        result = None
+        # TODO: Compute the column means of X and store them in `result`. No loops.
+        ### BEGIN SOLUTION
+        result = X.mean(axis=0)
+        ### END SOLUTION
+        return result
+
+
+def helper(x):
+    """Given code."""
+    return 2 * x
+'''
+
+
+def load(text):
+    namespace = {}
+    exec(compile(text, "stubbed.py", "exec"), namespace)
+    return namespace
+
+
+def test_region_becomes_a_raise_that_names_the_method_and_its_file():
+    text, functions = stub_module(MODULE, "classifiers/model.py")
+    assert functions == ["Model.fit"]
+    model = load(text)["Model"]()
+    with pytest.raises(NotImplementedError) as info:
+        model.fit(None)
+    message = str(info.value)
+    assert message.startswith("Model.fit in cs231n/classifiers/model.py is not implemented yet")
+    assert "compute the column means of X" in message
+
+
+def test_stub_sits_at_the_region_indentation_and_keeps_everything_else():
+    text, _ = stub_module(MODULE, "model.py")
+    assert "X.mean(axis=0)" not in text
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    raise_line = next(line for line in text.splitlines() if "raise NotImplementedError" in line)
+    assert raise_line.startswith(" " * 8 + "raise")
+    kept = [line for line in MODULE.splitlines()
+            if "SOLUTION" not in line and "X.mean" not in line]
+    assert [line for line in text.splitlines() if "raise NotImplementedError" not in line] == kept
+
+
+def test_docstrings_and_given_code_survive():
+    text, _ = stub_module(MODULE, "model.py")
+    tree, master = ast.parse(text), ast.parse(MODULE)
+    docs = [ast.get_docstring(n) for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    assert docs == [ast.get_docstring(n) for n in ast.walk(master)
+                    if isinstance(n, ast.FunctionDef)]
+    assert load(text)["helper"](3) == 6
+
+
+def test_module_without_regions_is_copied_verbatim():
+    given = "def f():\n    return 1\n"
+    assert stub_module(given, "given.py") == (given, [])
+
+
+@pytest.mark.parametrize("text, complaint", [
+    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "outside any function"),
+    ("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "no end solution"),
+    ("def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    x = 1\n"
+     "    ### END SOLUTION\n", "nested"),
+])
+def test_malformed_regions_are_refused_with_the_file_name(text, complaint):
+    with pytest.raises(StubError) as info:
+        stub_module(text, "broken.py")
+    assert "cs231n/broken.py" in str(info.value)
+    assert complaint in str(info.value).lower()
+
+
+def test_placeholder_function_returns_its_given_value_and_warns():
+    assert "softmax_loss_naive" in PLACEHOLDERS
+    master = (
+        "def softmax_loss_naive(W):\n"
+        "    loss, dW = 0.0, [0.0]\n"
+        "    for w in W:\n"
+        "        loss += w\n"
+        "        # TODO: add the gradient.\n"
+        "        ### BEGIN SOLUTION\n"
+        "        dW[0] += 1.0\n"
+        "        ### END SOLUTION\n"
+        "    # TODO: finish dW.\n"
+        "    ### BEGIN SOLUTION\n"
+        "    dW[0] /= len(W)\n"
+        "    ### END SOLUTION\n"
+        "    return loss, dW\n"
+    )
+    text, _ = stub_module(master, "classifiers/softmax.py")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loss, dW = load(text)["softmax_loss_naive"]([1.0, 2.0])
+    assert (loss, dW) == (3.0, [0.0])
+    assert any("softmax_loss_naive in cs231n/classifiers/softmax.py is not implemented yet"
+               in str(w.message) for w in caught)
