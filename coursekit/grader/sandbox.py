@@ -113,6 +113,16 @@ def copy_submission(src_pkg, dest_pkg):
     return notes
 
 
+def read_sources(pkg_dir):
+    """The text of every .py file of a package copy, keyed by path relative to it."""
+    sources = {}
+    for path in Path(pkg_dir).rglob("*.py"):
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 2_000_000:
+            continue
+        sources[path.relative_to(pkg_dir).as_posix()] = path.read_text(errors="replace")
+    return sources
+
+
 def _libc():
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
@@ -217,6 +227,8 @@ class Sandbox:
         self.stage = tempfile.mkdtemp(prefix="ckgrade-")
         os.chmod(self.stage, 0o700)
         self.copy_notes = copy_submission(submission_pkg, Path(self.stage, "sub", "cs231n"))
+        # Read before the worker starts: the submission's code may rewrite its own files.
+        self.sources = read_sources(Path(self.stage, "sub", "cs231n"))
         self.log_path = os.path.join(self.stage, "output.log")
         self.proc = None
         self.restarts = 0

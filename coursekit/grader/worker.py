@@ -354,9 +354,13 @@ class Worker:
         return self.reply_value(result, req)
 
     def reply_value(self, result, req):
+        reply = {"value": self.plain(result, req.get("show"))}
         if req.get("keep"):
-            return {"handle": self.keep(result), "value": self.plain(result, req.get("show"))}
-        return {"value": self.plain(result, req.get("show"))}
+            kept = result
+            for key in req.get("keep_path", []):
+                kept = kept[key]
+            reply["handle"] = self.keep(kept)
+        return reply
 
     @staticmethod
     def plain(result, show):
