@@ -11,6 +11,7 @@ import sys
 VERB_MODULES = [
     "coursekit.release.command",
     "coursekit.release.leakcheck",
+    "coursekit.autograde.command",
 ]
 
 

@@ -1,0 +1,214 @@
+"""Step 6, report: grades.csv and the instructor summary, from the per-student JSON files.
+
+`export` first refreshes the notebook items of every result from the gradebook, so scores
+an instructor entered by hand in formgrader (free-text answers, corrected test cells)
+flow into the JSON, grades.csv and the summary without regrading anything.
+"""
+import csv
+import io
+import json
+from pathlib import Path
+
+from coursekit.autograde import nbgrade
+from coursekit.autograde.pipeline import atomic_write_text, result_json
+
+TOTAL_COLUMNS = ("notebooks", "modules", "models", "inline", "manual_pending", "total",
+                 "max_total")
+
+
+def load_results(course):
+    """{student: result} of every per-student JSON under autograded/."""
+    results = {}
+    for path in sorted(course.autograded_dir.glob(f"*/{course.assignment}.json")):
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        results[result.get("student", path.parent.name)] = result
+    return results
+
+
+def refresh_from_gradebook(course, result):
+    """Update the notebook items of `result` with the gradebook's current scores."""
+    try:
+        grades = nbgrade.notebook_grades(course, result["student"])
+    except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
+        return result
+    current = {f"{nb}:{g['name']}": g for nb, gs in grades.items() for g in gs}
+    for item in result["items"]:
+        g = current.get(item["id"])
+        if g is None:
+            continue
+        item["score"] = g["score"]
+        item["pending"] = g["needs_manual_grade"] and g["manual_score"] is None
+        if item.get("kind") == "manual" and g["manual_score"] is not None:
+            item["message"] = "graded by hand"
+    _totals(result)
+    return result
+
+
+def _totals(result):
+    items = result["items"]
+    result["score"] = round(sum(i["score"] for i in items), 4)
+    result["max_score"] = round(sum(i["max_score"] for i in items), 4)
+    result["manual_pending"] = round(sum(i["max_score"] for i in items if i.get("pending")), 4)
+
+
+def _family(column):
+    prefix = column.split(":", 1)[0]
+    return {"module": "modules", "model": "models", "inline": "inline"}.get(prefix, "notebooks")
+
+
+def columns_of(course, results):
+    """Item columns in a stable order (notebooks in question order, then modules, models,
+    inline) with their maximum score."""
+    per_student = {}
+    for result in results.values():
+        sums = {}
+        for item in result.get("items", []):
+            col = item.get("column", item["id"])
+            sums[col] = sums.get(col, 0.0) + item["max_score"]
+        for col, value in sums.items():
+            per_student[col] = max(per_student.get(col, 0.0), value)
+    order = {name: i for i, name in enumerate(course.notebooks)}
+    family_rank = {"notebooks": 0, "modules": 1, "models": 2, "inline": 3}
+
+    def key(col):
+        fam = _family(col)
+        nb_rank = order.get(col.split(":", 1)[0], len(order)) if fam == "notebooks" else 0
+        return (family_rank[fam], nb_rank, _first_seen[col])
+
+    _first_seen = {}
+    for result in results.values():
+        for item in result.get("items", []):
+            _first_seen.setdefault(item.get("column", item["id"]), len(_first_seen))
+    return [(col, per_student[col]) for col in sorted(per_student, key=key)]
+
+
+def grades_rows(course, results):
+    columns = columns_of(course, results)
+    header = ["student", *[c for c, _ in columns], *TOTAL_COLUMNS]
+    max_total = sum(m for _, m in columns)
+    rows = []
+    for student in sorted(results):
+        result = results[student]
+        scores = {}
+        pending = 0.0
+        for item in result.get("items", []):
+            col = item.get("column", item["id"])
+            scores[col] = scores.get(col, 0.0) + item["score"]
+            if item.get("pending"):
+                pending += item["max_score"]
+        fams = {f: 0.0 for f in ("notebooks", "modules", "models", "inline")}
+        for col, _ in columns:
+            fams[_family(col)] += scores.get(col, 0.0)
+        total = sum(fams.values())
+        rows.append([student, *[_num(scores.get(c, 0.0)) for c, _ in columns],
+                     *[_num(fams[f]) for f in ("notebooks", "modules", "models", "inline")],
+                     _num(pending), _num(total), _num(max_total)])
+    return header, rows, columns
+
+
+def _num(x):
+    return f"{x:.4g}" if abs(x - round(x)) > 1e-9 else str(int(round(x)))
+
+
+def write_grades_csv(course, results):
+    header, rows, _ = grades_rows(course, results)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(course.grades_csv, buf.getvalue())
+    return course.grades_csv
+
+
+def item_stats(course, results):
+    """[(column, max, mean score, pass rate)] over the students."""
+    header, rows, columns = grades_rows(course, results)
+    stats = []
+    for i, (col, maximum) in enumerate(columns, start=1):
+        values = [float(row[i]) for row in rows]
+        n = len(values) or 1
+        passed = sum(1 for v in values if maximum > 0 and v >= maximum - 1e-9)
+        stats.append((col, maximum, sum(values) / n, passed / n))
+    return stats
+
+
+def write_summary(course, results):
+    """summary.md (pass-rate table) and summary.png (score histogram, pass rates)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    header, rows, columns = grades_rows(course, results)
+    stats = item_stats(course, results)
+    totals = [float(r[header.index("total")]) for r in rows]
+    max_total = sum(m for _, m in columns)
+    lines = [f"# {course.assignment}: grading summary", "",
+             f"{len(rows)} students; total out of {_num(max_total)}.", ""]
+    if totals:
+        lines.append(f"Mean {sum(totals) / len(totals):.2f}, min {_num(min(totals))}, "
+                     f"max {_num(max(totals))}.")
+        lines.append("")
+    lines += ["| item | max | mean | pass rate |", "|---|---:|---:|---:|"]
+    lines += [f"| {c} | {_num(m)} | {mean:.2f} | {rate:.0%} |" for c, m, mean, rate in stats]
+    out_md = course.autograded_dir / "summary.md"
+    atomic_write_text(out_md, "\n".join(lines) + "\n")
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4, 0.22 * len(stats) + 1)),
+                                   gridspec_kw={"width_ratios": [1, 1.3]})
+    ax1.hist(totals, bins=min(20, max(5, len(totals))), range=(0, max(max_total, 1)),
+             color="#4c72b0", edgecolor="white")
+    ax1.set_xlabel(f"total score (out of {_num(max_total)})")
+    ax1.set_ylabel("students")
+    ax1.set_title("Score histogram")
+    names = [c for c, *_ in stats]
+    ax2.barh(range(len(stats)), [rate for *_, rate in stats], color="#55a868")
+    ax2.set_yticks(range(len(stats)), names, fontsize=7)
+    ax2.invert_yaxis()
+    ax2.set_xlim(0, 1)
+    ax2.set_xlabel("pass rate (full marks)")
+    ax2.set_title("Pass rate per item")
+    fig.tight_layout()
+    out_png = course.autograded_dir / "summary.png"
+    tmp = out_png.with_name(".summary.png.tmp")
+    fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    tmp.replace(out_png)
+    return out_md, out_png
+
+
+def export(course, refresh=True, feedback=False):
+    """Refresh results from the gradebook, then write grades.csv and the summary."""
+    results = load_results(course)
+    for student, result in results.items():
+        if refresh and result.get("status") != "error":
+            before = result_json(result)
+            refresh_from_gradebook(course, result)
+            if feedback:
+                _rewrite_feedback(course, student, result)
+            if result_json(result) != before:
+                atomic_write_text(course.result_path(student), result_json(result))
+    write_grades_csv(course, results)
+    if results:
+        write_summary(course, results)
+    return results
+
+
+def _rewrite_feedback(course, student, result):
+    import shutil
+    import tempfile
+
+    from coursekit.autograde import feedback
+    from coursekit.autograde.pipeline import swap_in
+
+    graded = course.autograded_dir / student / course.assignment
+    course.staging_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"fb-{student}-", dir=course.staging_dir))
+    try:
+        feedback.write_feedback(course, student, graded, tmp / "out", result)
+        swap_in(tmp / "out", course.feedback_dir / student / course.assignment)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
