@@ -13,7 +13,8 @@ CIFAR_DIR := $(CIFAR_CACHE)/cifar-10-batches-py
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release
+.PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release \
+	autograde autograde-one grades gradescope test-autograde
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,3 +59,24 @@ leakcheck: $(STAMP) ## Check that release/ holds no solution, hidden test, answe
 
 test-release: $(STAMP) ## Run the slow release suites (execute the release notebooks and check.py)
 	$(PY) -m pytest tests/release -m slow -q
+
+# Grading (coursekit autograde). `make autograde -j 2` grades two students at a time (or JOBS=2).
+# The notebooks (grading mode) and the saved models read CIFAR-10 from GRADING_DATA.
+JOBS ?= $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
+GRADING_DATA ?= $(CIFAR_DIR)
+
+autograde: $(GRADING_DATA)/test_batch ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades)
+	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force)
+
+autograde-one: $(GRADING_DATA)/test_batch ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id]
+	@test -n "$(SUBMISSION)" || { echo "error: name the folder: make autograde-one SUBMISSION=submitted/<student>/assignment1" >&2; exit 1; }
+	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student $(STUDENT)) --force
+
+grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the summary and the feedback
+	$(VENV)/bin/coursekit autograde --export --feedback
+
+gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-autograder.zip)
+	$(VENV)/bin/coursekit gradescope --out dist/gradescope-autograder.zip
+
+test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batch, Gradescope run)
+	$(PY) -m pytest tests/autograde -m slow -q -n $(PYTEST_WORKERS)

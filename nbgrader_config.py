@@ -12,3 +12,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "cs231n"
 c.CourseDirectory.db_assignments = [dict(name="assignment1")]
+
+# --- Grading (coursekit autograde, issue 6) ---------------------------------------------------
+# The gradebook. SQLite waits up to 60 s for a lock instead of failing with "database is locked"
+# when parallel grading workers write; NBGRADER_DB_URL selects any other database nbgrader
+# accepts (e.g. postgresql://user@host/cs231n).
+c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL") or (
+    "sqlite:///" + os.path.join(HERE, "gradebook.db") + "?timeout=60")
+# Every notebook runs in the course's Python kernel, whatever kernel the student's file names.
+c.Execute.kernel_name = "python3"
+# Seconds per cell; grading mode (NBGRADER_EXECUTION set) keeps each notebook near a minute.
+c.Execute.timeout = 120
+# A warning on stderr must not zero a test cell: nbgrader scores any stderr output as a failure,
+# and IgnorePattern only drops matching output when it is also enabled.
+c.IgnorePattern.pattern = r"\w*Warning:|warnings\.warn"
+c.IgnorePattern.enabled = True
+# Grade cells a student deleted are put back (and scored) instead of silently dropped.
+c.OverwriteCells.add_missing_cells = True
+# The student's files are graded as handed in: nbgrader copies the instructor's version of every
+# non-notebook file of source/ over the submission unless it is listed here.
+c.Autograde.exclude_overwriting = {
+    "assignment1": sorted(
+        os.path.relpath(os.path.join(folder, name), os.path.join(HERE, "source", "assignment1"))
+        for folder, _, names in os.walk(os.path.join(HERE, "source", "assignment1"),
+                                        followlinks=True)
+        for name in names if not name.endswith(".ipynb") and "__pycache__" not in folder
+    )
+}

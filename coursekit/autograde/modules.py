@@ -44,19 +44,25 @@ def normalise_checks(result):
     for check in checks:
         check = _as_dict(check)
         check_id = str(_first(check, "id", "name", "check", default="check"))
-        kind = str(_first(check, "kind", "category", "type", default="module"))
-        group = str(_first(check, "function", "group", "target", "model",
-                           default=check_id.split(".")[0]))
-        prefix = "model" if kind.startswith("model") or "model" in check else "module"
+        function = str(_first(check, "function", "group", "target", default=""))
+        is_model = check_id.startswith("model") or function.startswith("saved/")
+        if is_model:
+            prefix, group = "model", check_id.split(".", 1)[-1]
+        else:
+            prefix, group = "module", function or check_id.split(".")[0]
         max_score = float(_first(check, "max_points", "max_score", "points_possible",
                                  "weight", default=1.0))
         score = _first(check, "points", "score", "earned")
         if score is None:
             score = max_score if _first(check, "passed", "ok", default=False) else 0.0
+        message = str(_first(check, "message", "feedback", "detail", default=""))
+        status = _first(check, "status", default="")
+        if status == "not_graded" and not message:
+            message = "not graded"
         items.append({
             "id": f"{prefix}:{check_id}", "column": f"{prefix}:{group}",
             "score": float(score), "max_score": max_score,
-            "message": str(_first(check, "message", "feedback", "detail", default="")),
+            "message": message,
         })
     return items
 
@@ -71,7 +77,9 @@ def run_module_checks(course, submission_dir):
         return [], [f"module checks not run: cannot load {course.module_grader} ({exc}); "
                     "finish coursekit.grader (issue 5) or set Course.module_grader"]
     try:
-        return normalise_checks(grader(str(submission_dir))), []
+        result = grader(str(submission_dir))
+        notes = _as_dict(result).get("notes", []) if isinstance(_as_dict(result), dict) else []
+        return normalise_checks(result), [f"module checks: {n}" for n in notes]
     except Exception as exc:
         tail = traceback.format_exc(limit=-1).strip().splitlines()[-1]
         return [], [f"module checks failed to run ({type(exc).__name__}: {exc}; {tail}); "
