@@ -4,7 +4,6 @@
 as the notebooks expect.
 """
 
-import os
 
 import numpy as np
 
@@ -16,6 +15,7 @@ from ..layers import (
     relu_forward,
     softmax_loss,
 )
+from ..model_io import load_params, save_params
 
 __all__ = [
     "TwoLayerNet",
@@ -28,28 +28,6 @@ __all__ = [
     "affine_relu_forward",
     "affine_relu_backward",
 ]
-
-# Trained models go to cs231n/saved/, where the autograder looks for them.
-SAVED_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "saved"))
-
-
-def _save_params(params, fname):
-    fpath = os.path.join(SAVED_DIR, fname)
-    np.save(fpath, params)
-    print(f"Saved the model parameters in {fpath}.")
-
-
-def _load_params(fname):
-    fpath = os.path.join(SAVED_DIR, fname)
-    if not os.path.exists(fpath):
-        raise FileNotFoundError(
-            f"load: no saved model {fpath}. Train the model in its notebook and call "
-            f"model.save({fname!r}) first (models are saved in cs231n/saved/)."
-        )
-    params = np.load(fpath, allow_pickle=True).item()
-    print(f"Loaded the model parameters from {fpath}.")
-    return params
-
 
 class TwoLayerNet:
     """A two-layer fully connected network with a ReLU and a softmax loss.
@@ -145,14 +123,14 @@ class TwoLayerNet:
 
     def save(self, fname):
         """Save self.params in cs231n/saved/<fname> (np.save of the dictionary)."""
-        _save_params(self.params, fname)
+        save_params(self.params, fname)
 
     def load(self, fname):
         """Replace self.params by those saved in cs231n/saved/<fname>; returns True.
 
         Raises FileNotFoundError when that file does not exist.
         """
-        self.params = _load_params(fname)
+        self.params = load_params(fname, f"{type(self).__name__}.load")
         return True
 
 
@@ -291,12 +269,12 @@ class FullyConnectedNet:
 
     def save(self, fname):
         """Save self.params in cs231n/saved/<fname> (np.save of the dictionary)."""
-        _save_params(self.params, fname)
+        save_params(self.params, fname)
 
     def load(self, fname):
         """Replace self.params by those saved in cs231n/saved/<fname>; returns True.
 
         Raises FileNotFoundError when that file does not exist.
         """
-        self.params = _load_params(fname)
+        self.params = load_params(fname, f"{type(self).__name__}.load")
         return True

@@ -1,13 +1,8 @@
-import os
 
 import numpy as np
 
+from ..model_io import load_params, save_params
 from .softmax import softmax_loss_vectorized
-
-# Trained models are saved here "for the autograder": cs231n/saved/<fname>.
-SAVED_DIR = os.path.normpath(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "saved")
-)
 
 
 class LinearClassifier:
@@ -112,21 +107,11 @@ class LinearClassifier:
 
     def save(self, fname):
         """Save the weights to cs231n/saved/<fname> (np.save of {"W": W})."""
-        fpath = os.path.join(SAVED_DIR, fname)
-        np.save(fpath, {"W": self.W})
-        print(fname, "saved.")
+        save_params({"W": self.W}, fname)
 
     def load(self, fname):
         """Load the weights saved by save(fname) from cs231n/saved/<fname>."""
-        fpath = os.path.join(SAVED_DIR, fname)
-        if not os.path.exists(fpath):
-            raise FileNotFoundError(
-                f"{type(self).__name__}.load: {fpath} does not exist; "
-                f"train the model and call save({fname!r}) first (the notebooks do this)"
-            )
-        params = np.load(fpath, allow_pickle=True).item()
-        self.W = params["W"]
-        print(fname, "loaded.")
+        self.W = load_params(fname, f"{type(self).__name__}.load")["W"]
         return True
 
 

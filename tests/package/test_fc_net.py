@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from cs231n.classifiers import fc_net
+from cs231n import model_io
 from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from cs231n.gradient_check import eval_numerical_gradient, rel_error
 
@@ -221,13 +221,13 @@ def test_star_import_exposes_layers_and_both_nets():
 
 
 def test_models_are_saved_in_the_package_saved_folder():
-    assert os.path.samefile(fc_net.SAVED_DIR, os.path.join(REPO_ROOT, "cs231n", "saved"))
+    assert os.path.samefile(model_io.SAVED_DIR, os.path.join(REPO_ROOT, "cs231n", "saved"))
 
 
 @pytest.fixture
 def saved_dir(tmp_path, monkeypatch):
     """Redirect save/load to a temporary folder, so tests leave nothing in cs231n/saved/."""
-    monkeypatch.setattr(fc_net, "SAVED_DIR", str(tmp_path))
+    monkeypatch.setattr(model_io, "SAVED_DIR", str(tmp_path))
     return tmp_path
 
 

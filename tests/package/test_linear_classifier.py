@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import cs231n.classifiers.linear_classifier as linear_classifier
+from cs231n import model_io
 from cs231n.classifiers import LinearClassifier, Softmax
 from cs231n.classifiers.softmax import softmax_loss_vectorized
 
@@ -145,7 +146,7 @@ def test_linear_classifier_without_loss_says_to_use_a_subclass():
 
 
 def test_save_and_load_round_trip(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(linear_classifier, "SAVED_DIR", str(tmp_path))
+    monkeypatch.setattr(model_io, "SAVED_DIR", str(tmp_path))
     clf = Softmax()
     clf.W = np.random.default_rng(0).normal(size=(7, 3))
     clf.save("softmax.npy")
@@ -156,18 +157,18 @@ def test_save_and_load_round_trip(tmp_path, monkeypatch, capsys):
     other.load("softmax.npy")
     np.testing.assert_array_equal(other.W, clf.W)
     out = capsys.readouterr().out
-    assert "softmax.npy saved." in out and "softmax.npy loaded." in out
+    assert "Saved in" in out and "Loaded from" in out and "softmax.npy" in out
 
 
 def test_load_of_missing_file_names_the_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(linear_classifier, "SAVED_DIR", str(tmp_path))
+    monkeypatch.setattr(model_io, "SAVED_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="best_softmax.npy"):
         Softmax().load("best_softmax.npy")
 
 
 def test_models_are_saved_in_the_package_saved_folder():
     saved = os.path.join(REPO, "cs231n", "saved")
-    assert os.path.realpath(linear_classifier.SAVED_DIR) == os.path.realpath(saved)
+    assert os.path.realpath(model_io.SAVED_DIR) == os.path.realpath(saved)
 
 
 def test_the_removed_svm_classifier_is_not_offered():
