@@ -1,0 +1,174 @@
+"""Grading of the saved models (cs231n/saved/*.npy) on the CIFAR-10 test images.
+
+The model files are pickled dictionaries, so they are opened only in the sandboxed worker, which
+sends back their numeric arrays. Everything else happens here, with trusted code: the data and
+its preprocessing (the master's data_utils and features, loaded from the repository, never the
+submission's), the forward pass and the accuracy. The test labels never leave this process.
+
+Preprocessing follows the notebooks (rubric.toml says which model uses which):
+- raw, linear models (softmax.ipynb): rows of channels-last pixels minus the mean training row;
+- raw, networks (two_layer_net.ipynb, get_CIFAR10_data): channels-first rows minus the mean;
+- features (features.ipynb): HOG + 25-bin hue histogram, minus the training features' mean and
+  divided by their std. The features of the training set take a while (about 40 s for 49000
+  images), so their mean/std and the test features are cached in .cache/grader/.
+A bias column of ones is appended when the first weight matrix has one row more than the inputs.
+Points scale linearly from chance (0.10) to the rubric's target accuracy.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from coursekit.grader.driver import REPO_ROOT, CheckResult, master_module
+from coursekit.grader.worker import Junk
+
+CHANCE = 0.10
+NUM_TRAIN = 49000
+NUM_TEST = 1000
+CACHE_DIR = REPO_ROOT / ".cache" / "grader"
+
+
+def dataset_dir(cifar_dir=None):
+    if cifar_dir:
+        return Path(cifar_dir)
+    if os.environ.get("CS231N_CIFAR10_DIR"):
+        return Path(os.environ["CS231N_CIFAR10_DIR"])
+    return REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
+
+
+class TestData:
+    """The test inputs of each pipeline, computed on first use."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self._raw = None
+        self._inputs = {}
+
+    def raw(self):
+        if self._raw is None:
+            X_train, _, X_test, y_test = master_module("data_utils").load_CIFAR10(str(self.root))
+            X_train = X_train[:NUM_TRAIN]
+            self._raw = (X_train, X_test[:NUM_TEST], y_test[:NUM_TEST])
+        return self._raw
+
+    @property
+    def labels(self):
+        return self.raw()[2]
+
+    def inputs(self, pipeline, kind):
+        key = (pipeline, kind)
+        if key not in self._inputs:
+            if pipeline == "raw":
+                X_train, X_test, _ = self.raw()
+                centered = X_test - X_train.mean(axis=0)
+                if kind == "two_layer":
+                    centered = centered.transpose(0, 3, 1, 2)
+                self._inputs[key] = centered.reshape(len(centered), -1)
+            else:
+                self._inputs[key] = self.features()
+        return self._inputs[key]
+
+    def features(self):
+        features = master_module("features")
+        digest = hashlib.sha256()
+        for name in ("test_batch", "data_batch_1", "data_batch_5"):
+            st = (self.root / name).stat()
+            digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        digest.update(Path(features.__file__).read_bytes())
+        cache = CACHE_DIR / f"features-{digest.hexdigest()[:16]}.npz"
+        if cache.exists():
+            with np.load(cache, allow_pickle=False) as stored:
+                return stored["test"]
+        X_train, X_test, _ = self.raw()
+        fns = [features.hog_feature, lambda im: features.color_histogram_hsv(im, nbin=25)]
+        train_feats = features.extract_features(X_train, fns)
+        test_feats = features.extract_features(X_test, fns)
+        test = (test_feats - train_feats.mean(axis=0)) / train_feats.std(axis=0)
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, test=test)
+        return test
+
+
+def _with_bias(X, rows):
+    if rows == X.shape[1] + 1:
+        return np.hstack([X, np.ones((X.shape[0], 1))])
+    return X
+
+
+def predict(params, kind, X):
+    """Labels predicted by a saved model; raises ValueError with a student-facing reason."""
+
+    def get(name, ndim):
+        value = params.get(name)
+        if isinstance(value, Junk) or not isinstance(value, np.ndarray) or value.ndim != ndim:
+            raise ValueError(f"the file should hold '{name}', an array with {ndim} dimension(s)")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"'{name}' contains NaN or inf")
+        return value
+
+    if kind == "linear":
+        W = get("W", 2)
+        X = _with_bias(X, W.shape[0])
+        if W.shape != (X.shape[1], 10):
+            raise ValueError(f"W has shape {W.shape}; for these inputs it should be "
+                             f"({X.shape[1]}, 10), or one row more with a bias row")
+        return np.argmax(X @ W, axis=1)
+    W1, b1, W2, b2 = get("W1", 2), get("b1", 1), get("W2", 2), get("b2", 1)
+    X = _with_bias(X, W1.shape[0])
+    H = W1.shape[1]
+    if W1.shape[0] != X.shape[1] or b1.shape != (H,) or W2.shape != (H, 10) or b2.shape != (10,):
+        raise ValueError(f"the shapes W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 "
+                         f"{b2.shape} do not fit inputs of {X.shape[1]} values and 10 classes")
+    return np.argmax(np.maximum(X @ W1 + b1, 0) @ W2 + b2, axis=1)
+
+
+def grade_models(sandbox, rubric, cifar_dir=None, timeout_scale=1.0):
+    models = rubric.get("models", {})
+    root = dataset_dir(cifar_dir)
+    results = []
+    if not (root / "test_batch").is_file():
+        for name, spec in models.items():
+            results.append(CheckResult(
+                f"model.{name}", f"saved/{spec['file']}", 0.0, float(spec["points"]),
+                "not_graded", f"not graded: dataset missing (no CIFAR-10 test_batch in {root}; "
+                "set CS231N_CIFAR10_DIR to grade the saved models)", 0.0))
+        return results
+    data = TestData(root)
+    for name, spec in models.items():
+        results.append(grade_model(sandbox, data, name, spec, timeout_scale))
+    return results
+
+
+def grade_model(sandbox, data, name, spec, timeout_scale=1.0):
+    max_points = float(spec["points"])
+    check_id, function = f"model.{name}", f"saved/{spec['file']}"
+
+    def result(points, status, message, seconds=0.0):
+        return CheckResult(check_id, function, round(points, 4), max_points, status, message,
+                           seconds)
+
+    if not (Path(sandbox.cwd) / "cs231n" / "saved" / spec["file"]).is_file():
+        return result(0.0, "failed", f"cs231n/saved/{spec['file']} is missing: run the notebook "
+                                     "cell that saves it")
+    reply = sandbox.request({"op": "load_model", "path": f"cs231n/saved/{spec['file']}"},
+                            60 * timeout_scale)
+    if not reply.ok:
+        detail = (f"{reply.error.get('type')}: {reply.error.get('message')}"
+                  if reply.status == "error" else reply.message)
+        return result(0.0, "failed", f"cs231n/saved/{spec['file']} could not be loaded "
+                                     f"({detail})", reply.seconds)
+    if not isinstance(reply.value, dict):
+        return result(0.0, "failed", f"cs231n/saved/{spec['file']} does not hold a dictionary")
+    try:
+        predicted = predict(reply.value, spec["kind"], data.inputs(spec["pipeline"], spec["kind"]))
+    except ValueError as exc:
+        return result(0.0, "failed", f"cs231n/saved/{spec['file']}: {exc}", reply.seconds)
+    accuracy = float(np.mean(predicted == data.labels))
+    fraction = min(1.0, max(0.0, (accuracy - CHANCE) / (spec["target"] - CHANCE)))
+    points = max_points * fraction
+    status = "passed" if fraction >= 1.0 else ("partial" if points > 0 else "failed")
+    return result(points, status, f"test accuracy {accuracy:.3f} (full points from "
+                                  f"{spec['target']:.2f}, none at chance {CHANCE:.2f}): "
+                                  f"{points:.2f} of {max_points:g} points", reply.seconds)
