@@ -11,11 +11,9 @@ where <hint> is the first sentence of the TODO comment above the region. Everyth
 docstrings, the TODO text, the given code) stays byte for byte, so a stubbed module imports, is
 documented, and tells the student what to write.
 
-PLACEHOLDERS lists the functions whose notebook needs a value before the student has written
-them, as the official starter does: `softmax_loss_naive` computes its (given) loss and returns
-dW all zeros, so that the softmax notebook can show the initial loss (and ask why it is close to
--log(0.1)) before the gradient exists. Its regions become `pass` and the last one a warning that
-names the function; the student README says why.
+No placeholder values: the official starter lets `softmax_loss_naive` return its given loss with
+a zero gradient, but then the notebook's loss test passes on the untouched release (a free
+point, and a test that cannot fail in nbgrader's `validate --invert` sense). Every region raises.
 """
 import ast
 import os
@@ -27,12 +25,6 @@ from .layout import BEGIN_SOLUTION, END_SOLUTION
 _MARKER = "__COURSEKIT_STUB_MARKER__"
 _FALLBACK_HINT = "replace this line with your code (see the TODO above)"
 _HINT_MAX = 70
-
-
-# Function -> what the placeholder returns (said in the warning and the student README).
-PLACEHOLDERS = {
-    "softmax_loss_naive": "the loss is computed, dW is all zeros until you write the gradient",
-}
 
 
 class StubError(RuntimeError):
@@ -127,19 +119,8 @@ def stub_module(text, relpath):
             )
         hint = todo_hint(lines, lineno - 1)
         message = f"{name} in cs231n/{relpath} is not implemented yet: {hint}"
-        if name in PLACEHOLDERS:
-            stubs.append(["pass  # YOUR CODE HERE (see the TODO above)"])
-        else:
-            stubs.append([f"raise NotImplementedError({_string_literal(message)})"])
+        stubs.append([f"raise NotImplementedError({_string_literal(message)})"])
         functions.append(name)
-    for name, reason in PLACEHOLDERS.items():
-        if name in functions:
-            last = len(functions) - 1 - functions[::-1].index(name)
-            warning = f"{name} in cs231n/{relpath} is not implemented yet: {reason}"
-            stubs[last] = [
-                "import warnings  # placeholder, see README.md: replace these two lines",
-                f"warnings.warn({_string_literal(warning)}, stacklevel=2)",
-            ]
     try:
         cleared = _clear_regions(text)
     except RuntimeError as err:

@@ -180,11 +180,11 @@ def check_linear_train():
     from cs231n.classifiers.linear_classifier import Softmax
     X, y = _blobs()
     np.random.seed(0)
-    model = Softmax()
-    history = model.train(X, y, learning_rate=1e-2, reg=1e-4, num_iters=150, batch_size=40)
+    linear = Softmax()
+    history = linear.train(X, y, learning_rate=1e-2, reg=1e-4, num_iters=150, batch_size=40)
     expect(len(history) == 150, f"train returned {len(history)} losses for 150 iterations")
-    expect(model.W is not None and model.W.shape == (11, 3),
-           f"W has shape {getattr(model.W, 'shape', None)}, expected (11, 3)")
+    expect(linear.W is not None and linear.W.shape == (11, 3),
+           f"W has shape {getattr(linear.W, 'shape', None)}, expected (11, 3)")
     first, last = np.mean(history[:10]), np.mean(history[-10:])
     expect(np.isfinite(last) and last < 0.7 * first,
            f"the loss did not go down on easy data (from {first:.3f} to {last:.3f})")
@@ -193,11 +193,11 @@ def check_linear_train():
 @check("q2", "LinearClassifier.predict")
 def check_linear_predict():
     from cs231n.classifiers.linear_classifier import Softmax
-    model = Softmax()
+    linear = Softmax()
     labels = np.array([2, 0, 1, 2, 1])
-    model.W = np.zeros((5, 3))
-    model.W[np.arange(5), labels] = 1.0  # row i of X = e_i scores class labels[i] highest
-    got = np.asarray(model.predict(np.eye(5)))
+    linear.W = np.zeros((5, 3))
+    linear.W[np.arange(5), labels] = 1.0  # row i of X = e_i scores class labels[i] highest
+    got = np.asarray(linear.predict(np.eye(5)))
     expect(got.shape == (5,), f"predict returned shape {got.shape}, expected (5,)")
     expect(list(got) == list(labels), f"predict gave {list(got)}, expected {list(labels)}")
 
@@ -456,7 +456,7 @@ def run_module_check(function, fn):
         where = f"{os.path.relpath(frame.filename, HERE)}, line {frame.lineno}"
         error = f"{type(err).__name__}: {err} ({where})"
     for warning in caught:
-        if NOT_DONE in str(warning.message):  # a placeholder such as softmax_loss_naive's
+        if NOT_DONE in str(warning.message):  # a placeholder that warns instead of raising
             return "not done", _not_done(function, str(warning.message))
     return ("fail", error) if error else ("pass", "")
 

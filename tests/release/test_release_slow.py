@@ -1,0 +1,105 @@
+"""The release notebooks and check.py, executed (slow: `make test-release`).
+
+Synthetic CIFAR-10 stands in for the real data; the notebooks run in grading mode.
+"""
+import json
+import os
+import shutil
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from coursekit.release import layout
+from coursekit.synthetic import write_synthetic_cifar10
+from cs231n.notebook_utils import GRADING_MIN_TEST, GRADING_MIN_TRAIN
+from tests.release.conftest import run_student_python
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def grading_cifar_dir(tmp_path_factory):
+    """Synthetic CIFAR-10 just large enough for the notebooks' grading mode."""
+    return write_synthetic_cifar10(tmp_path_factory.mktemp("grading_cifar"),
+                                   num_train=GRADING_MIN_TRAIN, num_test=GRADING_MIN_TEST)
+
+
+@pytest.fixture
+def grading_env(grading_cifar_dir, monkeypatch):
+    env = {"CS231N_GRADING_MODE": "1", "CS231N_CIFAR10_DIR": grading_cifar_dir,
+           "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    return env
+
+
+def is_test_cell(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def error_of(cell):
+    return next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
+
+
+@pytest.mark.parametrize("name", layout.NOTEBOOKS)
+def test_untouched_release_notebook_fails_every_test_and_stops_only_at_todos(
+        release_copy, grading_env, name):
+    nb = nbformat.read(release_copy / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(release_copy)}}).execute()
+    tests = [c for c in nb.cells if is_test_cell(c)]
+    assert tests, f"{name} has no test cell"
+    passing = [c.metadata.nbgrader["grade_id"] for c in tests if error_of(c) is None]
+    assert passing == [], f"{name}: test cells pass on the untouched release: {passing}"
+    first = next(c for c in nb.cells if error_of(c) is not None)
+    error = error_of(first)
+    # The first failure is a TODO (a stub of cs231n or a solution cell), or a test cell failing
+    # on it; never an error of the given code.
+    assert error.ename == "NotImplementedError" or (
+        is_test_cell(first) and error.ename == "AssertionError"), \
+        f"{name}: first error is {error.ename}: {error.evalue}\n{first.source}"
+
+
+def fill_with_master(folder):
+    """Turn a release copy into a finished submission: the master's package and answers."""
+    shutil.rmtree(folder / "cs231n")
+    shutil.copytree(layout.MASTER_PACKAGE, folder / "cs231n", ignore=shutil.ignore_patterns(
+        "__pycache__", "cifar-10-batches-py", "*.npy"))
+    for name in layout.NOTEBOOKS:
+        master = nbformat.read(os.path.join(layout.MASTER_NOTEBOOKS, name), as_version=4)
+        by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in master.cells}
+        path = folder / name
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                cell.source = by_id[meta["grade_id"]].source
+        nbformat.write(nb, path)
+
+
+def run_check(folder, env):
+    result = run_student_python(folder, "check.py", "--json", "check.json", env=env,
+                                timeout=1800)
+    with open(folder / "check.json") as f:
+        return result, json.load(f)
+
+
+def test_check_reports_every_question_not_done_on_the_untouched_release(release_copy,
+                                                                         grading_env):
+    result, report = run_check(release_copy, grading_env)
+    assert result.returncode == 1
+    assert {s["question"]: s["state"] for s in report["summary"]} == {
+        q: "not done" for q in ("q1", "q2", "q3", "q4", "q5")}, result.stdout
+
+
+def test_check_reports_everything_passing_on_the_master_solutions(release_copy, grading_env):
+    fill_with_master(release_copy)
+    result, report = run_check(release_copy, grading_env)
+    assert {s["question"]: s["state"] for s in report["summary"]} == {
+        q: "done" for q in ("q1", "q2", "q3", "q4", "q5")}, result.stdout
+    assert result.returncode == 0
+    assert sorted(os.listdir(release_copy / "cs231n" / "saved")) == [".gitkeep"], \
+        "check.py must leave cs231n/saved/ as it was"
