@@ -343,6 +343,17 @@ def _linear_predict(ctx):
     ctx.expect("labels", labels, "the predicted labels", rtol=0, atol=1e-9)
 
 
+@check("linear.predict.single_row", "LinearClassifier.predict", LINEAR)
+def _linear_predict_single(ctx):
+    W = ctx.rng.randn(5, 3) * 100
+    X = ctx.rng.randn(1, 5)
+    model = ctx.new(f"{LINEAR}:LinearClassifier", fallback_attrs={"W": None})
+    ctx.set(model, ["W"], W)
+    labels = ctx.call((model, "predict"), X, what="predict(X) for one row")
+    ctx.array(labels, "the predicted labels", shape=(1,))
+    ctx.expect("labels", labels, "the predicted label of one row", rtol=0, atol=1e-9)
+
+
 # ---------------------------------------------------------------------------------------------
 # Layers
 
@@ -350,6 +361,18 @@ def _linear_predict(ctx):
 @check("layers.affine_forward.values", "affine_forward", LAYERS)
 def _affine_forward(ctx):
     for case, (xshape, M) in enumerate((((5, 2, 3, 4), 6), ((3, 7), 2))):
+        x = ctx.rng.randn(*xshape)
+        D = int(np.prod(xshape[1:]))
+        w, b = ctx.rng.randn(D, M), ctx.rng.randn(M)
+        out, _ = ctx.call(f"{LAYERS}:affine_forward", x, w, b, what="affine_forward(x, w, b)")
+        ctx.array(out, "out", shape=(xshape[0], M))
+        ctx.expect(f"out{case}", out, f"out for x of shape {xshape}", rtol=1e-9, atol=1e-12)
+
+
+@check("layers.affine_forward.edge_shapes", "affine_forward", LAYERS)
+def _affine_forward_edges(ctx):
+    # One example, and singleton dimensions: squeeze-based flattening breaks here.
+    for case, (xshape, M) in enumerate((((1, 5), 3), ((3, 1, 1, 4), 2), ((1, 2, 1, 3), 1))):
         x = ctx.rng.randn(*xshape)
         D = int(np.prod(xshape[1:]))
         w, b = ctx.rng.randn(D, M), ctx.rng.randn(M)
@@ -413,6 +436,17 @@ def _relu_forward(ctx):
     out, _ = ctx.call(f"{LAYERS}:relu_forward", x, what="relu_forward(x)")
     ctx.array(out, "out", shape=x.shape)
     ctx.expect("out", out, "out", rtol=0, atol=0)
+
+
+@check("layers.relu_forward.input_kept", "relu_forward", LAYERS)
+def _relu_forward_keeps_input(ctx):
+    x = ctx.rng.randn(3, 8)
+    _, handle = ctx.call("numpy:array", x, keep=True, show="none")
+    out, _ = ctx.call(f"{LAYERS}:relu_forward", handle, what="relu_forward(x)")
+    ctx.expect("out", ctx.array(out, "out", shape=x.shape), "out", rtol=0, atol=0)
+    after = ctx.array(ctx.get(handle, what="reading x after relu_forward"), "x")
+    ctx.require(np.array_equal(after, x), "relu_forward changed its input x in place; x is the "
+                                          "cache of the backward pass, leave it unchanged")
 
 
 @check("layers.relu_backward.values", "relu_backward", LAYERS)
