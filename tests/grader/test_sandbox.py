@@ -1,0 +1,199 @@
+"""The sandbox: what the worker can see and do, and how the grader survives what it does."""
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coursekit.grader import worker as wire
+from coursekit.grader.driver import HIDDEN_DIR, REPO_ROOT
+from coursekit.grader.sandbox import Limits, Sandbox, copy_submission
+
+PROBE = '''
+import os, socket, sys, numpy as np
+
+def listdir(path):
+    return sorted(os.listdir(path))
+
+def exists(path):
+    return os.path.exists(path)
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+def uid():
+    return os.getuid()
+
+def connect(host, port):
+    s = socket.create_connection((host, port), timeout=2)
+    return "connected"
+
+def spin():
+    while True:
+        pass
+
+def hard_exit():
+    os._exit(3)
+
+def soft_exit():
+    sys.exit(0)
+
+def flood():
+    while True:
+        print("x" * 1000)
+
+def memory_bomb():
+    blocks = []
+    while True:
+        blocks.append(np.ones(10**8))
+
+def junk():
+    return object()
+
+def nan_array():
+    return np.full((2, 2), np.nan)
+
+def import_module(name):
+    __import__(name)
+    return "imported"
+'''
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    sub = tmp_path_factory.mktemp("probe") / "cs231n"
+    sub.mkdir()
+    (sub / "__init__.py").write_text("")
+    (sub / "probe.py").write_text(PROBE)
+    with Sandbox(sub, limits=Limits(memory_mb=1024)) as sandbox:
+        yield sandbox
+
+
+def call(sandbox, name, *args, timeout=10):
+    return sandbox.request({"op": "call", "fn": {"module": "cs231n.probe", "attr": name},
+                            "args": list(args)}, timeout)
+
+
+def test_worker_runs_as_an_unprivileged_user(probe):
+    reply = call(probe, "uid")
+    assert reply.ok and reply.value != 0
+
+
+def test_worker_sees_neither_the_repository_nor_the_references(probe):
+    assert call(probe, "exists", str(HIDDEN_DIR / "references.json")).value is False
+    assert call(probe, "exists", str(REPO_ROOT / "cs231n")).value is False
+    assert call(probe, "exists", str(REPO_ROOT / ".git")).value is False
+    assert call(probe, "listdir", str(REPO_ROOT)).value == [".venv"]
+    assert call(probe, "read", str(HIDDEN_DIR / "references.json")).status == "error"
+
+
+def test_worker_cannot_import_the_master_package_or_coursekit(probe):
+    reply = call(probe, "import_module", "coursekit")
+    assert reply.status == "error" and reply.error["type"] == "ModuleNotFoundError"
+    # Its own cs231n is the submission's copy, not the master.
+    reply = call(probe, "exists", "/submission/cs231n/probe.py")
+    assert reply.value is True
+
+
+def test_worker_has_no_network(probe):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        reply = call(probe, "connect", "127.0.0.1", port)
+    assert reply.status == "error"
+
+
+def test_hanging_call_times_out_and_the_next_call_works(probe):
+    reply = call(probe, "spin", timeout=1)
+    assert reply.status == "timeout" and "time limit" in reply.message
+    assert call(probe, "uid").ok
+
+
+def test_os_exit_is_a_crash_and_the_worker_restarts(probe):
+    reply = call(probe, "hard_exit")
+    assert reply.status == "crashed" and "exited with code 3" in reply.message
+    assert call(probe, "uid").ok
+
+
+def test_sys_exit_is_an_error_of_that_call_only(probe):
+    reply = call(probe, "soft_exit")
+    assert reply.status == "error" and reply.error["type"] == "SystemExit"
+    assert call(probe, "uid").ok
+
+
+def test_output_flood_is_stopped(probe):
+    reply = call(probe, "flood")
+    assert reply.status == "flood" and "output flood" in reply.message
+    assert call(probe, "uid").ok
+
+
+def test_memory_bomb_hits_the_memory_limit(probe):
+    reply = call(probe, "memory_bomb")
+    assert reply.status in ("error", "crashed")
+    assert "MemoryError" in str(reply.error) or "memory" in reply.message
+    assert call(probe, "uid").ok
+
+
+def test_non_numeric_results_arrive_as_junk_not_objects(probe):
+    reply = call(probe, "junk")
+    assert reply.ok and isinstance(reply.value, wire.Junk)
+
+
+def test_nan_arrives_as_nan(probe):
+    value = call(probe, "nan_array").value
+    assert isinstance(value, np.ndarray) and np.isnan(value).all()
+
+
+def test_decode_refuses_object_arrays():
+    import io
+    import struct
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.array([object()], dtype=object), allow_pickle=True)
+    data = buf.getvalue()
+    header = b'{"$a": 0}'
+    body = (struct.pack("<I", len(header)) + header + struct.pack("<I", 1)
+            + struct.pack("<Q", len(data)) + data)
+    with pytest.raises(wire.WireError):
+        wire.decode(body)
+
+
+def test_decode_refuses_truncated_and_garbage_messages():
+    body = wire.encode({"a": np.arange(5.0)})
+    with pytest.raises(wire.WireError):
+        wire.decode(body[:-3])
+    with pytest.raises(wire.WireError):
+        wire.decode(b"\xff" * 40)
+
+
+def test_copy_skips_symlinks_and_special_files(tmp_path):
+    src = tmp_path / "src" / "cs231n"
+    (src / "saved").mkdir(parents=True)
+    (src / "layers.py").write_text("x = 1\n")
+    (src / "leak.json").symlink_to(HIDDEN_DIR / "references.json")
+    (src / "master").symlink_to(REPO_ROOT / "cs231n")
+    os.mkfifo(src / "saved" / "pipe")
+    notes = copy_submission(src, tmp_path / "dest")
+    copied = sorted(p.relative_to(tmp_path / "dest").as_posix()
+                    for p in (tmp_path / "dest").rglob("*"))
+    assert copied == ["layers.py", "saved"]
+    assert len(notes) == 3
+
+
+def test_a_symlinked_package_folder_is_refused(tmp_path):
+    (tmp_path / "cs231n").symlink_to(REPO_ROOT / "cs231n")
+    with pytest.raises(FileNotFoundError):
+        copy_submission(tmp_path / "cs231n", tmp_path / "dest")
+
+
+def test_sandbox_folder_is_removed_after_use(tmp_path):
+    pkg = tmp_path / "cs231n"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    with Sandbox(pkg) as sandbox:
+        assert sandbox.request({"op": "ping"}, 10).ok
+        stage = sandbox.stage
+    assert not Path(stage).exists()
