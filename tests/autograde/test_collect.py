@@ -1,0 +1,95 @@
+"""collect: submissions as students hand them in are matched back to the expected notebooks."""
+import json
+import os
+
+import nbformat
+import pytest
+
+from coursekit.autograde.collect import canonical_stem, collect_submission
+
+EXPECTED = ("knn", "softmax", "two_layer_net")
+
+
+def write_nb(path, text="x = 1"):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(text)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+@pytest.mark.parametrize("stem, expected", [
+    ("knn", "knn"), ("knn (1)", "knn"), ("knn(2)", "knn"), ("knn-Copy1", "knn"),
+    ("KNN copy", "knn"), ("knn - Copy (3)", "knn"), ("two_layer_net (1)", "two_layer_net"),
+    ("two layer net", "two_layer_net"), ("FullyConnectedNets-Copy2", "fullyconnectednets"),
+])
+def test_canonical_stem_removes_copy_suffixes(stem, expected):
+    assert canonical_stem(stem) == expected
+
+
+def test_renamed_notebook_is_matched_back_and_recorded(tmp_path):
+    write_nb(tmp_path / "in" / "knn (1).ipynb", "renamed = True")
+    write_nb(tmp_path / "in" / "softmax.ipynb")
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    assert manifest["notebooks"]["knn"]["status"] == "renamed"
+    assert "knn (1).ipynb" in manifest["notebooks"]["knn"]["message"]
+    copied = nbformat.read(str(tmp_path / "out" / "knn.ipynb"), as_version=4)
+    assert copied.cells[0].source == "renamed = True"
+    assert manifest["notebooks"]["softmax"]["status"] == "ok"
+
+
+def test_exact_name_wins_over_copies(tmp_path):
+    write_nb(tmp_path / "in" / "knn.ipynb", "original = True")
+    write_nb(tmp_path / "in" / "knn (1).ipynb", "copy = True")
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    copied = nbformat.read(str(tmp_path / "out" / "knn.ipynb"), as_version=4)
+    assert copied.cells[0].source == "original = True"
+    assert "knn (1).ipynb" in manifest["notebooks"]["knn"]["message"]
+
+
+def test_missing_and_invalid_notebooks_are_recorded_not_copied(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "knn.ipynb").write_text("{ this is not json")
+    (tmp_path / "in" / "softmax.ipynb").write_text(json.dumps({"cells": "nope"}))
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    assert manifest["notebooks"]["knn"]["status"] == "invalid"
+    assert manifest["notebooks"]["softmax"]["status"] == "invalid"
+    assert manifest["notebooks"]["two_layer_net"]["status"] == "missing"
+    assert not list((tmp_path / "out").glob("*.ipynb"))
+
+
+def test_empty_folder_gives_every_notebook_missing(tmp_path):
+    (tmp_path / "in").mkdir()
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    assert {v["status"] for v in manifest["notebooks"].values()} == {"missing"}
+
+
+def test_wrapping_folder_is_found_and_package_copied(tmp_path):
+    root = tmp_path / "in" / "cs231n-assignment1-main" / "assignment1"
+    write_nb(root / "knn.ipynb")
+    (root / "cs231n" / "classifiers").mkdir(parents=True)
+    (root / "cs231n" / "classifiers" / "knn.py").write_text("A = 1\n")
+    (root / "cs231n" / "datasets" / "cifar-10-batches-py").mkdir(parents=True)
+    (root / "cs231n" / "datasets" / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"x")
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    assert manifest["notebooks"]["knn"]["status"] == "ok"
+    assert (tmp_path / "out" / "cs231n" / "classifiers" / "knn.py").read_text() == "A = 1\n"
+    assert not (tmp_path / "out" / "cs231n" / "datasets" / "cifar-10-batches-py").exists()
+
+
+def test_symlinks_are_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("reference values")
+    (tmp_path / "in").mkdir()
+    write_nb(tmp_path / "in" / "knn.ipynb")
+    os.symlink(secret, tmp_path / "in" / "leak.txt")
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    assert not (tmp_path / "out" / "leak.txt").exists()
+    assert any("leak.txt" in s for s in manifest["skipped"])
+
+
+def test_fingerprint_changes_with_content(tmp_path):
+    write_nb(tmp_path / "a" / "knn.ipynb", "x = 1")
+    write_nb(tmp_path / "b" / "knn.ipynb", "x = 2")
+    fa = collect_submission(tmp_path / "a", tmp_path / "oa", EXPECTED)["fingerprint"]
+    fa2 = collect_submission(tmp_path / "a", tmp_path / "oa2", EXPECTED)["fingerprint"]
+    fb = collect_submission(tmp_path / "b", tmp_path / "ob", EXPECTED)["fingerprint"]
+    assert fa == fa2 != fb

@@ -1,0 +1,85 @@
+"""report: grades.csv (one row per student, one column per item, totals) and the summary."""
+import csv
+import json
+
+from coursekit.autograde.course import Course
+from coursekit.autograde.modules import normalise_checks
+from coursekit.autograde.report import export, item_stats
+
+
+def result(student, items):
+    return {"version": 1, "student": student, "assignment": "assignment1", "status": "graded",
+            "fingerprint": "x", "notebooks": {}, "notices": [], "items": items,
+            "score": sum(i["score"] for i in items),
+            "max_score": sum(i["max_score"] for i in items)}
+
+
+def item(col, score, maximum, **extra):
+    return {"id": extra.pop("id", col), "column": col, "score": score, "max_score": maximum,
+            **extra}
+
+
+def write_results(course, results):
+    for r in results:
+        path = course.result_path(r["student"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(r))
+
+
+def course_at(tmp_path):
+    (tmp_path / "source" / "assignment1").mkdir(parents=True)
+    return Course(root=tmp_path, notebooks=("knn", "softmax"), module_grader=None,
+                  inline_grader=None, db_url=f"sqlite:///{tmp_path}/gb.db")
+
+
+def test_grades_csv_has_one_row_per_student_and_item_columns_with_totals(tmp_path):
+    course = course_at(tmp_path)
+    write_results(course, [
+        result("bob", [item("softmax:test_loss", 2, 2), item("knn:test_dist", 0, 3),
+                       item("module:predict_labels", 1, 1, id="module:a"),
+                       item("module:predict_labels", 0, 2, id="module:b"),
+                       item("model:best_softmax", 1.5, 3), item("inline:knn.q2", 1, 1)]),
+        result("ann", [item("knn:test_dist", 3, 3), item("softmax:test_loss", 2, 2),
+                       item("module:predict_labels", 3, 3, id="module:a"),
+                       item("model:best_softmax", 3, 3), item("inline:knn.q2", 0, 1),
+                       item("knn:iq1", 0, 2, pending=True)]),
+    ])
+    export(course, refresh=False)
+    rows = list(csv.reader(course.grades_csv.open()))
+    header, body = rows[0], rows[1:]
+    assert header[:7] == ["student", "knn:test_dist", "knn:iq1", "softmax:test_loss",
+                          "module:predict_labels", "model:best_softmax", "inline:knn.q2"]
+    assert [r[0] for r in body] == ["ann", "bob"]
+    ann = dict(zip(header, body[0], strict=True))
+    bob = dict(zip(header, body[1], strict=True))
+    assert bob["module:predict_labels"] == "1"          # checks of one function are summed
+    assert bob["model:best_softmax"] == "1.5"
+    assert bob["knn:iq1"] == "0"                         # an item a student lacks scores 0
+    assert bob["total"] == "5.5"                         # 0 + 2 + 1 + 1.5 + 1
+    assert ann["total"] == "11" and ann["manual_pending"] == "2"
+    assert ann["max_total"] == bob["max_total"] == str(3 + 2 + 2 + 3 + 3 + 1)
+
+
+def test_summary_has_histogram_png_and_pass_rate_table(tmp_path):
+    course = course_at(tmp_path)
+    write_results(course, [result(f"s{i}", [item("knn:test_dist", i % 2, 1)]) for i in range(4)])
+    export(course, refresh=False)
+    png = course.autograded_dir / "summary.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = (course.autograded_dir / "summary.md").read_text()
+    assert "| knn:test_dist | 1 | 0.50 | 50% |" in table
+    assert item_stats(course, {f"s{i}": result(f"s{i}", [item("x:y", 1, 1)])
+                               for i in range(3)}) == [("x:y", 1.0, 1.0, 1.0)]
+
+
+def test_grader_results_become_module_and_model_columns():
+    grader_dict = {"submission": "s", "notes": [], "checks": [
+        {"id": "knn.two_loops.values", "function": "KNearestNeighbor.compute_distances_two_loops",
+         "points": 2.0, "max_points": 2.0, "status": "passed", "message": ""},
+        {"id": "model.best_softmax", "function": "saved/best_softmax.npy", "points": 0.0,
+         "max_points": 3.0, "status": "not_graded", "message": ""}]}
+    items = normalise_checks(grader_dict)
+    assert [i["column"] for i in items] == [
+        "module:KNearestNeighbor.compute_distances_two_loops", "model:best_softmax"]
+    assert items[1]["message"] == "not graded"
+    assert [(i["score"], i["max_score"]) for i in items] == [(2.0, 2.0), (0.0, 3.0)]
