@@ -478,6 +478,10 @@ def _is_test_cell(cell):
     return cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution")
 
 
+def _has_code(source):
+    return any(line.strip() and not line.strip().startswith("#") for line in source.splitlines())
+
+
 def _error_of(cell):
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -539,7 +543,9 @@ def run_notebook(name):
         if _is_test_cell(cell):
             grade_id = cell.metadata["nbgrader"].get("grade_id", f"cell {index + 1}")
             ran = cell.get("execution_count") is not None
-            if error:
+            if not _has_code(cell.source):
+                status, message = "hidden", "hidden tests only: the autograder checks this part"
+            elif error:
                 status, message = "fail", error
             elif not ran:
                 status, message = "fail", crash or "not run"
@@ -569,9 +575,10 @@ def summarize(questions, modules, notebooks):
         if cells is None:
             parts.append("notebook not run")
         else:
-            passed_cells = sum(c["status"] == "pass" for c in cells)
-            parts.append(f"{passed_cells}/{len(cells)} notebook test cells")
-            done = done and passed_cells == len(cells) and len(cells) > 0
+            visible = [c for c in cells if c["status"] != "hidden"]
+            passed_cells = sum(c["status"] == "pass" for c in visible)
+            parts.append(f"{passed_cells}/{len(visible)} notebook test cells")
+            done = done and passed_cells == len(visible) and len(visible) > 0
         state = "done" if done else "not done"
         if cells is None:  # --modules: the notebook part is not known
             state = "code done" if funcs and done else "not done" if funcs else "not checked"
@@ -591,7 +598,7 @@ def print_report(questions, modules, notebooks, summary):
             print(f"  [{mark}] {r['function']}{extra}")
         if q in notebooks:
             for c in notebooks[q]["cells"]:
-                mark = "ok  " if c["status"] == "pass" else "FAIL"
+                mark = {"pass": "ok  ", "hidden": "    "}.get(c["status"], "FAIL")
                 extra = f"  {shorten(c['message'])}" if c["status"] != "pass" else ""
                 print(f"  [{mark}] test cell {c['cell']}{extra}")
             if notebooks[q].get("first_error"):
