@@ -12,7 +12,8 @@ What counts as secret (collected from the master side):
   .pkl, ...), or a number of 7+ significant digits stored under tests/hidden/ appearing in the
   release text;
 - tests-content: a `tests` folder, a `test_*.py` or `conftest.py` in the release, or a release
-  file that repeats 5 or more distinctive lines of one file of tests/hidden/.
+  file that repeats distinctive lines of one file of tests/hidden/ (5 of them, and at least a
+  tenth of that file's; lines that other test files or the master also have do not count).
 
 How lines are compared: a line is normalised by deleting all whitespace, and a secret line leaks
 when its normalised form occurs inside the normalised text of any release file (notebooks are
@@ -41,6 +42,7 @@ PUNCTUATION_ONLY = re.compile(r"^[\W_]*$")
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 MIN_SIGNIFICANT = 7
 SHARED_TEST_LINES = 5
+SHARED_TEST_FRACTION = 0.1
 DELIMITERS = (
     layout.BEGIN_SOLUTION, layout.END_SOLUTION, layout.BEGIN_HIDDEN, layout.END_HIDDEN,
     layout.BEGIN_MARK_SCHEME, layout.END_MARK_SCHEME,
@@ -269,12 +271,19 @@ def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
             test_bytes.setdefault(f.read(), f"tests/{rel}")
     hidden_dir = os.path.join(tests_dir, "hidden")
     reference_numbers = _reference_numbers(hidden_dir)
+    # Lines of the other test files are generic test code (imports, loops over params, the
+    # published checks): sharing them with a hidden file proves nothing.
+    generic = set()
+    for rel, path in test_files:
+        if not rel.startswith("hidden/"):
+            generic.update(normalise(x) for x in (read_text(path) or "").split("\n"))
     hidden_lines = {}
     for rel, path in release_files(hidden_dir) if os.path.isdir(hidden_dir) else []:
         text = read_text(path)
         if text:
             distinct = {normalise(x) for x in text.split("\n")}
-            distinct = {x for x in distinct if not is_trivial(x) and x not in secrets.public}
+            distinct = {x for x in distinct
+                        if not is_trivial(x) and x not in secrets.public and x not in generic}
             if distinct:
                 hidden_lines[f"tests/hidden/{rel}"] = distinct
 
@@ -306,7 +315,9 @@ def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
                                f"the number {literal} stored in {reference_numbers[key]}"))
         for origin, distinct in hidden_lines.items():
             shared = sum(1 for x in distinct if x in flat)
-            if shared >= min(SHARED_TEST_LINES, len(distinct)):
+            needed = min(len(distinct),
+                         max(SHARED_TEST_LINES, SHARED_TEST_FRACTION * len(distinct)))
+            if shared >= needed:
                 leaks.add(Leak("tests-content", rel, f"repeats {shared} lines of {origin}"))
     return sorted(leaks)
 

@@ -256,3 +256,13 @@ def test_a_copied_test_or_reference_file_is_caught(release_copy, path):
     shutil.copyfile(path, release_copy / "cs231n" / "saved" / os.path.basename(path))
     kinds = {leak.kind for leak in find_leaks(str(release_copy))}
     assert kinds & {"reference-file", "tests-content"}
+
+
+def test_a_part_of_a_hidden_check_file_pasted_into_the_release_is_caught(release_copy):
+    hidden = os.path.join(layout.TESTS_DIR, "hidden", "checks.py")
+    assert os.path.exists(hidden), "tests/hidden/checks.py (the hidden module checks) is missing"
+    lines = open(hidden).read().splitlines()
+    half = "\n".join(lines[len(lines) // 2:])
+    (release_copy / "cs231n" / "extra.py").write_text(half)
+    kinds = {leak.kind for leak in find_leaks(str(release_copy))}
+    assert "tests-content" in kinds
