@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import traceback
 import warnings
 
@@ -511,6 +512,16 @@ def _restore(folder, files):
             f.write(data)
 
 
+def _kernel_manager(tmp):
+    """A python3 kernel; on Linux and macOS over local sockets (no TCP ports, no warning)."""
+    from jupyter_client.manager import KernelManager
+
+    if os.name == "posix":
+        return KernelManager(kernel_name="python3", transport="ipc",
+                             ip=os.path.join(tmp, "kernel"))
+    return KernelManager(kernel_name="python3")
+
+
 def run_notebook(name):
     """Execute a copy of one notebook in grading mode; one result per visible test cell."""
     import nbformat
@@ -525,15 +536,20 @@ def run_notebook(name):
     saved = _snapshot(saved_dir)
     os.environ["CS231N_GRADING_MODE"] = "1"
     os.environ.setdefault("MPLBACKEND", "Agg")
-    client = NotebookClient(nb, timeout=CELL_SECONDS, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": HERE}})
     crash = None
-    try:
-        client.execute()
-    except Exception as err:  # a dead kernel or a cell over the time limit
-        crash = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err) else ''}"
-    finally:
-        _restore(saved_dir, saved)
+    with tempfile.TemporaryDirectory() as tmp:
+        km = _kernel_manager(tmp)
+        try:
+            client = NotebookClient(nb, km=km, timeout=CELL_SECONDS, allow_errors=True,
+                                    resources={"metadata": {"path": HERE}})
+            client.execute()
+        except Exception as err:  # a dead kernel or a cell over the time limit
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            crash = f"{type(err).__name__}: {first_line}"
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+            _restore(saved_dir, saved)
     first_error = None
     results = []
     for index, cell in enumerate(nb.cells):
