@@ -4,6 +4,7 @@ Everything here runs in seconds (no notebook is executed; see test_release_slow.
 Student code always runs in a subprocess whose working directory is a release folder, so that
 it imports the release's cs231n and never the master's.
 """
+import ast
 import json
 import os
 import shutil
@@ -13,8 +14,9 @@ import pytest
 
 from coursekit.release import layout
 from coursekit.release.command import diff_trees
-from coursekit.release.leakcheck import collect_secrets, find_leaks, is_trivial
+from coursekit.release.leakcheck import collect_secrets, find_leaks, is_trivial, split_regions
 from coursekit.release.pipeline import build_release
+from coursekit.release.stub import python_files
 from tests.release.conftest import run_student_python
 
 # The student functions of ASSIGNMENT.md (its table: 20 with both methods of each network),
@@ -92,6 +94,12 @@ CALL_SCRIPT = textwrap.dedent('''
 NO_BYTECODE = {"PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def docstrings(text):
+    nodes = [n for n in ast.walk(ast.parse(text))
+             if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))]
+    return [(getattr(n, "name", ""), ast.get_docstring(n)) for n in nodes]
+
+
 def released_modules(release_dir):
     package = os.path.join(release_dir, "cs231n")
     modules = []
@@ -117,6 +125,20 @@ def test_release_holds_the_five_notebooks_and_the_student_files(release_dir):
                                     "cs231n/datasets/get_datasets.sh", "cs231n/saved/.gitkeep"]:
         assert os.path.isfile(os.path.join(release_dir, name)), name
     assert os.listdir(os.path.join(release_dir, "cs231n", "saved")) == [".gitkeep"]
+
+
+def test_stubbed_modules_keep_every_docstring_and_todo_of_the_master(release_dir):
+    for rel in python_files(layout.MASTER_PACKAGE):
+        master = open(os.path.join(layout.MASTER_PACKAGE, rel)).read()
+        released = open(os.path.join(release_dir, "cs231n", rel)).read()
+        assert docstrings(released) == docstrings(master), rel
+        public, _ = split_regions(master, {"solution": ("BEGIN SOLUTION", "END SOLUTION")})
+        todos = [line for line in public if line.lstrip().startswith("#")]
+        released_lines = set(released.splitlines())
+        assert [t for t in todos if t not in released_lines] == [], rel
+        regions = master.count("### BEGIN SOLUTION")
+        assert released.count("raise NotImplementedError(") - master.count(
+            "raise NotImplementedError(") == regions, rel
 
 
 def test_every_released_module_imports(release_dir):
