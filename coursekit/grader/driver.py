@@ -281,11 +281,13 @@ class Context:
             return getattr(master_module("layers"), name)(*args, **kwargs)
         raise GraderError(f"no grader function {name}")
 
-    def request(self, req, what):
+    def request(self, req, what, limit=None):
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise CheckFailed(f"{what}: stopped, the check's time limit "
                               f"({self.check.timeout:g} s) was used up", "timeout")
+        if limit is not None:
+            remaining = min(remaining, limit)
         reply = self.sandbox.request(req, remaining, oracle=self._oracle)
         warned = reply.extra.get("warnings") if isinstance(reply.extra, dict) else None
         if isinstance(warned, list):
@@ -317,13 +319,13 @@ class Context:
         return {"module": module, "attr": attr}
 
     def call(self, fn, *args, what=None, seed=None, keep=False, keep_path=(), show=None,
-             layers=False, patch=(), **kwargs):
+             layers=False, patch=(), limit=None, **kwargs):
         """Call fn ("module:Qual.name" or (handle, "method")) in the worker; returns its value."""
         patches = list(patch) + (LAYER_PATCH if layers else [])
         req = {"op": "call", "fn": self._fn(fn), "args": list(args), "kwargs": kwargs,
                "seed": seed, "keep": keep, "keep_path": list(keep_path), "show": show,
                "patch": patches}
-        reply = self.request(req, what or self._what(fn))
+        reply = self.request(req, what or self._what(fn), limit)
         return (reply.value, reply.handle) if keep else reply.value
 
     def new(self, cls, *args, what=None, seed=None, fallback_attrs=None, **kwargs):
@@ -356,10 +358,18 @@ class Context:
         values = self.array(values, "the function's values", shape=(len(indices), 2))
         return (values[:, 0] - values[:, 1]) / (2 * h)
 
-    def timed(self, fn, *args, what=None, **kwargs):
-        """Wall time of one call as the grader sees it (the result is not sent back)."""
+    def timed(self, fn, *args, what=None, limit=None, **kwargs):
+        """Wall time of one call as the grader sees it (the result is not sent back).
+
+        With `limit`, a call still running after `limit` seconds is stopped and counts as
+        taking that long (the worker is restarted; the check goes on).
+        """
         start = time.perf_counter()
-        self.call(fn, *args, what=what, show="none", **kwargs)
+        try:
+            self.call(fn, *args, what=what, show="none", limit=limit, **kwargs)
+        except CheckFailed as exc:
+            if limit is None or exc.status != "timeout" or time.perf_counter() - start < limit:
+                raise
         return time.perf_counter() - start
 
     @staticmethod

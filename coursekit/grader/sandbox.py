@@ -59,7 +59,7 @@ class Limits:
     memory_mb: int = 2048  # address space of the worker (numpy alone maps a few hundred MB)
     cpu_seconds: int = 600  # CPU time of one worker over all its requests (backstop)
     output_bytes: int = 4 * 1024 * 1024  # stdout + stderr of one request
-    processes: int = 16  # tasks of the worker's user: no fork bombs
+    processes: int = 1  # tasks of the worker's own user id: the worker only, no fork, no thread
 
 
 @dataclass

@@ -495,6 +495,7 @@ class Worker:
             pass
 
     def serve(self):
+        pid = os.getpid()
         while True:
             try:
                 body = read_message(self.req_fd)
@@ -502,6 +503,8 @@ class Worker:
                 return
             req = decode(body)
             reply = self.handle(req)
+            if os.getpid() != pid:
+                os._exit(0)  # a process forked by the student's code never answers the grader
             reply["id"] = req.get("id")
             try:
                 data = encode(reply, None)

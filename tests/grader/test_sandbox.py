@@ -197,3 +197,37 @@ def test_sandbox_folder_is_removed_after_use(tmp_path):
         assert sandbox.request({"op": "ping"}, 10).ok
         stage = sandbox.stage
     assert not Path(stage).exists()
+
+
+FORKER = '''
+import os
+
+def fork_bomb():
+    children = 0
+    while children < 1000:
+        pid = os.fork()
+        if pid == 0:
+            continue
+        children += 1
+    return children
+
+def thread():
+    import threading
+    t = threading.Thread(target=lambda: None)
+    t.start()
+    t.join()
+    return "thread ran"
+'''
+
+
+def test_worker_cannot_fork_or_start_threads(tmp_path):
+    pkg = tmp_path / "cs231n"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "forker.py").write_text(FORKER)
+    with Sandbox(pkg) as sandbox:
+        for name in ("fork_bomb", "thread"):
+            reply = sandbox.request({"op": "call", "fn": {"module": "cs231n.forker",
+                                                          "attr": name}}, 10)
+            assert reply.status == "error", name
+        assert sandbox.request({"op": "ping"}, 10).ok
