@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release \
-	autograde autograde-one grades gradescope test-autograde
+	autograde autograde-one grades gradescope test-autograde references grade-module test-mutants
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,3 +80,14 @@ gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-aut
 
 test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batch, Gradescope run)
 	$(PY) -m pytest tests/autograde -m slow -q -n $(PYTEST_WORKERS)
+
+# Hidden module grading (coursekit.grader): reference values, one submission, slow corpora.
+references: $(STAMP) ## Regenerate tests/hidden/references.json from the master package (seeded)
+	$(PY) tests/hidden/make_references.py
+
+grade-module: $(STAMP) ## Grade one submission's cs231n package: make grade-module SUBMISSION=path [OUT=dir]
+	@test -n "$(SUBMISSION)" || { echo "error: name the folder holding cs231n/: make grade-module SUBMISSION=path" >&2; exit 1; }
+	$(VENV)/bin/coursekit grade-module "$(SUBMISSION)" $(if $(OUT),--out $(OUT))
+
+test-mutants: $(STAMP) ## Run the grader's slow corpora (mutants of the master, hostile submissions)
+	$(PY) -m pytest tests/grader -m slow -q -n $(PYTEST_WORKERS)
