@@ -1,0 +1,171 @@
+"""Hostile submissions: copies of the master where one function attacks the grader.
+
+Each attack gains nothing (its function earns no point), and the run goes on: every other
+function keeps its full points. Slow corpus: `make test-mutants`.
+"""
+import json
+import re
+
+import numpy as np
+import pytest
+
+from coursekit.grader.driver import HIDDEN_DIR, REFERENCES_FILE
+
+from .conftest import copy_master, edit, grade
+
+# Helpers appended to the attacked module. The disk and memory searches return what they find
+# when it looks like the expected values, so a leak would show up as points.
+SEARCH_HELPERS = '''
+
+def _hostile_disk_search(check_key, shape):
+    import json as _json
+    import os as _os
+    found = []
+    for root, dirs, files in _os.walk("/"):
+        if root.startswith(("/proc", "/sys", "/dev")):
+            dirs[:] = []
+            continue
+        for name in files:
+            path = _os.path.join(root, name)
+            try:
+                if _os.path.getsize(path) > 5_000_000:
+                    continue
+                with open(path, "rb") as f:
+                    data = f.read()
+            except Exception:
+                continue
+            if check_key.encode() in data:
+                try:
+                    refs = _json.loads(data)[check_key]
+                except Exception:
+                    continue
+                for value in refs.values():
+                    if tuple(value["shape"]) == tuple(shape):
+                        found.append(np.array(value["data"]).reshape(shape))
+    return found[0] if found else np.zeros(shape)
+
+
+def _hostile_memory_search(check_key, shape):
+    import gc as _gc
+    import inspect as _inspect
+    candidates = []
+    for info in _inspect.stack():
+        candidates += list(info.frame.f_locals.values())
+    candidates += _gc.get_objects()
+    for obj in candidates:
+        if isinstance(obj, dict) and check_key in obj:
+            return obj[check_key]
+        if isinstance(obj, str) and check_key in obj:
+            return obj
+    for obj in candidates:
+        if isinstance(obj, np.ndarray) and obj.shape == tuple(shape) and obj.any():
+            return obj * 1.5  # an array of the right shape from somewhere: a guess
+    return np.zeros(shape)
+'''
+
+# name: (attacked function, [(file, old, new), ...], extra text appended to the file or None)
+HOSTILE = {
+    "disk_search": ("affine_forward", [
+        ("layers.py", "out = x.reshape(x.shape[0], -1) @ w + b",
+         'out = _hostile_disk_search("layers.affine_forward.values", (x.shape[0], w.shape[1]))'),
+    ], ("layers.py", SEARCH_HELPERS)),
+    "stack_and_memory_search": ("affine_backward", [
+        ("layers.py", "dx = (dout @ w.T).reshape(x.shape)",
+         'dx = _hostile_memory_search("layers.affine_backward.values", x.shape)'),
+        ("layers.py", "db = dout.sum(axis=0)",
+         'db = _hostile_memory_search("layers.affine_backward.values", b.shape)'),
+    ], ("layers.py", SEARCH_HELPERS)),
+    "hang": ("relu_forward", [
+        ("layers.py", "out = np.maximum(0, x)", "while True:\n        pass")], None),
+    "os_exit": ("relu_backward", [
+        ("layers.py", "dx = dout * (x > 0)", "import os\n    os._exit(0)")], None),
+    "output_flood": ("softmax_loss", [
+        ("layers.py", "shifted = x - x.max(axis=1, keepdims=True)",
+         "while True:\n        print('flood ' * 100)")], None),
+    "memory_bomb": ("sgd_momentum", [
+        ("optim.py", 'v = config["momentum"] * v - config["learning_rate"] * dw',
+         "blocks = []\n    while True:\n        blocks.append(np.ones(10**7))")], None),
+    "nan_values": ("rmsprop", [
+        ("optim.py", 'next_w = w - config["learning_rate"] * dw / (np.sqrt(config["cache"]) + '
+                     'config["epsilon"])',
+         "next_w = np.full_like(w, np.nan)\n    config['cache'] = np.full_like(w, np.nan)")],
+        None),
+    "nan_loss": ("softmax_loss_vectorized", [
+        ("classifiers/softmax.py",
+         "loss = np.mean(np.log(sum_exp) - scores[rows, y]) + reg * np.sum(W * W)",
+         "loss = float('nan')"),
+        ("classifiers/softmax.py", "dW = X.T @ dscores / num_train + 2 * reg * W",
+         "dW = np.full_like(W, np.inf)")], None),
+    "forged_reply_on_grader_channel": ("adam", [
+        ("optim.py", 'config["t"] += 1',
+         'import os, sys\n    os.write(int(sys.argv[2]), b"\\xff" * 64)\n    config["t"] += 1')],
+        None),
+    "sys_exit": ("TwoLayerNet.loss", [
+        ("classifiers/fc_net.py",
+         'hidden, hidden_cache = affine_relu_forward(X, self.params["W1"], self.params["b1"])',
+         "import sys\n        sys.exit(0)")], None),
+    "junk_object": ("FullyConnectedNet.loss", [
+        ("classifiers/fc_net.py",
+         'scores, caches[L] = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])',
+         "scores, caches[L] = object(), None\n        return scores")], None),
+    "fork_bomb": ("LinearClassifier.predict", [
+        ("classifiers/linear_classifier.py", "y_pred = np.argmax(X @ self.W, axis=1)",
+         "import os\n        while True:\n            os.fork()")], None),
+}
+
+
+def reference_numbers():
+    """Non-trivial numbers of the reference file, as a student-facing message could print them."""
+    raw = json.loads((HIDDEN_DIR / REFERENCES_FILE).read_text())
+    numbers = set()
+    for values in raw.values():
+        for entry in values.values():
+            for v in entry["data"]:
+                if isinstance(v, float) and abs(v) > 1e-3 and v != round(v):
+                    numbers.add(f"{v:.4g}")
+    return numbers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_submission_gains_nothing_and_the_run_goes_on(name, tmp_path):
+    function, edits, helpers = HOSTILE[name]
+    submission = copy_master(tmp_path)
+    for relpath, old, new in edits:
+        edit(submission, relpath, old, new)
+    if helpers:
+        path = submission / "cs231n" / helpers[0]
+        path.write_text(path.read_text() + helpers[1])
+    result = grade(submission, timeout_scale=0.3)
+    own = [c for c in result.checks if c.function == function]
+    others = [c for c in result.checks if c.function != function]
+    assert own and sum(c.points for c in own) == 0, [(c.id, c.status) for c in own]
+    assert [(c.id, c.status, c.message) for c in others if c.status != "passed"] == []
+    for c in own:
+        assert c.message, c.id
+
+
+@pytest.mark.slow
+def test_messages_never_print_reference_values(tmp_path):
+    submission = copy_master(tmp_path)
+    edit(submission, "layers.py", "out = x.reshape(x.shape[0], -1) @ w + b",
+         "out = x.reshape(x.shape[0], -1) @ w + 1.001 * b")
+    edit(submission, "optim.py", 'config["t"] += 1', 'config["t"] += 2')
+    result = grade(submission)
+    printed = set()
+    for c in result.checks:
+        printed.update(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", c.message))
+    numbers = reference_numbers()
+    assert {p for p in printed if f"{float(p):.4g}" in numbers} == set()
+    assert any(c.status == "failed" for c in result.checks)
+
+
+def test_corpus_covers_the_attacks_of_the_issue():
+    assert {"disk_search", "stack_and_memory_search", "hang", "os_exit", "output_flood",
+            "memory_bomb", "nan_values"} <= set(HOSTILE)
+
+
+def test_reference_numbers_are_found_by_the_leak_scan():
+    # The scan must be able to fail: the reference file does contain such numbers.
+    assert len(reference_numbers()) > 100
+    assert np.isfinite([float(n) for n in reference_numbers()]).all()
