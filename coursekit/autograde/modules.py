@@ -76,11 +76,11 @@ def run_module_checks(course, submission_dir):
     except Exception as exc:
         return [], [f"module checks not run: cannot load {course.module_grader} ({exc}); "
                     "finish coursekit.grader (issue 5) or set Course.module_grader"]
-    try:
+    try:  # SystemExit too: whatever the grader lets through must not end the grading run
         result = grader(str(submission_dir))
         notes = _as_dict(result).get("notes", []) if isinstance(_as_dict(result), dict) else []
         return normalise_checks(result), [f"module checks: {n}" for n in notes]
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         tail = traceback.format_exc(limit=-1).strip().splitlines()[-1]
         return [], [f"module checks failed to run ({type(exc).__name__}: {exc}; {tail}); "
                     "this is a grader problem, not the student's: report it to the instructor"]

@@ -21,10 +21,14 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     Execute,
     IgnorePattern,
     LimitOutput,
     NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 from nbgrader.utils import capture_log
@@ -135,6 +139,71 @@ class TruncateOutput(NbGraderPreprocessor):
         return cell, resources
 
 
+class RobustOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells, with the re-adding of deleted cells made robust.
+
+    nbgrader 0.9.6 crashes the whole notebook (KeyError) when a deleted grade cell follows a
+    cell that is neither graded nor a solution, or when any cell carries nbgrader metadata
+    unknown to the gradebook (a copied cell, an answer cell, a cell of another notebook). Here a
+    deleted cell goes back after the nearest earlier master cell the submission still has.
+    Configured by nbgrader's own `OverwriteCells.add_missing_cells`.
+    """
+
+    def add_missing_grade_cells(self, nb, resources):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_cells = list(source_nb.source_cells)
+        source_ids = [cell.name for cell in source_cells]
+        solution_ids = {cell.name for cell in source_nb.solution_cells}
+        for grade_cell in source_nb.grade_cells:
+            present = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+            if grade_cell.name in present or grade_cell.name not in source_ids:
+                continue
+            self.log.warning("Missing grade cell %s encountered, adding to notebook",
+                             grade_cell.name)
+            at = source_ids.index(grade_cell.name)
+            insert_at = 0
+            for earlier in reversed(source_ids[:at]):
+                if earlier in present:
+                    insert_at = present.index(earlier) + 1
+                    break
+            cell = self.missing_cell_transform(source_cells[at], grade_cell.max_score,
+                                               is_solution=grade_cell.name in solution_ids)
+            nb.cells.insert(insert_at, nbformat_from_dict(cell))
+        return nb, resources
+
+    def add_missing_task_cells(self, nb, resources):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_cells = list(source_nb.source_cells)
+        source_ids = [cell.name for cell in source_cells]
+        present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+        for task_cell in source_nb.task_cells:
+            if task_cell.name not in present and task_cell.name in source_ids:
+                cell = self.missing_cell_transform(source_cells[source_ids.index(task_cell.name)],
+                                                   task_cell.max_score, is_task=True)
+                nb.cells.append(nbformat_from_dict(cell))
+        return nb, resources
+
+
+class RobustDeduplicateIds(DeduplicateIds):
+    """nbgrader's DeduplicateIds leaves `{}` as the metadata of a duplicated cell, which a
+    later step rejects as an outdated schema (the whole notebook scores 0); here the copy
+    simply stops being an nbgrader cell. The first copy (in notebook order) is kept."""
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+def nbformat_from_dict(cell):
+    import nbformat
+
+    return nbformat.from_dict(cell)
+
+
+SANITIZE_PREPROCESSORS = [ClearOutput, RobustDeduplicateIds, OverwriteKernelspec,
+                          RobustOverwriteCells, CheckCellMetadata]
 AUTOGRADE_PREPROCESSORS = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                            TruncateOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
@@ -147,6 +216,7 @@ def autograde_config(course, stage_root):
     # The staging directory has no source/ folder: nothing of the instructor's (master
     # modules included) is copied over the student's files.
     cfg.CourseDirectory.source_directory = "no-source"
+    cfg.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
     cfg.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
     cfg.Autograde.create_student = True
     return cfg
@@ -184,19 +254,25 @@ def guard_settings(course, stage_root, guard_log):
 
 
 def summarize_failure(error, log):
-    """One line a student and an instructor understand, from nbgrader's traceback."""
-    text = error or log
+    """One line a student and an instructor understand, from nbgrader's traceback and log."""
+    import re
+
+    text = f"{error}\n{log}"
     for marker, message in (
         ("DeadKernelError", "the kernel died while running the notebook (os._exit, a crash, "
                             "or the memory/CPU limit of the grader)"),
         ("UnresponsiveKernel", "the kernel stopped responding (an endless loop in C code?)"),
         ("CellTimeoutError", "a cell ran longer than the grader's time limit"),
         ("MissingEntry", "a graded cell of the notebook is unknown to the gradebook"),
-        ("cell_type", "a locked cell changed type"),
         ("NotJSONError", "the notebook file is not valid JSON"),
     ):
         if marker in text:
             return message
+    raised = [ln.strip() for ln in text.splitlines()
+              if re.match(r"\s*[\w.]+(Error|Exception|Exit)\b.*", ln)
+              and "NbGraderException" not in ln]
+    if raised:
+        return f"nbgrader could not grade it ({raised[-1][:200]})"
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1][:300] if lines else "nbgrader autograde failed"
 
