@@ -532,7 +532,8 @@ def _package_dir(path):
 
 
 def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, limits=None,
-                     isolation="auto", timeout_scale=1.0, models=True, progress=None):
+                     isolation="auto", timeout_scale=1.0, models=True, code=True,
+                     progress=None):
     """Grade the `cs231n/` package in folder `path`; returns a GradeResult.
 
     - hidden_dir: the folder of checks.py, rubric.toml and references.json.
@@ -540,6 +541,7 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, limits=None
       master's cs231n/datasets/cifar-10-batches-py); without it they are "not graded".
     - limits: sandbox.Limits (memory, CPU, output); isolation: "auto", "jail" or "none".
     - timeout_scale: multiplies every check's time limit.
+    - models / code: grade the saved models / run the code checks (both by default).
     """
     start = time.monotonic()
     pkg = _package_dir(path)
@@ -557,9 +559,10 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, limits=None
         return result
     with Sandbox(pkg, limits=limits or Limits(), isolation=isolation) as sandbox:
         result.notes += sandbox.notes + sandbox.copy_notes
-        results, _ = run_checks(sandbox, checks, rubric, refs, "grade", timeout_scale,
-                                progress)
-        result.checks += results
+        if code:
+            results, _ = run_checks(sandbox, checks, rubric, refs, "grade", timeout_scale,
+                                    progress)
+            result.checks += results
         if models:
             from coursekit.grader.models import grade_models
 

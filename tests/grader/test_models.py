@@ -1,0 +1,183 @@
+"""Saved-model grading, on synthetic CIFAR-10 with small models trained here.
+
+The models are fitted by least squares on this test's own preprocessing (the notebooks' recipe,
+written again here), so the accuracies the grader reports are checked against an independent
+computation of the same numbers.
+"""
+import pickle
+import re
+
+import numpy as np
+import pytest
+
+from coursekit.grader import models
+from coursekit.grader.driver import load_rubric
+from cs231n.features import color_histogram_hsv, extract_features, hog_feature
+
+from .conftest import copy_master, grade
+
+MODEL_FILES = {
+    "softmax": "softmax.npy", "best_softmax": "best_softmax.npy",
+    "best_two_layer_net": "best_two_layer_net.npy",
+    "best_softmax_features": "best_softmax_features.npy",
+    "best_two_layer_net_features": "best_two_layer_net_features.npy",
+}
+
+
+def load_split(folder):
+    def batch(name):
+        with open(f"{folder}/{name}", "rb") as f:
+            d = pickle.load(f, encoding="latin1")
+        X = np.asarray(d["data"], dtype=np.float64).reshape(-1, 3, 32, 32)
+        return X, np.asarray(d["labels"])
+
+    parts = [batch(f"data_batch_{i}") for i in range(1, 6)]
+    X_train = np.concatenate([p[0] for p in parts])
+    y_train = np.concatenate([p[1] for p in parts])
+    X_test, y_test = batch("test_batch")
+    return X_train, y_train, X_test, y_test  # channels first
+
+
+def fit(X, y):
+    onehot = np.eye(10)[y]
+    return np.linalg.lstsq(X, onehot, rcond=None)[0]
+
+
+def ones(X):
+    return np.hstack([X, np.ones((len(X), 1))])
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic_cifar_dir):
+    """The five model dicts and the test accuracy each should get, computed here."""
+    X_train, y_train, X_test, y_test = load_split(synthetic_cifar_dir)
+    rng = np.random.RandomState(3)
+    out = {}
+    # Linear on channels-last rows minus the mean, with a bias row (softmax.ipynb).
+    last_train = X_train.transpose(0, 2, 3, 1).reshape(len(X_train), -1)
+    last_test = X_test.transpose(0, 2, 3, 1).reshape(len(X_test), -1)
+    mean = last_train.mean(axis=0)
+    W = fit(ones(last_train - mean), y_train)
+    acc = np.mean(np.argmax(ones(last_test - mean) @ W, axis=1) == y_test)
+    out["softmax"] = out["best_softmax"] = ({"W": W}, acc)
+    # Net on channels-first rows minus the mean: random ReLU features, least-squares top.
+    first_train = X_train.reshape(len(X_train), -1)
+    first_test = X_test.reshape(len(X_test), -1)
+    mean = first_train.mean(axis=0)
+    W1, b1 = rng.randn(3072, 60) * 0.01, rng.randn(60) * 0.1
+    hidden = np.maximum((first_train - mean) @ W1 + b1, 0)
+    W2 = fit(ones(hidden), y_train)
+    net = {"W1": W1, "b1": b1, "W2": W2[:-1], "b2": W2[-1]}
+    scores = np.maximum((first_test - mean) @ W1 + b1, 0) @ net["W2"] + net["b2"]
+    out["best_two_layer_net"] = (net, np.mean(np.argmax(scores, axis=1) == y_test))
+    # Features: HOG + 25-bin hue histogram, normalised by the training features (features.ipynb).
+    fns = [hog_feature, lambda im: color_histogram_hsv(im, nbin=25)]
+    f_train = extract_features(X_train.transpose(0, 2, 3, 1), fns)
+    f_test = extract_features(X_test.transpose(0, 2, 3, 1), fns)
+    f_test = (f_test - f_train.mean(axis=0)) / f_train.std(axis=0)
+    f_train = (f_train - f_train.mean(axis=0)) / f_train.std(axis=0)
+    W = fit(ones(f_train), y_train)
+    out["best_softmax_features"] = ({"W": W},
+                                    np.mean(np.argmax(ones(f_test) @ W, axis=1) == y_test))
+    W1, b1 = rng.randn(169, 80) * 0.3, rng.randn(80) * 0.1
+    W2 = fit(ones(np.maximum(f_train @ W1 + b1, 0)), y_train)
+    net = {"W1": W1, "b1": b1, "W2": W2[:-1], "b2": W2[-1]}
+    scores = np.maximum(f_test @ W1 + b1, 0) @ net["W2"] + net["b2"]
+    out["best_two_layer_net_features"] = (net, np.mean(np.argmax(scores, axis=1) == y_test))
+    return out
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "CACHE_DIR", tmp_path / "cache")
+
+
+def submission_with(tmp_path, saved):
+    submission = copy_master(tmp_path / "sub")
+    folder = submission / "cs231n" / "saved"
+    folder.mkdir(exist_ok=True)
+    for path in folder.glob("*.npy"):
+        path.unlink()
+    for name, value in saved.items():
+        np.save(folder / MODEL_FILES[name], value, allow_pickle=True)
+    return submission
+
+
+def model_checks(result):
+    return {c.id.removeprefix("model."): c for c in result.checks if c.id.startswith("model.")}
+
+
+def test_saved_models_are_scored_by_their_test_accuracy(tmp_path, trained, synthetic_cifar_dir):
+    for _, accuracy in trained.values():
+        assert accuracy > 0.3  # the synthetic classes are learnable: a real test of scoring
+    submission = submission_with(tmp_path, {k: v[0] for k, v in trained.items()})
+    result = grade(submission, models=True, code=False, cifar_dir=synthetic_cifar_dir)
+    checks = model_checks(result)
+    assert set(checks) == set(MODEL_FILES)
+    for name, (_, accuracy) in trained.items():
+        check = checks[name]
+        reported = float(re.search(r"test accuracy (\d\.\d+)", check.message).group(1))
+        assert reported == pytest.approx(accuracy, abs=1e-3), name
+        target = models.CHANCE
+        fraction = check.points / check.max_points
+        assert 0 < fraction <= 1 and check.status in ("passed", "partial")
+        assert target < accuracy
+
+
+def test_points_scale_linearly_from_chance_to_target(tmp_path, trained, synthetic_cifar_dir):
+    submission = submission_with(tmp_path, {"softmax": trained["softmax"][0]})
+    accuracy = trained["softmax"][1]
+    result = grade(submission, models=True, code=False, cifar_dir=synthetic_cifar_dir)
+    check = model_checks(result)["softmax"]
+    target = load_rubric()["models"]["softmax"]["target"]
+    expected = min(1.0, (accuracy - 0.10) / (target - 0.10)) * check.max_points
+    assert check.points == pytest.approx(expected, abs=1e-3)
+
+
+def test_missing_and_malformed_models_score_zero_with_a_reason(tmp_path, trained,
+                                                               synthetic_cifar_dir):
+    bad = {"softmax": {"W": np.zeros((10, 10))}, "best_softmax": {"weights": np.zeros(3)},
+           "best_two_layer_net": {"W1": np.full((3072, 5), np.nan), "b1": np.zeros(5),
+                                  "W2": np.zeros((5, 10)), "b2": np.zeros(10)}}
+    result = grade(submission_with(tmp_path, bad), models=True, code=False,
+                   cifar_dir=synthetic_cifar_dir)
+    checks = model_checks(result)
+    assert "should be (3072, 10)" in checks["softmax"].message
+    assert "'W'" in checks["best_softmax"].message
+    assert "NaN" in checks["best_two_layer_net"].message
+    assert "missing" in checks["best_softmax_features"].message
+    assert all(c.points == 0 and c.status == "failed" for c in checks.values())
+
+
+def test_without_the_dataset_models_are_not_graded(tmp_path, trained):
+    submission = submission_with(tmp_path, {k: v[0] for k, v in trained.items()})
+    result = grade(submission, models=True, code=False, cifar_dir=tmp_path / "nowhere")
+    checks = model_checks(result)
+    assert len(checks) == 5
+    for check in checks.values():
+        assert check.status == "not_graded" and check.points == 0
+        assert check.message.startswith("not graded: dataset missing")
+    assert result.graded_max_points == result.max_points - sum(
+        c.max_points for c in checks.values())
+
+
+class Exploit:
+    """A pickle that runs a command when it is loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_model_file_that_runs_code_runs_it_in_the_jail_only(tmp_path, synthetic_cifar_dir):
+    marker = tmp_path / "pwned"
+    submission = submission_with(tmp_path, {})
+    with open(submission / "cs231n" / "saved" / "softmax.npy", "wb") as f:
+        pickle.dump(Exploit(marker), f)
+    result = grade(submission, models=True, code=False, cifar_dir=synthetic_cifar_dir)
+    assert not marker.exists()
+    assert model_checks(result)["softmax"].points == 0
