@@ -476,6 +476,8 @@ def run_checks(sandbox, checks, rubric, refs, mode, timeout_scale=1.0, progress=
     sources = sandbox.sources
     for module in dict.fromkeys(c.module for c in checks):
         reply = sandbox.request({"op": "import", "module": module}, 20 * timeout_scale)
+        if reply.ok and isinstance(reply.value, str):
+            sandbox.notes.append(f"import: {reply.value}")
         if not reply.ok:
             err = reply.error
             detail = (f"{err.get('type')}: {err.get('message')}" if reply.status == "error"
@@ -558,7 +560,6 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, limits=None
         result.seconds = time.monotonic() - start
         return result
     with Sandbox(pkg, limits=limits or Limits(), isolation=isolation) as sandbox:
-        result.notes += sandbox.notes + sandbox.copy_notes
         if code:
             results, _ = run_checks(sandbox, checks, rubric, refs, "grade", timeout_scale,
                                     progress)
@@ -567,6 +568,7 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, limits=None
             from coursekit.grader.models import grade_models
 
             result.checks += grade_models(sandbox, rubric, cifar_dir, timeout_scale)
+        result.notes += sandbox.notes + sandbox.copy_notes
         if sandbox.restarts > 1:
             result.notes.append(f"the worker was restarted {sandbox.restarts - 1} time(s) "
                                 "after a crash, a timeout or an unreadable reply")

@@ -92,3 +92,26 @@ def test_cli_grade_module_writes_json_and_summary(tmp_path, capsys):
     data = json.loads((tmp_path / "grade.json").read_text())
     assert data["points"] == data["max_points"]
     assert (tmp_path / "summary.txt").read_text().startswith("Module grade of")
+
+
+def test_official_starter_style_package_is_graded_like_ours(tmp_path):
+    """Python-2-era imports, extra classes and an __init__ importing a missing module."""
+    from .conftest import copy_master, edit, grade
+
+    submission = copy_master(tmp_path)
+    pkg = submission / "cs231n"
+    knn = pkg / "classifiers" / "k_nearest_neighbor.py"
+    knn.write_text("from builtins import range\nfrom builtins import object\n"
+                   "from past.builtins import xrange\n" + knn.read_text())
+    edit(submission, "classifiers/k_nearest_neighbor.py", "class KNearestNeighbor:",
+         "class KNearestNeighbor(object):")
+    linear = pkg / "classifiers" / "linear_classifier.py"
+    linear.write_text("from __future__ import print_function\nfrom six.moves import cPickle\n"
+                      + linear.read_text() + "\n\nclass LinearSVM(LinearClassifier):\n"
+                      "    def loss(self, X_batch, y_batch, reg):\n"
+                      "        return svm_loss_vectorized(self.W, X_batch, y_batch, reg)\n")
+    init = pkg / "classifiers" / "__init__.py"
+    init.write_text(init.read_text() + "from cs231n.classifiers.linear_svm import *\n")
+    result = grade(submission)
+    assert [(c.id, c.message) for c in result.checks if c.status != "passed"] == []
+    assert any("linear_svm" in note for note in result.notes), result.notes
