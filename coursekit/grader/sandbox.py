@@ -6,10 +6,10 @@ temporary folder and starts `worker.py` in a fresh interpreter (`python -I`) the
 runs as root (the course's grading machine, CI), the worker is jailed before it starts:
 
 - new mount, network, IPC and UTS namespaces: no network at all (only a loopback that is down);
-- a chroot whose root is an empty tmpfs holding only, read-only, /usr, the Python installation
-  and the virtualenv (for numpy), plus the submission copy (read-write), the worker script and
-  /dev/null, /dev/zero, /dev/urandom. The repository (master package, reference values, hidden
-  checks, .git), /tmp, /root and /home do not exist in there;
+- a chroot whose root is an empty tmpfs (64 MB, the only writable place, /tmp) holding only,
+  read-only, /usr, the Python installation and the virtualenv (for numpy), the submission copy,
+  the worker script and /dev/null, /dev/zero, /dev/urandom. The repository (master package,
+  reference values, hidden checks, .git), the host's /tmp, /root and /home do not exist there;
 - a user id of its own (unique per sandbox, no passwd entry), no supplementary groups, and
   no_new_privs, so setuid binaries under /usr give nothing back and no other process can be
   signalled or traced;
@@ -194,7 +194,10 @@ def _jail(stage, uid, limits, worker_bytes):
         f.write(worker_bytes)
     os.makedirs(root + "/submission", mode=0o755)
     _mount(libc, os.path.join(stage, "sub"), root + "/submission", None, MS_BIND)
-    _mount(libc, None, root + "/submission", None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
+    # Read-only: the only writable place is the jail's small tmpfs (/tmp), so the submission's
+    # code cannot fill the grader's disk.
+    _mount(libc, None, root + "/submission", None,
+           MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chroot(root)
     os.chdir("/submission")
     os.setgroups([])
@@ -243,12 +246,11 @@ class Sandbox:
         if isolation == "jail":
             self.uid = random.SystemRandom().randrange(2_000_000, 2_000_000_000)
             os.makedirs(os.path.join(self.stage, "root"))
-            for dirpath, _dirs, files in os.walk(os.path.join(self.stage, "sub")):
-                os.chown(dirpath, self.uid, self.uid)
-                for name in files:
-                    os.chown(os.path.join(dirpath, name), self.uid, self.uid)
             self.notes.append("sandbox: chroot with namespaces (no network), "
                               "unprivileged user, resource limits")
+        elif not self.notes:
+            self.notes.append("sandbox: no filesystem/network isolation (isolation='none'); "
+                              "the submission ran with only resource limits")
         self.cwd = os.path.join(self.stage, "sub")
 
     # -- process management

@@ -231,3 +231,37 @@ def test_worker_cannot_fork_or_start_threads(tmp_path):
                                                           "attr": name}}, 10)
             assert reply.status == "error", name
         assert sandbox.request({"op": "ping"}, 10).ok
+
+
+WRITER = '''
+def write(path, size):
+    with open(path, "wb") as f:
+        f.write(b"x" * size)
+    return "written"
+'''
+
+
+def test_submission_copy_is_read_only_and_tmp_is_small(tmp_path):
+    pkg = tmp_path / "cs231n"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "writer.py").write_text(WRITER)
+    with Sandbox(pkg) as sandbox:
+        def write(path, size):
+            return sandbox.request({"op": "call", "fn": {"module": "cs231n.writer",
+                                                         "attr": "write"},
+                                    "args": [path, size]}, 10)
+
+        assert write("/submission/cs231n/new.txt", 10).status == "error"
+        assert write("/tmp/small.bin", 1000).ok
+        # One file may not pass the file-size limit (an output flood of its own).
+        assert not write("/tmp/big.bin", 64 * 1024 * 1024).ok
+
+
+def test_unjailed_sandbox_says_so(tmp_path):
+    pkg = tmp_path / "cs231n"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    with Sandbox(pkg, isolation="none") as sandbox:
+        assert sandbox.request({"op": "ping"}, 10).ok
+        assert any("no filesystem/network isolation" in n for n in sandbox.notes)
