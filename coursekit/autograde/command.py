@@ -17,6 +17,10 @@ def course_from_args(args):
         changes["root"] = Path(args.course_root)
     if args.output_root:
         changes["output_root"] = Path(args.output_root)
+    for name in ("module_grader", "inline_grader"):
+        value = getattr(args, name, None)
+        if value:
+            changes[name] = None if value == "none" else value
     data_dir = os.environ.get("CS231N_CIFAR10_DIR")
     if data_dir:
         changes["kernel_env"] = {"CS231N_CIFAR10_DIR": data_dir}
@@ -84,6 +88,11 @@ def add_parser(subparsers):
     p.add_argument("--feedback", action="store_true", help="with --export: rewrite feedback")
     p.add_argument("--course-root", help="course directory (default: this repository)")
     p.add_argument("--output-root", help="where autograded/ and feedback/ go (default: course)")
+    p.add_argument("--module-grader", metavar="MODULE:FUNCTION",
+                   help="module checks to call (default coursekit.grader:grade_submission; "
+                        "'none' skips them)")
+    p.add_argument("--inline-grader", metavar="MODULE:FUNCTION",
+                   help="inline-answer scorer to call ('none' skips it)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
