@@ -1,0 +1,45 @@
+"""The repository's nbgrader_config.py has the settings grading depends on."""
+import os
+import re
+
+from coursekit.autograde.course import REPO_ROOT, Course, load_nbgrader_config
+
+
+def config():
+    return load_nbgrader_config(REPO_ROOT / "nbgrader_config.py")
+
+
+def test_gradebook_url_waits_for_locks_and_can_be_overridden(monkeypatch):
+    assert config().CourseDirectory.db_url.endswith("gradebook.db?timeout=60")
+    monkeypatch.setenv("NBGRADER_DB_URL", "postgresql://grader@db/cs231n")
+    assert config().CourseDirectory.db_url == "postgresql://grader@db/cs231n"
+    assert Course().db_url == "postgresql://grader@db/cs231n"
+
+
+def test_kernel_and_per_cell_timeout_are_set():
+    c = config()
+    assert c.Execute.kernel_name == "python3"
+    assert 30 <= c.Execute.timeout <= 600
+
+
+def test_stderr_warnings_are_ignored_with_pattern_and_enabled():
+    c = config()
+    assert c.IgnorePattern.enabled is True
+    pattern = re.compile(c.IgnorePattern.pattern)
+    assert pattern.search("/tmp/x.py:3: RuntimeWarning: divide by zero encountered\n")
+    assert pattern.search("  warnings.warn('slow')\n")
+    assert not pattern.search("Traceback (most recent call last):\n")
+
+
+def test_deleted_grade_cells_are_readded():
+    assert config().OverwriteCells.add_missing_cells is True
+
+
+def test_students_python_files_are_never_overwritten():
+    excluded = set(config().Autograde.exclude_overwriting["assignment1"])
+    source = REPO_ROOT / "source" / "assignment1"
+    master_py = {os.path.relpath(os.path.join(folder, name), source)
+                 for folder, _, names in os.walk(source, followlinks=True)
+                 for name in names if name.endswith(".py") and "__pycache__" not in folder}
+    assert master_py, "source/assignment1 has no .py files (is the cs231n symlink there?)"
+    assert master_py <= excluded
