@@ -468,9 +468,15 @@ def _module_file(module):
     return module.replace(".", "/").removeprefix("cs231n/") + ".py"
 
 
+# Wall-clock budget of all the code checks of one submission (a correct one needs a few seconds;
+# this bounds a submission whose every function hangs).
+TOTAL_BUDGET = 240.0
+
+
 def run_checks(sandbox, checks, rubric, refs, mode, timeout_scale=1.0, progress=None,
                strict=True):
     points = rubric.get("checks", {})
+    budget_end = time.monotonic() + TOTAL_BUDGET * timeout_scale
     results, recorded = [], {}
     import_errors, hung = {}, set()
     sources = sandbox.sources
@@ -494,9 +500,13 @@ def run_checks(sandbox, checks, rubric, refs, mode, timeout_scale=1.0, progress=
         elif check_def.function in hung:
             status, message = "timeout", (f"skipped: {check_def.function} did not finish in an "
                                           "earlier check")
+        elif start >= budget_end:
+            status, message = "timeout", ("skipped: the time for grading this submission "
+                                          f"({TOTAL_BUDGET * timeout_scale:g} s) was used up by "
+                                          "functions that did not finish")
         else:
-            ctx = Context(sandbox, check_def, mode, refs,
-                          start + check_def.timeout * timeout_scale, sources)
+            deadline = min(start + check_def.timeout * timeout_scale, budget_end)
+            ctx = Context(sandbox, check_def, mode, refs, deadline, sources)
             try:
                 check_def.run(ctx)
             except CheckFailed as exc:

@@ -169,3 +169,19 @@ def test_reference_numbers_are_found_by_the_leak_scan():
     # The scan must be able to fail: the reference file does contain such numbers.
     assert len(reference_numbers()) > 100
     assert np.isfinite([float(n) for n in reference_numbers()]).all()
+
+
+@pytest.mark.slow
+def test_total_time_of_a_submission_is_bounded(tmp_path, monkeypatch):
+    from coursekit.grader import driver
+
+    monkeypatch.setattr(driver, "TOTAL_BUDGET", 4.0)
+    submission = copy_master(tmp_path)
+    for relpath, old in (("layers.py", "out = x.reshape(x.shape[0], -1) @ w + b"),
+                         ("layers.py", "dx = (dout @ w.T).reshape(x.shape)"),
+                         ("layers.py", "out = np.maximum(0, x)")):
+        edit(submission, relpath, old, "while True:\n        pass")
+    result = grade(submission)
+    assert result.seconds < 30
+    skipped = [c for c in result.checks if "time for grading" in c.message]
+    assert skipped and all(c.points == 0 for c in skipped)
