@@ -76,7 +76,7 @@ grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the 
 	$(VENV)/bin/coursekit autograde --export --feedback
 
 gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-autograder.zip)
-	$(VENV)/bin/coursekit gradescope --out dist/gradescope-autograder.zip
+	$(VENV)/bin/coursekit gradescope build --out dist/gradescope-autograder.zip
 
 test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batch, Gradescope run)
 	$(PY) -m pytest tests/autograde -m slow -q -n $(PYTEST_WORKERS)

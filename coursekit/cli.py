@@ -12,6 +12,7 @@ VERB_MODULES = [
     "coursekit.release.command",
     "coursekit.release.leakcheck",
     "coursekit.autograde.command",
+    "coursekit.autograde.gradescope",
     "coursekit.grader.command",
 ]
 
