@@ -68,6 +68,13 @@ def run(args):
             print(f"{student}: {score:g} / {maximum:g}")
     print(f"coursekit autograde: grades in {course.grades_csv}, feedback in "
           f"{course.feedback_dir}, summary in {course.autograded_dir / 'summary.md'}")
+    if args.markdown:
+        import json
+
+        with open(args.markdown, "a", encoding="utf-8") as out:
+            for student, _ in submissions:
+                result = json.loads(course.result_path(student).read_text())
+                out.write(report.markdown_report(result))
     return 1 if failed else 0
 
 
@@ -93,6 +100,8 @@ def add_parser(subparsers):
                         "'none' skips them)")
     p.add_argument("--inline-grader", metavar="MODULE:FUNCTION",
                    help="inline-answer scorer to call ('none' skips it)")
+    p.add_argument("--markdown", metavar="FILE",
+                   help="append each graded student's report as Markdown (CI job summary)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p

@@ -180,6 +180,27 @@ def write_summary(course, results):
     return out_md, out_png
 
 
+def markdown_report(result):
+    """A student's result as Markdown (CI job summary): total, notices, one row per item."""
+    lines = [f"## {result['assignment']}: {result['student']}", "",
+             f"**Score: {_num(result['score'])} / {_num(result['max_score'])}**"]
+    if result.get("manual_pending"):
+        lines[-1] += f" ({_num(result['manual_pending'])} points of free-text answers " \
+                     "are graded by hand later)"
+    lines.append("")
+    for note in result.get("notices", []):
+        lines.append(f"- {note}")
+    for name, info in result.get("notebooks", {}).items():
+        if info.get("status") != "graded" or info.get("message"):
+            lines.append(f"- {name}.ipynb: {info.get('status')} {info.get('message', '')}")
+    lines += ["", "| item | score | max | message |", "|---|---:|---:|---|"]
+    for item in result.get("items", []):
+        score = "by hand" if item.get("pending") else _num(item["score"])
+        message = str(item.get("message", "")).replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {item['id']} | {score} | {_num(item['max_score'])} | {message} |")
+    return "\n".join(lines) + "\n"
+
+
 def export(course, refresh=True, feedback=False):
     """Refresh results from the gradebook, then write grades.csv and the summary."""
     results = load_results(course)
