@@ -451,8 +451,11 @@ class Context:
 
     def expect_grad_close(self, analytic, numeric, what, tol):
         """Analytic against numeric gradient (both from the student's code, so printable)."""
-        analytic = np.asarray(analytic, dtype=np.float64)
+        analytic = np.asarray(self.finite(analytic, what), dtype=np.float64)
         numeric = np.asarray(numeric, dtype=np.float64)
+        if not np.all(np.isfinite(numeric)):
+            raise CheckFailed(f"your function's values around the inputs contain NaN or inf, "
+                              f"so {what} cannot be checked against a numeric gradient")
         rel = np.max(np.abs(analytic - numeric) / np.maximum(1e-8, np.abs(analytic)
                                                              + np.abs(numeric)))
         if not rel <= tol:  # NaN fails too

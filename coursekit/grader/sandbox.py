@@ -398,7 +398,8 @@ class Sandbox:
                    "SIGXCPU": " (the CPU time limit)",
                    "SIGSEGV": " (a crash of the interpreter)"}.get(sig, "")
             return f"the worker process was killed by {sig}{why}"
-        return f"the worker process exited with code {code} (os._exit or sys.exit outside a call?)"
+        return (f"the worker process ended during the call (exit code {code}); does the code "
+                "call os._exit() or exit the interpreter?")
 
     def request(self, req, timeout, oracle=None):
         """Send one request; returns a Reply. `oracle` answers the worker's proxy calls."""
@@ -424,8 +425,8 @@ class Sandbox:
         except TimeoutError:
             self.kill()
             return Reply("timeout", seconds=time.monotonic() - start,
-                         message=f"stopped after {timeout:g} s (time limit): an endless loop, "
-                                 "or code much slower than needed")
+                         message=f"stopped after {timeout:.2g} s (time limit): an endless "
+                                 "loop, or code much slower than needed")
         except (EOFError, BrokenPipeError, ConnectionResetError):
             flooded = self._flooded()
             death = self._death()

@@ -114,7 +114,7 @@ def test_hanging_call_times_out_and_the_next_call_works(probe):
 
 def test_os_exit_is_a_crash_and_the_worker_restarts(probe):
     reply = call(probe, "hard_exit")
-    assert reply.status == "crashed" and "exited with code 3" in reply.message
+    assert reply.status == "crashed" and "exit code 3" in reply.message
     assert call(probe, "uid").ok
 
 
