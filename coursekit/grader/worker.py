@@ -195,7 +195,7 @@ def read_message(fd):
 
 
 def _install_py2_shims():
-    """Official-starter files may import `past.builtins` or `six.moves`: give them stand-ins."""
+    """Official-starter files import `past.builtins`, `future` or `six.moves`: stand-ins."""
     import builtins
     import pickle
 
@@ -216,6 +216,13 @@ def _install_py2_shims():
         past.builtins = past_builtins
         sys.modules["past"] = past
         sys.modules["past.builtins"] = past_builtins
+    if not have("future"):
+        future = types.ModuleType("future")
+        standard_library = types.ModuleType("future.standard_library")
+        standard_library.install_aliases = lambda: None
+        future.standard_library = standard_library
+        sys.modules["future"] = future
+        sys.modules["future.standard_library"] = standard_library
     if not have("six"):
         six = types.ModuleType("six")
         moves = types.ModuleType("six.moves")
