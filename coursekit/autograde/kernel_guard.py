@@ -98,11 +98,23 @@ def install():
             if args and args[0] is not None:
                 check_read(args[0], "listing")
         elif event.startswith(_PROCESS_EVENTS):
-            refuse(f"{event} (the grading kernel may not start programs or load libraries)")
+            refuse(f"{event} from {_caller()} (the grading kernel may not start programs or "
+                   "load libraries)")
 
     snapshot = _snapshot()
     sys.addaudithook(hook)
     _register_cell_check(snapshot, log)
+
+
+def _caller():
+    """'file:line' of the innermost frame that is not the audit machinery."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename in (__file__, "<frozen os>") or (
+            frame is not None and "subprocess" in frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def _snapshot():

@@ -68,19 +68,26 @@ def normalise_checks(result):
 
 
 def run_module_checks(course, submission_dir):
-    """(items, notices) of the module/model checks of one collected submission."""
+    """(items, notices, grader notes) of the module/model checks of one submission."""
     if not course.module_grader:
-        return [], []
+        return [], [], []
     try:
         grader = load_callable(course.module_grader)
     except Exception as exc:
         return [], [f"module checks not run: cannot load {course.module_grader} ({exc}); "
-                    "finish coursekit.grader (issue 5) or set Course.module_grader"]
+                    "finish coursekit.grader (issue 5) or set Course.module_grader"], []
+    import os
+
+    data_dir = course.kernel_env.get("CS231N_CIFAR10_DIR")
+    if data_dir and not os.environ.get("CS231N_CIFAR10_DIR"):
+        os.environ["CS231N_CIFAR10_DIR"] = data_dir  # the saved models are evaluated on it
     try:  # SystemExit too: whatever the grader lets through must not end the grading run
         result = grader(str(submission_dir))
         notes = _as_dict(result).get("notes", []) if isinstance(_as_dict(result), dict) else []
-        return normalise_checks(result), [f"module checks: {n}" for n in notes]
+        # The grader's notes describe its run (sandbox kind, restarts): kept for the
+        # instructor in the JSON, not shown to students as notices.
+        return normalise_checks(result), [], notes
     except (Exception, SystemExit) as exc:
         tail = traceback.format_exc(limit=-1).strip().splitlines()[-1]
         return [], [f"module checks failed to run ({type(exc).__name__}: {exc}; {tail}); "
-                    "this is a grader problem, not the student's: report it to the instructor"]
+                    "this is a grader problem, not the student's: report it to the instructor"], []

@@ -57,8 +57,9 @@ class KernelSettings:
 def prepare_worker(course, scratch=None):
     """Create this worker's private folders (IPC sockets, temp, matplotlib cache)."""
     base = Path(scratch or tempfile.mkdtemp(prefix=f"ck-autograde-{os.getpid()}-"))
-    for sub in ("ipc", "tmp", "mpl"):
+    for sub in ("ipc", "tmp"):
         (base / sub).mkdir(parents=True, exist_ok=True)
+    warm_matplotlib_cache(base / "mpl")
     KernelSettings.ipc_dir = str(base / "ipc")
     KernelSettings.memory_mb = course.kernel_memory_mb
     KernelSettings.cpu_seconds = course.kernel_cpu_seconds
@@ -66,6 +67,24 @@ def prepare_worker(course, scratch=None):
     KernelSettings.env = dict(course.kernel_env)
     KernelSettings.scratch = str(base)
     return base
+
+
+def warm_matplotlib_cache(folder):
+    """Build matplotlib's font cache once, outside the guarded kernel: building it runs
+    `fc-list`, which the kernel may not start, and costs seconds per notebook otherwise."""
+    import subprocess
+
+    shared = Path(tempfile.gettempdir()) / f"coursekit-mpl-{os.getuid()}"
+    shared.mkdir(exist_ok=True)
+    if not any(shared.glob("fontlist*.json")):
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
+                       env={**os.environ, "MPLCONFIGDIR": str(shared)}, timeout=300,
+                       capture_output=True)
+    folder = Path(folder)
+    if not folder.exists():
+        import shutil
+
+        shutil.copytree(shared, folder)
 
 
 class GuardedKernelManager(AsyncKernelManager):
@@ -245,7 +264,11 @@ def guard_settings(course, stage_root, guard_log):
     if course.sqlite_path is not None:
         deny.append(str(course.sqlite_path))
     scratch = Path(KernelSettings.scratch or tempfile.gettempdir())
-    allow_read = [str(scratch / "mpl")]
+    import coursekit
+
+    # The course tooling is not secret (reference values live in tests/hidden/); tracebacks
+    # and autoreload read its sources.
+    allow_read = [str(scratch / "mpl"), str(Path(coursekit.__file__).parent)]
     data_dir = course.kernel_env.get("CS231N_CIFAR10_DIR") or os.environ.get("CS231N_CIFAR10_DIR")
     if data_dir:
         allow_read.append(data_dir)

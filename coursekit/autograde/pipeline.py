@@ -183,7 +183,8 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                     "message": _cell_message(g, notebooks[name]),
                 })
     with _timed(timing, "modules"):
-        module_items, module_notices = modules.run_module_checks(course, submitted)
+        module_items, module_notices, grader_notes = modules.run_module_checks(course,
+                                                                               submitted)
         items += module_items
         notices += module_notices
     with _timed(timing, "inline"):
@@ -199,7 +200,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
     result = {
         "version": RESULT_VERSION, "student": student, "assignment": course.assignment,
         "fingerprint": manifest["fingerprint"], "notebooks": notebooks, "items": items,
-        "notices": notices,
+        "notices": notices, "grader_notes": grader_notes,
         "score": round(sum(i["score"] for i in items), 4),
         "max_score": round(sum(i["max_score"] for i in items), 4),
         "manual_pending": round(sum(i["max_score"] for i in items if i.get("pending")), 4),
