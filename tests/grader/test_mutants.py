@@ -52,6 +52,11 @@ MUTANTS = {
                     "            y_pred[i] = len(counts) - 1 - counts[::-1].argmax()")]),
     "k_ignored": ("KNearestNeighbor.predict_labels", [
         (KNN, "np.argsort(dists[i])[:k]", "np.argsort(dists[i])[:1]")]),
+    "farthest_neighbours": ("KNearestNeighbor.predict_labels", [
+        (KNN, "np.argsort(dists[i])[:k]", "np.argsort(-dists[i])[:k]")]),
+    "predict_dispatch_swapped": ("KNearestNeighbor.predict", [
+        (KNN, "if num_loops == 0:\n            dists = self.compute_distances_no_loops(X)",
+         "if num_loops == 0:\n            dists = self.compute_distances_one_loop(X)")]),
     "naive_missing_2_reg": ("softmax_loss_naive", [
         (SOFTMAX, NAIVE_DW, "dW = dW / num_train + reg * W")]),
     "naive_gradient_not_divided_by_n": ("softmax_loss_naive", [
@@ -67,6 +72,9 @@ MUTANTS = {
     "train_labels_not_matching_rows": ("LinearClassifier.train", [
         (LINEAR, "y_batch = y[batch_idx]",
          "y_batch = y[np.random.choice(num_train, batch_size)]")]),
+    "train_loss_computed_twice": ("LinearClassifier.train", [
+        (LINEAR, "self.W -= learning_rate * grad",
+         "self.W -= learning_rate * grad\n            self.loss(X_batch, y_batch, reg)")]),
     "predict_argmin": ("LinearClassifier.predict", [
         (LINEAR, "np.argmax(X @ self.W, axis=1)", "np.argmin(X @ self.W, axis=1)")]),
     "affine_forward_no_bias": ("affine_forward", [
@@ -81,6 +89,10 @@ MUTANTS = {
         ("layers.py", "db = dout.sum(axis=0)", "db = dout.mean(axis=0)")]),
     "relu_forward_in_place": ("relu_forward", [
         ("layers.py", "out = np.maximum(0, x)", "out = np.maximum(0, x, out=x)")]),
+    "relu_forward_leaky": ("relu_forward", [
+        ("layers.py", "out = np.maximum(0, x)", "out = np.maximum(0.01 * x, x)")]),
+    "relu_backward_masks_by_dout": ("relu_backward", [
+        ("layers.py", "dx = dout * (x > 0)", "dx = dout * (dout > 0)")]),
     "relu_backward_passes_at_zero": ("relu_backward", [
         ("layers.py", "dx = dout * (x > 0)", "dx = dout * (x >= 0)")]),
     "softmax_loss_gradient_not_divided_by_n": ("softmax_loss", [
@@ -96,6 +108,15 @@ MUTANTS = {
     "two_layer_init_ignores_weight_scale": ("TwoLayerNet.__init__", [
         (FC, "weight_scale * np.random.randn(input_dim, hidden_dim)",
          "np.random.randn(input_dim, hidden_dim) / np.sqrt(input_dim)")]),
+    "two_layer_b2_of_hidden_size": ("TwoLayerNet.__init__", [
+        (FC, 'self.params["b2"] = np.zeros(num_classes)',
+         'self.params["b2"] = np.zeros(hidden_dim)')]),
+    "fc_weights_drawn_transposed": ("FullyConnectedNet.__init__", [
+        (FC, "weight_scale * np.random.randn(layer_dims[i - 1], layer_dims[i])",
+         "weight_scale * np.random.randn(layer_dims[i], layer_dims[i - 1]).T")]),
+    "fc_sqrt_of_weight_scale": ("FullyConnectedNet.__init__", [
+        (FC, "weight_scale * np.random.randn(layer_dims[i - 1], layer_dims[i])",
+         "np.sqrt(weight_scale) * np.random.randn(layer_dims[i - 1], layer_dims[i])")]),
     "fc_last_layer_left_out_of_reg": ("FullyConnectedNet.loss", [
         (FC, "for i in range(1, L + 1):\n            W = self.params",
          "for i in range(1, L):\n            W = self.params")]),

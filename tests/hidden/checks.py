@@ -172,6 +172,21 @@ def _predict_dispatch(ctx):
         ctx.require(np.array_equal(predicted, ctx.array(direct, "the labels")),
                     f"predict(X, num_loops={num_loops}) should return predict_labels of the "
                     f"distances of {method}")
+    # Which distance function each num_loops calls: the grader stands in for all three (they
+    # agree on the values, so only the calls tell them apart).
+    exact = np.sqrt(np.maximum(((X_test[:, None, :] - X_train[None, :, :]) ** 2).sum(-1), 0))
+    patches = []
+    for _, (method, _) in DIST_METHODS.items():
+        ctx.oracles[method] = lambda X, exact=exact: exact
+        patches.append({"obj": knn, "attr": method, "oracle": method})
+    for num_loops, (_, (method, _)) in zip((2, 1, 0), DIST_METHODS.items(), strict=True):
+        ctx.oracle_log.clear()
+        ctx.call((knn, "predict"), X_test, k=3, num_loops=num_loops, patch=patches,
+                 what=f"predict(X, k=3, num_loops={num_loops})")
+        called = [name for name, _, _ in ctx.oracle_log]
+        ctx.require(called == [method], f"predict(X, num_loops={num_loops}) should compute the "
+                                        f"distances with {method} only; it called "
+                                        f"{', '.join(called) or 'none of them'}")
     try:
         ctx.call((knn, "predict"), X_test, num_loops=3, what="predict(X, num_loops=3)")
     except CheckFailed as exc:
