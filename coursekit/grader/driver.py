@@ -291,11 +291,14 @@ class Context:
         reply = self.sandbox.request(req, remaining, oracle=self._oracle)
         warned = reply.extra.get("warnings") if isinstance(reply.extra, dict) else None
         if isinstance(warned, list):
-            self.warnings += [w for w in warned if isinstance(w, str)]
+            self.warnings += [w[:300] for w in warned[:5] if isinstance(w, str)]
         if reply.status == "ok":
             return reply
         if reply.status == "error":
-            err = reply.error
+            # Whatever the worker sent is untrusted: short strings only.
+            err = {k: str(reply.error.get(k))[:cap] if reply.error.get(k) is not None else None
+                   for k, cap in (("type", 100), ("message", 500), ("where", 200))}
+            err["not_implemented"] = reply.error.get("not_implemented") is True
             where = f" at {err['where']}" if err.get("where") else ""
             if err.get("not_implemented"):
                 said = err.get("message") or f"{what} is not implemented yet"
@@ -467,6 +470,13 @@ class Context:
 # Running the checks.
 
 
+def error_text(reply):
+    """'Type: message' of a failed reply, cut short (the worker's strings are untrusted)."""
+    if reply.status != "error":
+        return reply.message
+    return f"{str(reply.error.get('type'))[:100]}: {str(reply.error.get('message'))[:500]}"
+
+
 def _module_file(module):
     return module.replace(".", "/").removeprefix("cs231n/") + ".py"
 
@@ -486,11 +496,9 @@ def run_checks(sandbox, checks, rubric, refs, mode, timeout_scale=1.0, progress=
     for module in dict.fromkeys(c.module for c in checks):
         reply = sandbox.request({"op": "import", "module": module}, 20 * timeout_scale)
         if reply.ok and isinstance(reply.value, str):
-            sandbox.notes.append(f"import: {reply.value}")
+            sandbox.notes.append(f"import: {reply.value[:300]}")
         if not reply.ok:
-            err = reply.error
-            detail = (f"{err.get('type')}: {err.get('message')}" if reply.status == "error"
-                      else reply.message)
+            detail = error_text(reply)
             import_errors[module] = f"cs231n/{_module_file(module)} could not be imported " \
                                     f"({detail})"
     for check_def in checks:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coursekit.grader.driver import REPO_ROOT, CheckResult, master_module
+from coursekit.grader.driver import REPO_ROOT, CheckResult, error_text, master_module
 from coursekit.grader.worker import Junk
 
 CHANCE = 0.10
@@ -161,8 +161,7 @@ def grade_model(sandbox, data, name, spec, timeout_scale=1.0):
     reply = sandbox.request({"op": "load_model", "path": f"cs231n/saved/{spec['file']}"},
                             60 * timeout_scale)
     if not reply.ok:
-        detail = (f"{reply.error.get('type')}: {reply.error.get('message')}"
-                  if reply.status == "error" else reply.message)
+        detail = error_text(reply)
         return result(0.0, "failed", f"cs231n/saved/{spec['file']} could not be loaded "
                                      f"({detail})", reply.seconds)
     if not isinstance(reply.value, dict):
