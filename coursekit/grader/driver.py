@@ -288,7 +288,16 @@ class Context:
                               f"({self.check.timeout:g} s) was used up", "timeout")
         if limit is not None:
             remaining = min(remaining, limit)
-        reply = self.sandbox.request(req, remaining, oracle=self._oracle)
+        # The grader answers only the stand-ins this request installed: any other call (a proxy
+        # kept from an earlier check, a forged message) would be a free oracle.
+        allowed = {p["oracle"] for p in req.get("patch", [])}
+
+        def oracle(name, args, kwargs):
+            if name not in allowed:
+                raise PermissionError(f"{name} is not available in this call")
+            return self._oracle(name, args, kwargs)
+
+        reply = self.sandbox.request(req, remaining, oracle=oracle)
         warned = reply.extra.get("warnings") if isinstance(reply.extra, dict) else None
         if isinstance(warned, list):
             self.warnings += [w[:300] for w in warned[:5] if isinstance(w, str)]

@@ -185,3 +185,39 @@ def test_total_time_of_a_submission_is_bounded(tmp_path, monkeypatch):
     assert result.seconds < 30
     skipped = [c for c in result.checks if "time for grading" in c.message]
     assert skipped and all(c.points == 0 for c in skipped)
+
+
+@pytest.mark.slow
+def test_grader_functions_kept_from_a_net_check_answer_nothing_later(tmp_path):
+    """A proxy of the grader's layers, kept from a net check, is refused in a layer check."""
+    submission = copy_master(tmp_path)
+    # The net's loss keeps the proxies it sees; affine_forward then tries them.
+    edit(submission, "classifiers/fc_net.py",
+         'hidden, hidden_cache = affine_relu_forward(X, self.params["W1"], self.params["b1"])',
+         "import cs231n.layers as _layers\n"
+         "        _layers._STOLEN = dict(vars(_layers))\n"
+         '        hidden, hidden_cache = affine_relu_forward(X, self.params["W1"], '
+         'self.params["b1"])')
+    edit(submission, "layers.py", "out = x.reshape(x.shape[0], -1) @ w + b",
+         "import gc\n"
+         "    for obj in gc.get_objects():\n"
+         "        if type(obj).__name__ == 'Worker':\n"
+         "            obj.oracle_allowed = True  # the worker's own guard is no protection\n"
+         "    stolen = globals().get('_STOLEN', {}).get('affine_forward')\n"
+         "    if stolen is not None and stolen is not affine_forward:\n"
+         "        out = stolen(x, w, b)[0]\n"
+         "    else:\n"
+         "        out = np.zeros((x.shape[0], w.shape[1]))")
+    # Run the net checks first, in the same worker, then affine_forward's.
+    from coursekit.grader import driver
+
+    checks = driver.load_checks()
+    order = [c for c in checks if c.id.startswith("twolayer.loss")] + \
+            [c for c in checks if c.id.startswith("layers.affine_forward")]
+    with driver.Sandbox(submission / "cs231n") as sandbox:
+        results, _ = driver.run_checks(sandbox, order, driver.load_rubric(),
+                                       driver.load_references(), "grade")
+    by_id = {r.id: r for r in results}
+    assert by_id["twolayer.loss.reg0"].status == "passed"
+    for check_id in ("layers.affine_forward.values", "layers.affine_forward.edge_shapes"):
+        assert by_id[check_id].points == 0, by_id[check_id].message
