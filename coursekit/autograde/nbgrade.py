@@ -54,12 +54,32 @@ class KernelSettings:
     guard = {}
 
 
+_INTERRUPTS = []
+
+
+def _on_interrupt(signum, frame):
+    _INTERRUPTS.append(signum)
+    raise KeyboardInterrupt
+
+
+def catch_interrupts():
+    """Remember Ctrl-C/SIGTERM: nbgrader's capture_log swallows KeyboardInterrupt (it would
+    record the notebook as failed and grading would go on)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_interrupt)
+        signal.signal(signal.SIGTERM, _on_interrupt)
+
+
 def prepare_worker(course, scratch=None):
     """Create this worker's private folders (IPC sockets, temp, matplotlib cache)."""
     base = Path(scratch or tempfile.mkdtemp(prefix=f"ck-autograde-{os.getpid()}-"))
     for sub in ("ipc", "tmp"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     warm_matplotlib_cache(base / "mpl")
+    catch_interrupts()
     KernelSettings.ipc_dir = str(base / "ipc")
     KernelSettings.memory_mb = course.kernel_memory_mb
     KernelSettings.cpu_seconds = course.kernel_cpu_seconds
@@ -252,7 +272,10 @@ def autograde_notebook(course, stage_root, student, notebook, guard_log):
     app = Autograde(coursedir=coursedir, config=cfg)
     app.force = True
     start = time.monotonic()
+    _INTERRUPTS.clear()
     result = capture_log(app)
+    if _INTERRUPTS:
+        raise KeyboardInterrupt("grading interrupted")
     out = {"success": bool(result["success"]), "seconds": round(time.monotonic() - start, 2)}
     if not result["success"]:
         out["error"] = summarize_failure(result.get("error", ""), result.get("log", ""))
@@ -347,6 +370,39 @@ def zero_tests(course, student, notebook):
         gb.db.commit()
 
 
+def record_inline_scores(course, student, items):
+    """Store inline-answer scores as the automatic score of their answer cells.
+
+    A choice question is an nbgrader manually graded answer cell; when the inline scorer
+    returns a score for it (item id = the cell's grade_id, optionally '<notebook>:' first),
+    it becomes the cell's auto score and the cell no longer waits for manual grading. An
+    instructor can still override it in formgrader. Returns the items that matched no cell.
+    """
+    with Gradebook(course.db_url) as gb:
+        assignment = gb.find_assignment(course.assignment)
+        cells = {}
+        for nb in assignment.notebooks:
+            for cell in nb.grade_cells:
+                cells[cell.name] = (nb.name, cell)
+                cells[f"{nb.name}:{cell.name}"] = (nb.name, cell)
+        unmatched = []
+        for item in items:
+            key = item["id"].removeprefix("inline:")
+            if key not in cells:
+                unmatched.append(item)
+                continue
+            nb_name, cell = cells[key]
+            try:
+                grade = gb.find_grade(cell.name, nb_name, course.assignment, student)
+            except MissingEntry:
+                unmatched.append(item)
+                continue
+            grade.auto_score = min(float(item["score"]), float(cell.max_score))
+            grade.needs_manual_grade = False
+        gb.db.commit()
+    return unmatched
+
+
 def notebook_grades(course, student):
     """{notebook: [grade dict]} for a student, in cell order, from the gradebook.
 
@@ -370,8 +426,10 @@ def notebook_grades(course, student):
                     continue
                 if cell.name not in solution_names:
                     kind = "test"
-                elif cell.cell_type == "markdown" or g.needs_manual_grade or g.auto_score is None:
+                elif g.needs_manual_grade or g.auto_score is None:
                     kind = "manual"
+                elif cell.cell_type == "markdown":
+                    kind = "inline"     # a choice question scored by the inline step
                 else:
                     kind = "answer"
                 grades.append({

@@ -172,6 +172,16 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
             notebooks[name] = info
     graded.mkdir(parents=True, exist_ok=True)
     items = []
+    with _timed(timing, "inline"):
+        paths = {n: submitted / f"{n}.ipynb" for n in course.notebooks
+                 if (submitted / f"{n}.ipynb").exists()}
+        inline_items, inline_notices = inline.run_inline(course, paths)
+        inline_messages = {i["id"].removeprefix("inline:").split(":")[-1]: i.get("message", "")
+                           for i in inline_items}
+        # Choice questions that are answer cells are scored in the gradebook itself; the
+        # others become items of their own, listed last.
+        other_inline = nbgrade.record_inline_scores(course, student, inline_items)
+        notices += inline_notices
     with _timed(timing, "notebook_scores"):
         grades = nbgrade.notebook_grades(course, student)
         for name in course.notebooks:
@@ -180,19 +190,13 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                     "id": f"{name}:{g['name']}", "column": f"{name}:{g['name']}",
                     "kind": g["kind"], "score": g["score"], "max_score": g["max_score"],
                     "pending": g["needs_manual_grade"] and g["manual_score"] is None,
-                    "message": _cell_message(g, notebooks[name]),
+                    "message": inline_messages.get(g["name"]) or _cell_message(g, notebooks[name]),
                 })
     with _timed(timing, "modules"):
         module_items, module_notices, grader_notes = modules.run_module_checks(course,
                                                                                submitted)
-        items += module_items
+        items += module_items + other_inline
         notices += module_notices
-    with _timed(timing, "inline"):
-        paths = {n: submitted / f"{n}.ipynb" for n in course.notebooks
-                 if (submitted / f"{n}.ipynb").exists()}
-        inline_items, inline_notices = inline.run_inline(course, paths)
-        items += inline_items
-        notices += inline_notices
     notices += [f"not graded: {s}" for s in manifest["skipped"]]
     if manifest["extra_notebooks"]:
         notices.append("notebooks not part of the assignment (ignored): "

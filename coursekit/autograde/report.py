@@ -40,9 +40,11 @@ def refresh_from_gradebook(course, result):
         if g is None:
             continue
         item["score"] = g["score"]
+        item["kind"] = g["kind"]
         item["pending"] = g["needs_manual_grade"] and g["manual_score"] is None
-        if item.get("kind") == "manual" and g["manual_score"] is not None:
-            item["message"] = "graded by hand"
+        if g["kind"] == "manual":
+            item["message"] = ("graded by hand" if g["manual_score"] is not None
+                               else "to be graded by hand")
     _totals(result)
     return result
 

@@ -60,8 +60,8 @@ def test_run_autograder_writes_results_json_in_an_autograder_layout(tiny_course,
     data = json.loads((root / "results" / "results.json").read_text())
     scores = {t["name"]: (t["score"], t["max_score"]) for t in data["tests"]}
     assert scores == {"adder:test_add": (0, 2), "adder:test_grading_mode": (1, 1),
-                      "ops:test_mul": (3, 3), "module:ops.mul.values": (2, 2),
-                      "inline:adder.iq2": (1, 1)}
-    assert data["score"] == 7
+                      "adder:iq3_answer": (1, 1), "ops:test_mul": (3, 3),
+                      "module:ops.mul.values": (2, 2), "inline:adder.iq2": (1, 1)}
+    assert data["score"] == 8
     text = json.dumps(data)
     assert tinycourse.HIDDEN_MARK not in text and tinycourse.HIDDEN_VALUE not in text

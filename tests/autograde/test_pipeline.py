@@ -35,10 +35,21 @@ def test_correct_submission_gets_every_automatic_point(graded):
     course, outcomes = graded
     ann = result_of(course, "ann")
     assert scores(ann) == {"adder:test_add": 2, "adder:test_grading_mode": 1,
-                           "adder:iq1_answer": 0, "ops:test_mul": 3,
+                           "adder:iq1_answer": 0, "adder:iq3_answer": 1, "ops:test_mul": 3,
                            "module:ops.mul.values": 2, "inline:adder.iq2": 1}
-    assert ann["manual_pending"] == 1 and ann["max_score"] == 10
-    assert outcomes["ann"] == (9.0, 10.0, None)
+    assert ann["manual_pending"] == 1 and ann["max_score"] == 11
+    assert outcomes["ann"] == (10.0, 11.0, None)
+
+
+def test_choice_answer_cell_is_scored_automatically_in_the_gradebook(graded):
+    from nbgrader.api import Gradebook
+
+    course, _ = graded
+    item = next(i for i in result_of(course, "ann")["items"] if i["id"] == "adder:iq3_answer")
+    assert item["kind"] == "inline" and not item["pending"]
+    with Gradebook(course.db_url) as gb:
+        grade = gb.find_grade("iq3_answer", "adder", "assignment1", "ann")
+        assert grade.auto_score == 1 and not grade.needs_manual_grade
 
 
 def test_hidden_test_failure_and_wrong_inline_answer_cost_their_points(graded):
@@ -58,7 +69,7 @@ def test_grades_csv_row_per_student(graded):
     course, _ = graded
     rows = list(csv.DictReader(course.grades_csv.open()))
     assert [(r["student"], r["total"], r["max_total"]) for r in rows] == [
-        ("ann", "9", "10"), ("bob", "6", "10")]
+        ("ann", "10", "11"), ("bob", "7", "11")]
 
 
 def test_feedback_shows_visible_test_but_never_hidden_source_or_values(graded):
@@ -83,6 +94,35 @@ def test_rerun_skips_students_already_graded(graded):
     assert course.result_path("ann").read_text() == before
 
 
+def test_manual_scores_from_formgrader_flow_into_grades_csv_and_feedback(graded):
+    from nbgrader.api import Gradebook
+
+    from coursekit.autograde import report
+
+    course, _ = graded
+
+    def set_manual(score):
+        with Gradebook(course.db_url) as gb:  # what formgrader does when a grader enters a score
+            grade = gb.find_grade("iq1_answer", "adder", "assignment1", "bob")
+            grade.manual_score = score
+            grade.needs_manual_grade = score is None
+            gb.db.commit()
+
+    set_manual(1.0)
+    try:
+        report.export(course, feedback=True)
+        rows = {r["student"]: r for r in csv.DictReader(course.grades_csv.open())}
+        assert rows["bob"]["adder:iq1_answer"] == "1" and rows["bob"]["total"] == "8"
+        assert rows["bob"]["manual_pending"] == "0"
+        bob = result_of(course, "bob")
+        assert scores(bob)["adder:iq1_answer"] == 1 and bob["manual_pending"] == 0
+        page = (course.feedback_dir / "bob" / "assignment1" / "index.html").read_text()
+        assert "Score: 8 / 11" in page and "graded by hand" in page
+    finally:  # other tests of this module expect the state after autograding
+        set_manual(None)
+        report.export(course, feedback=True)
+
+
 def test_kernel_launcher_applies_the_memory_limit():
     code = "bytearray(600 * 2**20)"
     proc = subprocess.run([sys.executable, "-m", "coursekit.autograde.kernel_launch",
@@ -93,3 +133,14 @@ def test_kernel_launcher_applies_the_memory_limit():
                          "--memory-mb", "300", "--", sys.executable, "-c", "print(6*7)"],
                         capture_output=True, text=True, timeout=60)
     assert ok.stdout.strip() == "42"
+
+
+def test_benchmark_reports_the_time_of_every_stage(tiny_course, tmp_path):
+    from coursekit.autograde.benchmark import time_submission
+
+    folder = tinycourse.make_submission(tiny_course, tmp_path / "bench")
+    timing = time_submission(folder, course=tiny_settings(tiny_course))
+    assert set(timing["stages"]) >= {"collect", "nbgrader", "modules", "inline", "feedback"}
+    assert timing["score"] == 10 and timing["max_score"] == 11
+    assert timing["total_seconds"] >= sum(timing["stages"].values()) - 0.5
+    assert set(timing["notebooks"]) == set(tinycourse.NOTEBOOKS)

@@ -13,7 +13,8 @@ from coursekit.autograde import batch
 pytestmark = pytest.mark.slow
 
 FULL = {"adder:test_add": 2, "adder:test_grading_mode": 1, "adder:iq1_answer": 0,
-        "ops:test_mul": 3, "module:ops.mul.values": 2, "inline:adder.iq2": 1}
+        "adder:iq3_answer": 1, "ops:test_mul": 3, "module:ops.mul.values": 2,
+        "inline:adder.iq2": 1}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_missing_notebook_scores_zero_for_its_items_only(corpus):
 def test_invalid_notebook_json_scores_zero_with_a_reason(corpus):
     r = corpus[2]["invalid_json"]
     assert changed(r) == {"adder:test_add": 0, "adder:test_grading_mode": 0,
-                          "inline:adder.iq2": 0}
+                          "adder:iq3_answer": 0, "inline:adder.iq2": 0}
     assert r["notebooks"]["adder"]["status"] == "invalid"
     assert "not a valid notebook" in r["notebooks"]["adder"]["message"]
 

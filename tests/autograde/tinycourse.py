@@ -62,6 +62,10 @@ def adder_notebook():
               points=1),
         _cell("markdown", "**Inline Question 2** Which are even? 1. 2  2. 3  3. 4\n\n"
                           "Your answer: 1, 3", grade_id="iq2", locked=False),
+        _cell("markdown", "**Inline Question 3** Which is prime? 1. 4  2. 5",
+              grade_id="iq3_prompt", locked=True),
+        _cell("markdown", "Your answer: 2", grade_id="iq3_answer", grade=True, solution=True,
+              points=1),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                 "language": "python"}})
 
@@ -131,7 +135,7 @@ def build_course(root, timeout=10):
 
 
 def make_submission(course_root, dest, *, add_body="return a + b", mul_body="return a * b",
-                    iq1="Because a + b = b + a.", iq2="1, 3"):
+                    iq1="Because a + b = b + a.", iq2="1, 3", iq3="2"):
     """A student's submission: the release with the given bodies and answers filled in."""
     import shutil
 
@@ -147,6 +151,8 @@ def make_submission(course_root, dest, *, add_body="return a + b", mul_body="ret
             cell.source = iq1
         elif gid == "iq2":
             cell.source = cell.source.replace("Your answer: 1, 3", f"Your answer: {iq2}")
+        elif gid == "iq3_answer":
+            cell.source = f"Your answer: {iq3}"
     nbformat.write(nb, str(dest / "adder.ipynb"))
     (dest / "tiny" / "ops.py").write_text(f"def mul(a, b):\n    {mul_body}\n")
     return dest
@@ -173,17 +179,21 @@ def fake_module_grader(submission_dir):
 
 
 def fake_inline_grader(notebooks):
-    """Stands in for the notebooks helper's parser: scores 'Your answer:' of adder's Q2."""
+    """Stands in for the notebooks helper's parser: scores the `Your answer:` lines of adder's
+    Q2 (a plain cell) and Q3 (an nbgrader answer cell, matched by its grade_id)."""
     path = notebooks.get("adder")
+    answers = {}
+    cells = json.loads(Path(path).read_text())["cells"] if path else []
+    for cell in cells:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for line in text.splitlines():
+            if line.startswith("Your answer:"):
+                answers[gid] = {a.strip() for a in line.split(":", 1)[1].split(",")}
     items = []
-    answer = None
-    if path is not None:
-        for cell in json.loads(Path(path).read_text())["cells"]:
-            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for line in text.splitlines():
-                if line.startswith("Your answer:"):
-                    answer = line.split(":", 1)[1].strip()
-    ok = answer is not None and {a.strip() for a in answer.split(",")} == {"1", "3"}
-    items.append({"id": "adder.iq2", "points": 1 if ok else 0, "max_points": 1,
-                  "message": "" if ok else f"your answer: {answer!r}"})
+    for qid, gid, key in (("adder.iq2", "iq2", {"1", "3"}), ("adder:iq3_answer", "iq3_answer",
+                                                             {"2"})):
+        ok = answers.get(gid) == key
+        items.append({"id": qid, "points": 1 if ok else 0, "max_points": 1,
+                      "message": "" if ok else f"your answer: {sorted(answers.get(gid, []))}"})
     return items

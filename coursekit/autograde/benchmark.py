@@ -1,0 +1,70 @@
+"""Timing of the grading pipeline, for `make bench` (coursekit.bench).
+
+    from coursekit.autograde.benchmark import time_submission, batch_throughput
+    time_submission("submitted/alice/assignment1")   # one submission, split per stage
+    batch_throughput([...folders...], jobs=2)         # students per minute with -j 2
+
+Both grade into a throw-away output folder and gradebook: the course's own autograded/,
+feedback/ and gradebook.db are never touched.
+"""
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from coursekit.autograde import batch, nbgrade, pipeline
+from coursekit.autograde.course import Course
+
+
+def _scratch_course(course, tmp):
+    tmp = Path(tmp)
+    return (course or Course()).with_(output_root=tmp, db_url=f"sqlite:///{tmp}/gradebook.db"
+                                      "?timeout=60")
+
+
+def time_submission(submission, course=None, student="bench"):
+    """Grade one submission from scratch; returns the wall time and its split per stage.
+
+    {"total_seconds", "prepare_seconds" (gradebook from the master notebooks, once per run),
+     "worker_seconds" (worker set-up), "stages": {collect, nbgrader, inline,
+     notebook_scores, modules, feedback, publish}, "notebooks": {name: seconds},
+     "score", "max_score"}
+    """
+    tmp = tempfile.mkdtemp(prefix="ck-bench-")
+    try:
+        course = _scratch_course(course, tmp)
+        start = time.monotonic()
+        pipeline.prepare(course)
+        prepared = time.monotonic()
+        worker = nbgrade.prepare_worker(course)
+        ready = time.monotonic()
+        result = pipeline.grade_submission(course, student, Path(submission), worker=worker)
+        end = time.monotonic()
+        return {"total_seconds": round(end - start, 2),
+                "prepare_seconds": round(prepared - start, 2),
+                "worker_seconds": round(ready - prepared, 2),
+                "stages": result["timing"],
+                "notebooks": {n: i.get("seconds") for n, i in result["notebooks"].items()},
+                "score": result["score"], "max_score": result["max_score"]}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def batch_throughput(submissions, jobs=2, course=None):
+    """Grade [folder, ...] (or [(student, folder), ...]) with `jobs` workers.
+
+    Returns {"students", "jobs", "seconds", "seconds_per_student", "errors"}."""
+    pairs = [s if isinstance(s, tuple) else (f"s{i:03d}", Path(s))
+             for i, s in enumerate(submissions)]
+    tmp = tempfile.mkdtemp(prefix="ck-bench-")
+    try:
+        course = _scratch_course(course, tmp)
+        pipeline.prepare(course)
+        start = time.monotonic()
+        outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False)
+        seconds = time.monotonic() - start
+        return {"students": len(pairs), "jobs": jobs, "seconds": round(seconds, 2),
+                "seconds_per_student": round(seconds / max(1, len(pairs)), 2),
+                "errors": sorted(s for s, o in outcomes.items() if o[2])}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
