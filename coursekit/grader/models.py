@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from coursekit.grader.driver import REPO_ROOT, CheckResult, error_text, master_module
+from coursekit.grader.driver import error_text
+from coursekit.grader.master import REPO_ROOT, master_module
+from coursekit.grader.results import CheckResult
 from coursekit.grader.worker import Junk
 
 CHANCE = 0.10

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.grader import grade_submission
-from coursekit.grader.driver import REPO_ROOT
+from coursekit.grader.master import REPO_ROOT
 
 MASTER_PKG = REPO_ROOT / "cs231n"
 

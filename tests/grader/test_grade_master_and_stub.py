@@ -1,7 +1,8 @@
 """Acceptance: the master package earns every point, the untouched release none."""
 import json
 
-from coursekit.grader.driver import REPO_ROOT, load_checks, load_rubric
+from coursekit.grader.driver import load_checks, load_rubric
+from coursekit.grader.master import REPO_ROOT
 from coursekit.grader.report import summary, to_json
 
 STUDENT_FUNCTIONS = {

@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from coursekit.grader.driver import HIDDEN_DIR, REFERENCES_FILE
+from coursekit.grader.master import HIDDEN_DIR
+from coursekit.grader.references import REFERENCES_FILE
 
 from .conftest import copy_master, edit, grade
 
@@ -210,13 +211,15 @@ def test_grader_functions_kept_from_a_net_check_answer_nothing_later(tmp_path):
          "        out = np.zeros((x.shape[0], w.shape[1]))")
     # Run the net checks first, in the same worker, then affine_forward's.
     from coursekit.grader import driver
+    from coursekit.grader.references import load_references
+    from coursekit.grader.sandbox import Sandbox
 
     checks = driver.load_checks()
     order = [c for c in checks if c.id.startswith("twolayer.loss")] + \
             [c for c in checks if c.id.startswith("layers.affine_forward")]
-    with driver.Sandbox(submission / "cs231n") as sandbox:
+    with Sandbox(submission / "cs231n") as sandbox:
         results, _ = driver.run_checks(sandbox, order, driver.load_rubric(),
-                                       driver.load_references(), "grade")
+                                       load_references(), "grade")
     by_id = {r.id: r for r in results}
     assert by_id["twolayer.loss.reg0"].status == "passed"
     for check_id in ("layers.affine_forward.values", "layers.affine_forward.edge_shapes"):

@@ -4,7 +4,8 @@ import os
 import pytest
 
 from coursekit.grader import grade_submission
-from coursekit.grader.driver import REPO_ROOT, load_rubric
+from coursekit.grader.driver import load_rubric
+from coursekit.grader.master import REPO_ROOT
 
 pytestmark = pytest.mark.realdata
 

@@ -3,13 +3,10 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp
 
-from coursekit.grader.driver import (
-    HIDDEN_DIR,
-    REFERENCES_FILE,
-    generate_references,
-    load_references,
-    seed_for,
-)
+from coursekit.grader.context import seed_for
+from coursekit.grader.driver import generate_references
+from coursekit.grader.master import HIDDEN_DIR
+from coursekit.grader.references import REFERENCES_FILE, load_references
 
 
 def test_regenerating_references_reproduces_the_stored_file_byte_for_byte():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from coursekit.grader import worker as wire
-from coursekit.grader.driver import HIDDEN_DIR, REPO_ROOT
+from coursekit.grader.master import HIDDEN_DIR, REPO_ROOT
 from coursekit.grader.sandbox import Limits, Sandbox, copy_submission
 
 PROBE = '''

@@ -14,14 +14,10 @@ a bug in a layer costs points in that layer's checks only.
 
 import numpy as np
 
-from coursekit.grader.driver import (
-    CheckFailed,
-    check,
-    count_loops,
-    find_function,
-    forbidden_uses,
-    master_module,
-)
+from coursekit.grader.context import CheckFailed
+from coursekit.grader.driver import check
+from coursekit.grader.master import master_module
+from coursekit.grader.rules import count_loops, find_function, forbidden_uses
 
 KNN = "cs231n.classifiers.k_nearest_neighbor"
 KNN_CLS = KNN + ":KNearestNeighbor"

@@ -1,0 +1,50 @@
+"""What grading a submission produces: one CheckResult per check, gathered in a GradeResult."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CheckResult:
+    id: str
+    function: str
+    points: float
+    max_points: float
+    status: str
+    message: str
+    seconds: float
+
+    def to_dict(self):
+        return {"id": self.id, "function": self.function,
+                "kind": "model" if self.id.startswith("model.") else "module",
+                "points": self.points,
+                "max_points": self.max_points, "status": self.status,
+                "message": self.message, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class GradeResult:
+    submission: str
+    checks: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def points(self):
+        return round(sum(c.points for c in self.checks), 6)
+
+    @property
+    def max_points(self):
+        return round(sum(c.max_points for c in self.checks), 6)
+
+    @property
+    def graded_max_points(self):
+        return round(sum(c.max_points for c in self.checks if c.status != "not_graded"), 6)
+
+    def by_id(self):
+        return {c.id: c for c in self.checks}
+
+    def to_dict(self):
+        return {"submission": self.submission, "points": self.points,
+                "max_points": self.max_points, "graded_max_points": self.graded_max_points,
+                "seconds": round(self.seconds, 3), "notes": list(self.notes),
+                "checks": [c.to_dict() for c in self.checks]}
