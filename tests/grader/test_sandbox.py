@@ -265,3 +265,14 @@ def test_unjailed_sandbox_says_so(tmp_path):
     with Sandbox(pkg, isolation="none") as sandbox:
         assert sandbox.request({"op": "ping"}, 10).ok
         assert any("no filesystem/network isolation" in n for n in sandbox.notes)
+
+
+def test_without_root_the_sandbox_falls_back_and_records_it(tmp_path, monkeypatch):
+    pkg = tmp_path / "cs231n"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with Sandbox(pkg) as sandbox:
+        assert sandbox.isolation == "none"
+        assert any("not running as root" in n for n in sandbox.notes)
+        assert sandbox.request({"op": "ping"}, 10).ok
