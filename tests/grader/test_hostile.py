@@ -224,3 +224,10 @@ def test_grader_functions_kept_from_a_net_check_answer_nothing_later(tmp_path):
     assert by_id["twolayer.loss.reg0"].status == "passed"
     for check_id in ("layers.affine_forward.values", "layers.affine_forward.edge_shapes"):
         assert by_id[check_id].points == 0, by_id[check_id].message
+
+
+@pytest.mark.slow
+def test_master_grades_the_same_without_the_jail(tmp_path):
+    result = grade(copy_master(tmp_path), isolation="none")
+    assert [(c.id, c.message) for c in result.checks if c.status != "passed"] == []
+    assert any("no filesystem/network isolation" in n for n in result.notes)

@@ -276,3 +276,16 @@ def test_without_root_the_sandbox_falls_back_and_records_it(tmp_path, monkeypatc
         assert sandbox.isolation == "none"
         assert any("not running as root" in n for n in sandbox.notes)
         assert sandbox.request({"op": "ping"}, 10).ok
+
+
+def test_copy_stops_at_the_file_count_limit(tmp_path, monkeypatch):
+    from coursekit.grader import sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module, "MAX_FILES", 3)
+    src = tmp_path / "src" / "cs231n"
+    src.mkdir(parents=True)
+    for i in range(5):
+        (src / f"f{i}.py").write_text("")
+    notes = copy_submission(src, tmp_path / "dest")
+    assert len(list((tmp_path / "dest").iterdir())) == 3
+    assert any("first 3" in n for n in notes)
