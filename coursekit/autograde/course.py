@@ -19,7 +19,8 @@ class Course:
 
     root: Path = REPO_ROOT
     assignment: str = ASSIGNMENT
-    notebooks: tuple = NOTEBOOKS
+    # Default: the notebooks of NOTEBOOKS that source/<assignment>/ has (all five when done).
+    notebooks: tuple = ()
     output_root: Path | None = None
     db_url: str = ""
     config_file: Path | None = None
@@ -39,6 +40,10 @@ class Course:
         root = Path(self.root).resolve()
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "output_root", Path(self.output_root or root).resolve())
+        if not self.notebooks:
+            present = tuple(n for n in NOTEBOOKS if (root / "source" / self.assignment
+                                                     / f"{n}.ipynb").exists())
+            object.__setattr__(self, "notebooks", present or NOTEBOOKS)
         if self.config_file is None and (root / "nbgrader_config.py").exists():
             object.__setattr__(self, "config_file", root / "nbgrader_config.py")
         if not self.db_url:
