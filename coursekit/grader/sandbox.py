@@ -16,8 +16,12 @@ runs as root (the course's grading machine, CI), the worker is jailed before it 
 - resource limits: address space, CPU time, file size (stdout/stderr go to a file, so this also
   stops an output flood), process count, no core files.
 
-Without root, the worker only gets the resource limits and a temporary working directory; the
-result then carries a note saying that the submission could read the grader's files.
+Without root, the same jail is built in a user namespace where the grader's user is root
+(isolation "userns"): same view, no network, same limits, but the worker keeps the grader's user
+id, and execs with an empty capability bounding set so that it cannot leave the chroot or undo
+its mounts. Where neither is permitted (no namespaces at all, e.g. some containers), the worker
+gets only the resource limits and a temporary working directory, and the result carries a note
+saying that the submission could read the grader's files.
 
 Each request has a wall-clock timeout enforced here. A worker that hangs, dies or answers with
 something unreadable is killed and restarted for the next request.
@@ -50,9 +54,10 @@ MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_FILES = 5000
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x40000000
+CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
-PR_SET_NO_NEW_PRIVS = 38
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
 
 
 @dataclass
@@ -174,10 +179,29 @@ def _set_limits(limits):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _jail(stage, uid, limits, worker_bytes):
-    """Runs in the forked child, before exec: namespaces, chroot, user switch, limits."""
+def _enter_user_namespace(libc, flags):
+    """unshare with a new user namespace in which this process's user is root (no privilege
+    outside it): how a grader that is not root may still build the jail."""
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(CLONE_NEWUSER | flags), "unshare")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"),
+                       ("gid_map", f"0 {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
+def _jail(stage, uid, limits, worker_bytes, userns=False):
+    """Runs in the forked child, before exec: namespaces, chroot, user switch, limits.
+
+    userns: the grader is not root; the jail is built in a user namespace and the worker keeps
+    the grader's user id (no other is available), with the same view and limits.
+    """
     libc = _libc()
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    if userns:
+        _enter_user_namespace(libc, flags)
+    else:
+        _check(libc.unshare(flags), "unshare")
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     root = os.path.join(stage, "root")
     _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755")
@@ -203,33 +227,55 @@ def _jail(stage, uid, limits, worker_bytes):
     # code cannot fill the grader's disk.
     _mount(libc, None, root + "/submission", None,
            MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last_cap = int(f.read())
     os.chroot(root)
     os.chdir("/submission")
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+    if userns:
+        # Root of its namespace, but with an empty capability bounding set the worker execs
+        # with no capability at all: no way out of the chroot, no unmounting of the jail.
+        for cap in range(last_cap + 1):
+            _check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl")
+    else:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
     _set_limits(limits)
     resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
-def _jail_available():
-    """Whether this process may build the jail: root, and namespaces permitted (probed)."""
-    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
-        return False, "the grader is not running as root"
+def _probe(userns):
+    """Whether a child process can create the namespaces the jail needs."""
     pid = os.fork()
     if pid == 0:  # the probe: a child that tries what the jail needs, then exits
         try:
             libc = _libc()
-            ok = libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0
-            ok = ok and libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
+            if userns:
+                _enter_user_namespace(libc, CLONE_NEWNS | CLONE_NEWNET)
+            else:
+                _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+            ok = libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
         except BaseException:
             ok = False
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return False, "mount and network namespaces are not permitted here"
-    return True, ""
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def choose_isolation():
+    """("jail" | "userns" | "none", why not better): the strongest isolation permitted here."""
+    if not sys.platform.startswith("linux"):
+        return "none", "namespaces need Linux"
+    if os.geteuid() == 0:
+        if _probe(userns=False):
+            return "jail", ""
+        why = "mount and network namespaces are not permitted here"
+    else:
+        why = "the grader is not running as root"
+    if _probe(userns=True):
+        return "userns", why
+    return "none", why + ", and user namespaces are not permitted either"
 
 
 class Sandbox:
@@ -246,20 +292,25 @@ class Sandbox:
         self.log_path = os.path.join(self.stage, "output.log")
         self.proc = None
         self.restarts = 0
+        why = ""
         if isolation == "auto":
-            ok, why = _jail_available()
-            isolation = "jail" if ok else "none"
-            if not ok:
-                self.notes.append(
-                    f"sandbox: no filesystem/network isolation ({why}); the submission ran "
-                    "with only resource limits and could read the grader's files")
+            isolation, why = choose_isolation()
         self.isolation = isolation
+        if isolation in ("jail", "userns"):
+            os.makedirs(os.path.join(self.stage, "root"))
         if isolation == "jail":
             self.uid = random.SystemRandom().randrange(2_000_000, 2_000_000_000)
-            os.makedirs(os.path.join(self.stage, "root"))
             self.notes.append("sandbox: chroot with namespaces (no network), "
                               "unprivileged user, resource limits")
-        elif not self.notes:
+        elif isolation == "userns":
+            self.uid = None
+            self.notes.append("sandbox: chroot in a user namespace (no network), the grader's "
+                              f"own user id, resource limits{f' ({why})' if why else ''}")
+        elif why:
+            self.notes.append(
+                f"sandbox: no filesystem/network isolation ({why}); the submission ran "
+                "with only resource limits and could read the grader's files")
+        else:
             self.notes.append("sandbox: no filesystem/network isolation (isolation='none'); "
                               "the submission ran with only resource limits")
         self.cwd = os.path.join(self.stage, "sub")
@@ -273,12 +324,13 @@ class Sandbox:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-        if self.isolation == "jail":
+        if self.isolation in ("jail", "userns"):
             worker_bytes = WORKER_SOURCE.read_bytes()
             stage, uid, limits = self.stage, self.uid, self.limits
+            userns = self.isolation == "userns"
 
             def preexec():
-                _jail(stage, uid, limits, worker_bytes)
+                _jail(stage, uid, limits, worker_bytes, userns=userns)
 
             script, cwd = "/grader/worker.py", None
         else:

@@ -227,7 +227,21 @@ def test_grader_functions_kept_from_a_net_check_answer_nothing_later(tmp_path):
 
 
 @pytest.mark.slow
-def test_master_grades_the_same_without_the_jail(tmp_path):
-    result = grade(copy_master(tmp_path), isolation="none")
+@pytest.mark.parametrize("isolation", ["userns", "none"])
+def test_master_grades_the_same_in_the_fallback_sandboxes(tmp_path, isolation):
+    result = grade(copy_master(tmp_path), isolation=isolation)
     assert [(c.id, c.message) for c in result.checks if c.status != "passed"] == []
-    assert any("no filesystem/network isolation" in n for n in result.notes)
+    note = {"userns": "user namespace", "none": "no filesystem/network isolation"}[isolation]
+    assert any(note in n for n in result.notes)
+
+
+@pytest.mark.slow
+def test_disk_search_finds_nothing_in_the_user_namespace_jail(tmp_path):
+    function, edits, helpers = HOSTILE["disk_search"]
+    submission = copy_master(tmp_path)
+    for relpath, old, new in edits:
+        edit(submission, relpath, old, new)
+    path = submission / "cs231n" / helpers[0]
+    path.write_text(path.read_text() + helpers[1])
+    result = grade(submission, isolation="userns", timeout_scale=0.3)
+    assert sum(c.points for c in result.checks if c.function == function) == 0

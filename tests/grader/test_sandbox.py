@@ -55,19 +55,29 @@ def junk():
 def nan_array():
     return np.full((2, 2), np.nan)
 
+def chroot_escape():
+    os.makedirs("/tmp/escape", exist_ok=True)
+    os.chroot("/tmp/escape")
+    for _ in range(20):
+        os.chdir("..")
+    os.chroot(".")
+    return sorted(os.listdir("/"))
+
 def import_module(name):
     __import__(name)
     return "imported"
 '''
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
+@pytest.fixture(scope="module", params=["jail", "userns"])
+def probe(tmp_path_factory, request):
+    """The probe package in the root jail and in the user-namespace jail (the fallback of a
+    grader that is not root; built here as root, which takes the same path)."""
     sub = tmp_path_factory.mktemp("probe") / "cs231n"
     sub.mkdir()
     (sub / "__init__.py").write_text("")
     (sub / "probe.py").write_text(PROBE)
-    with Sandbox(sub, limits=Limits(memory_mb=1024)) as sandbox:
+    with Sandbox(sub, limits=Limits(memory_mb=1024), isolation=request.param) as sandbox:
         yield sandbox
 
 
@@ -78,7 +88,15 @@ def call(sandbox, name, *args, timeout=10):
 
 def test_worker_runs_as_an_unprivileged_user(probe):
     reply = call(probe, "uid")
-    assert reply.ok and reply.value != 0
+    if probe.isolation == "jail":
+        assert reply.ok and reply.value != 0
+    else:  # root of its own namespace only, with no capability
+        assert reply.ok and reply.value == 0
+
+
+def test_worker_cannot_leave_the_chroot(probe):
+    reply = call(probe, "chroot_escape")
+    assert reply.status == "error" and reply.error["type"] == "PermissionError"
 
 
 def test_worker_sees_neither_the_repository_nor_the_references(probe):
@@ -267,14 +285,27 @@ def test_unjailed_sandbox_says_so(tmp_path):
         assert any("no filesystem/network isolation" in n for n in sandbox.notes)
 
 
-def test_without_root_the_sandbox_falls_back_and_records_it(tmp_path, monkeypatch):
+def test_without_root_the_sandbox_uses_a_user_namespace(tmp_path, monkeypatch):
     pkg = tmp_path / "cs231n"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with Sandbox(pkg) as sandbox:
+        assert sandbox.isolation == "userns"
+        assert any("user namespace" in n and "not running as root" in n for n in sandbox.notes)
+        assert sandbox.request({"op": "ping"}, 10).ok
+
+
+def test_without_namespaces_the_sandbox_falls_back_and_records_it(tmp_path, monkeypatch):
+    from coursekit.grader import sandbox as sandbox_module
+
+    pkg = tmp_path / "cs231n"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    monkeypatch.setattr(sandbox_module, "_probe", lambda userns: False)
+    with Sandbox(pkg) as sandbox:
         assert sandbox.isolation == "none"
-        assert any("not running as root" in n for n in sandbox.notes)
+        assert any("could read the grader's files" in n for n in sandbox.notes)
         assert sandbox.request({"op": "ping"}, 10).ok
 
 
