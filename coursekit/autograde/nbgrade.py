@@ -403,6 +403,19 @@ def record_inline_scores(course, student, items):
     return unmatched
 
 
+def source_cell_order(course, notebook):
+    """{grade_id: position} of the cells of a master notebook (empty if it is not there)."""
+    import json
+
+    path = course.source_dir / f"{notebook}.ipynb"
+    try:
+        cells = json.loads(path.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells]
+    return {gid: i for i, gid in enumerate(ids) if gid}
+
+
 def notebook_grades(course, student):
     """{notebook: [grade dict]} for a student, in cell order, from the gradebook.
 
@@ -420,7 +433,9 @@ def notebook_grades(course, student):
                 continue
             by_name = {g.name: g for g in submission.grades}
             grades = []
-            for cell in sorted(nb.grade_cells, key=lambda c: (c.cell_type, c.name)):
+            order = source_cell_order(course, nb.name)
+            for cell in sorted(nb.grade_cells,
+                               key=lambda c: (order.get(c.name, len(order)), c.name)):
                 g = by_name.get(cell.name)
                 if g is None:
                     continue
