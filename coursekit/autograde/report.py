@@ -75,10 +75,15 @@ def columns_of(course, results):
     order = {name: i for i, name in enumerate(course.notebooks)}
     family_rank = {"notebooks": 0, "modules": 1, "models": 2, "inline": 3}
 
+    cell_order = {nb: nbgrade.source_cell_order(course, nb) for nb in course.notebooks}
+
     def key(col):
         fam = _family(col)
-        nb_rank = order.get(col.split(":", 1)[0], len(order)) if fam == "notebooks" else 0
-        return (family_rank[fam], nb_rank, _first_seen[col])
+        if fam != "notebooks":
+            return (family_rank[fam], 0, 0, _first_seen[col])
+        nb, _, cell = col.partition(":")
+        position = cell_order.get(nb, {}).get(cell, len(_first_seen))
+        return (0, order.get(nb, len(order)), position, _first_seen[col])
 
     _first_seen = {}
     for result in results.values():
