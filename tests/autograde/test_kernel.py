@@ -1,0 +1,47 @@
+"""The grading kernel's set-up: IPC transport per worker, a cleaned environment, the guard."""
+import os
+from pathlib import Path
+
+import yaml
+
+from coursekit.autograde import nbgrade
+from coursekit.autograde.course import REPO_ROOT, Course
+
+
+def test_kernels_use_ipc_sockets_private_to_the_worker(tmp_path):
+    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+    a, b = nbgrade.GuardedKernelManager(), nbgrade.GuardedKernelManager()
+    assert a.transport == b.transport == "ipc"
+    assert a.ip != b.ip
+    assert Path(a.ip).parent.parent == tmp_path / "worker" / "ipc"
+
+
+def test_kernel_environment_keeps_grading_mode_and_data_but_no_secrets(tmp_path, monkeypatch):
+    nbgrade.prepare_worker(Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}),
+                           scratch=tmp_path / "worker")
+    base = {"PATH": "/usr/bin", "NBGRADER_EXECUTION": "autograde", "GITHUB_TOKEN": "s3cret",
+            "NBGRADER_DB_URL": "postgresql://x", "AWS_SECRET_ACCESS_KEY": "k"}
+    env = nbgrade.kernel_env(base)
+    assert env["NBGRADER_EXECUTION"] == "autograde" and env["CS231N_CIFAR10_DIR"] == "/data/c10"
+    assert not {"GITHUB_TOKEN", "NBGRADER_DB_URL", "AWS_SECRET_ACCESS_KEY"} & set(env)
+    assert env["HOME"].startswith(str(tmp_path)) and env["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_guard_settings_deny_the_course_and_gradebook_but_allow_the_data(tmp_path):
+    course = Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}, private_paths=("/secret",))
+    nbgrade.prepare_worker(course, scratch=tmp_path / "worker")
+    settings = nbgrade.guard_settings(course, tmp_path / "stage", tmp_path / "guard.log")
+    assert str(REPO_ROOT) in settings["deny_read"] and "/secret" in settings["deny_read"]
+    assert str(course.sqlite_path) in settings["deny_read"]
+    assert "/data/c10" in settings["allow_read"]
+    assert all(not p.startswith(str(REPO_ROOT)) for p in settings["allow_write"])
+
+
+def test_ci_workflow_grades_one_submission_with_the_private_course():
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "autograde.yml").read_text())
+    triggers = workflow[True] if True in workflow else workflow["on"]  # YAML reads `on` as True
+    assert "push" in triggers and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["autograde"]["steps"]
+    text = os.linesep.join(str(s) for s in steps)
+    assert "secrets.COURSE_DEPLOY_KEY" in text and "vars.COURSE_REPO" in text
+    assert "coursekit autograde" in text and "GITHUB_STEP_SUMMARY" in text
