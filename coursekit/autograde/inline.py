@@ -43,13 +43,19 @@ def grade_inline_answers(notebooks):
 
 
 def run_inline(course, notebook_paths):
-    """(items, notices) for {notebook name: path of the student's notebook}."""
+    """(items, notices, grader notes) for {notebook name: path of the student's notebook}.
+
+    When no inline scorer is available the choice questions simply stay with the manually
+    graded cells (formgrader); that is a note for the instructor, not a student notice."""
     if not course.inline_grader:
-        return [], []
+        return [], [], []
     paths = {name: Path(p) for name, p in notebook_paths.items()}
     try:
         grader = load_callable(course.inline_grader)
-        return normalise_answers(grader(paths)), []
+        return normalise_answers(grader(paths)), [], []
+    except NotImplementedError as exc:
+        return [], [], [f"inline answers left to manual grading: {exc}"]
     except Exception as exc:
         tail = traceback.format_exc(limit=-1).strip().splitlines()[-1]
-        return [], [f"inline answers not scored ({type(exc).__name__}: {exc}; {tail})"]
+        return [], [], [f"inline answers not scored ({type(exc).__name__}: {exc}; {tail}); "
+                        "they stay with manual grading"]

@@ -175,7 +175,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
     with _timed(timing, "inline"):
         paths = {n: submitted / f"{n}.ipynb" for n in course.notebooks
                  if (submitted / f"{n}.ipynb").exists()}
-        inline_items, inline_notices = inline.run_inline(course, paths)
+        inline_items, inline_notices, inline_notes = inline.run_inline(course, paths)
         inline_messages = {i["id"].removeprefix("inline:").split(":")[-1]: i.get("message", "")
                            for i in inline_items}
         # Choice questions that are answer cells are scored in the gradebook itself; the
@@ -204,7 +204,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
     result = {
         "version": RESULT_VERSION, "student": student, "assignment": course.assignment,
         "fingerprint": manifest["fingerprint"], "notebooks": notebooks, "items": items,
-        "notices": notices, "grader_notes": grader_notes,
+        "notices": notices, "grader_notes": inline_notes + grader_notes,
         "score": round(sum(i["score"] for i in items), 4),
         "max_score": round(sum(i["max_score"] for i in items), 4),
         "manual_pending": round(sum(i["max_score"] for i in items if i.get("pending")), 4),
