@@ -7,7 +7,6 @@ expected name, drops what must not be graded (invalid JSON, symlinks, huge files
 records each decision in a manifest, so the report can say what happened.
 """
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -170,7 +169,3 @@ def fingerprint(folder):
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
-
-
-def manifest_json(manifest):
-    return json.dumps(manifest, indent=2, sort_keys=True)
