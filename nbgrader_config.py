@@ -39,3 +39,10 @@ c.Autograde.exclude_overwriting = {
         for name in names if not name.endswith(".ipynb") and "__pycache__" not in folder
     )
 }
+# `nbgrader generate_feedback` (and formgrader's feedback button) would show the hidden tests,
+# through the test cells' source and the tracebacks of failed asserts: cut them out first.
+c.GenerateFeedback.preprocessors = [
+    "coursekit.autograde.feedback.HideHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -43,3 +43,9 @@ def test_students_python_files_are_never_overwritten():
                  for name in names if name.endswith(".py") and "__pycache__" not in folder}
     assert master_py, "source/assignment1 has no .py files (is the cs231n symlink there?)"
     assert master_py <= excluded
+
+
+def test_nbgraders_own_feedback_cuts_hidden_tests_first():
+    preprocessors = config().GenerateFeedback.preprocessors
+    assert preprocessors[0] == "coursekit.autograde.feedback.HideHiddenTests"
+    assert "nbgrader.preprocessors.GetGrades" in preprocessors

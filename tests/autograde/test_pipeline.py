@@ -87,6 +87,25 @@ def test_feedback_shows_visible_test_but_never_hidden_source_or_values(graded):
     assert tinycourse.HIDDEN_MARK in graded_nb.read_text()
 
 
+def test_nbgrader_generate_feedback_with_the_course_config_hides_hidden_tests(graded):
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    from coursekit.autograde.course import load_nbgrader_config
+
+    course, _ = graded
+    cfg = load_nbgrader_config(course.config_file)
+    cfg.CourseDirectory.feedback_directory = "nbgrader_feedback"
+    coursedir = CourseDirectory(config=cfg)
+    coursedir.assignment_id, coursedir.student_id = "assignment1", "bob"
+    app = GenerateFeedback(coursedir=coursedir, config=cfg)
+    app.force = True
+    app.start()
+    page = (course.root / "nbgrader_feedback" / "bob" / "assignment1" / "adder.html").read_text()
+    assert "should be 3" in page
+    assert tinycourse.HIDDEN_MARK not in page and tinycourse.HIDDEN_VALUE not in page
+
+
 def test_rerun_skips_students_already_graded(graded):
     course, _ = graded
     before = course.result_path("ann").read_text()

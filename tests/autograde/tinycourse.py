@@ -100,6 +100,11 @@ c.Execute.kernel_name = "python3"
 c.IgnorePattern.pattern = r"\w*Warning:|warnings\.warn"
 c.IgnorePattern.enabled = True
 c.OverwriteCells.add_missing_cells = True
+c.GenerateFeedback.preprocessors = [
+    "coursekit.autograde.feedback.HideHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 """
 
 
