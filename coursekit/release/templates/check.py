@@ -182,7 +182,7 @@ def check_linear_train():
     X, y = _blobs()
     np.random.seed(0)
     linear = Softmax()
-    history = linear.train(X, y, learning_rate=1e-2, reg=1e-4, num_iters=150, batch_size=40)
+    history = linear.train(X, y, learning_rate=0.05, reg=1e-4, num_iters=150, batch_size=40)
     expect(len(history) == 150, f"train returned {len(history)} losses for 150 iterations")
     expect(linear.W is not None and linear.W.shape == (11, 3),
            f"W has shape {getattr(linear.W, 'shape', None)}, expected (11, 3)")
