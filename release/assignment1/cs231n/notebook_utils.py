@@ -1,0 +1,191 @@
+"""Given code the five notebooks import: run mode, data sizes, dataset check, saving models.
+
+You do not need to change anything in this file.
+
+The notebooks run in one of two modes:
+
+- normal mode (when you work on them): the full CIFAR-10 and the full searches;
+- grading mode (when the autograder runs them): a small subset of CIFAR-10 and shorter runs, so
+  that every notebook runs in about a minute. nbgrader tells the notebook it is grading it by
+  setting NBGRADER_EXECUTION to "autograde" or "validate"; CS231N_GRADING_MODE=1 asks for the
+  same mode by hand.
+
+The code you write is the same in both modes: the notebooks read their sizes from
+`run_settings(...)`, so write your cells with the variables they define (`num_training`,
+`num_iters`, ...) rather than with literal numbers.
+"""
+import os
+from types import SimpleNamespace
+
+import numpy as np
+
+from cs231n.data_utils import CIFAR10_DIR_ENV, get_CIFAR10_dir
+from cs231n.gradient_check import rel_error
+
+GRADING_ENV = "CS231N_GRADING_MODE"
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+SAVED_DIR = os.path.join(PACKAGE_DIR, "saved")
+CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+
+# Sizes and budgets of each notebook. Normal mode: the sizes of the official notebooks.
+# Grading mode: small enough that each notebook runs in about a minute on 2 CPU cores.
+_FULL = {
+    "knn": dict(num_training=5000, num_test=500),
+    "softmax": dict(num_training=49000, num_validation=1000, num_test=1000, num_dev=500,
+                    num_iters=1500),
+    "two_layer_net": dict(num_training=49000, num_validation=1000, num_test=1000),
+    "features": dict(num_training=49000, num_validation=1000, num_test=1000, num_iters=1500),
+    "FullyConnectedNets": dict(num_training=49000, num_validation=1000, num_test=1000,
+                               num_train_optim=4000),
+}
+_GRADING = {
+    "knn": dict(num_training=500, num_test=100),
+    "softmax": dict(num_training=1000, num_validation=200, num_test=200, num_dev=100,
+                    num_iters=300),
+    "two_layer_net": dict(num_training=1000, num_validation=200, num_test=200),
+    "features": dict(num_training=1000, num_validation=200, num_test=200, num_iters=300),
+    "FullyConnectedNets": dict(num_training=1000, num_validation=200, num_test=200,
+                               num_train_optim=500),
+}
+# A dataset used in grading mode needs at least this many images (train includes validation).
+GRADING_MIN_TRAIN = max(s["num_training"] + s.get("num_validation", 0) for s in _GRADING.values())
+GRADING_MIN_TEST = max(s["num_test"] for s in _GRADING.values())
+
+# What the notebooks handed to save_for_autograder in this session: file name -> parameters.
+_recorded = {}
+
+
+def grading_mode():
+    """True when nbgrader grades the notebook (autograde/validate) or CS231N_GRADING_MODE=1."""
+    if os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate"):
+        return True
+    return os.environ.get(GRADING_ENV, "") == "1"
+
+
+def run_settings(notebook):
+    """
+    The data sizes and training budgets of one notebook in the current mode.
+
+    Inputs:
+    - notebook: "knn", "softmax", "two_layer_net", "features" or "FullyConnectedNets".
+
+    Returns:
+    - A namespace with the sizes (num_training, num_test, ...) and `grading` (bool).
+    """
+    if notebook not in _FULL:
+        raise ValueError(f"notebook_utils.run_settings: unknown notebook {notebook!r}; "
+                         f"expected one of {sorted(_FULL)}")
+    grading = grading_mode()
+    settings = dict(_GRADING[notebook] if grading else _FULL[notebook])
+    if grading:
+        print("Grading mode: this run uses a small subset of CIFAR-10 and short searches.")
+    return SimpleNamespace(grading=grading, **settings)
+
+
+def check_cifar10(path=None):
+    """
+    Make sure the CIFAR-10 batches are in `path` (default: $CS231N_CIFAR10_DIR if set, else
+    cs231n/datasets/cifar-10-batches-py) and return the path.
+
+    Raises FileNotFoundError with instructions when a file is missing.
+    """
+    path = path or get_CIFAR10_dir()
+    missing = [name for name in CIFAR10_FILES if not os.path.isfile(os.path.join(path, name))]
+    if missing:
+        raise FileNotFoundError(
+            f"CIFAR-10 not found: {path} has no {', '.join(missing)}.\n"
+            "Download it once (about 170 MB) from the assignment folder with\n"
+            "    cd cs231n/datasets && bash get_datasets.sh\n"
+            f"or point the environment variable {CIFAR10_DIR_ENV} at an existing "
+            "cifar-10-batches-py folder, then restart the kernel and run this cell again.")
+    return path
+
+
+def saved_path(fname):
+    """Path of cs231n/saved/<fname>, where models are saved for the autograder."""
+    return os.path.join(SAVED_DIR, fname)
+
+
+def _params_of(model):
+    """The parameters a model saves: the `params` dict of a net, {"W": W} of a linear classifier."""
+    if hasattr(model, "params"):
+        return model.params
+    if getattr(model, "W", None) is not None:
+        return {"W": model.W}
+    raise ValueError("save_for_autograder: this model has no parameters yet; train it first.")
+
+
+def save_for_autograder(model, fname):
+    """
+    Save a trained model in cs231n/saved/<fname> (normal mode), and record that it was saved.
+
+    In grading mode nothing is written: the grader uses the file you submitted in cs231n/saved/,
+    and a grading run must never overwrite it.
+    """
+    params = _params_of(model)
+    _recorded[fname] = {key: np.array(value, copy=True) for key, value in params.items()}
+    if grading_mode():
+        print(f"Grading mode: {fname} not written; the grader uses your submitted "
+              f"cs231n/saved/{fname}.")
+    else:
+        model.save(fname)
+
+
+def recorded_saves():
+    """File name -> parameters of every model handed to save_for_autograder in this session."""
+    return dict(_recorded)
+
+
+def check_saved_model(fname, shapes):
+    """
+    Check the model file `fname` that the autograder will evaluate; raise AssertionError if wrong.
+
+    - The notebook must have called save_for_autograder(model, fname) in this session.
+    - cs231n/saved/<fname> must exist and hold a dict with the keys and shapes in `shapes`
+      (a dict key -> shape tuple; None in a shape matches any size).
+    - In normal mode the file must hold exactly the parameters that were just saved; in grading
+      mode it is the file you submitted, trained on the full data, so only its form is checked.
+    """
+    assert fname in _recorded, (
+        f"The notebook did not save {fname}: run the cell that calls "
+        f"save_for_autograder(..., {fname!r}).")
+    path = saved_path(fname)
+    assert os.path.isfile(path), (
+        f"{path} is missing: run the notebook in normal mode (not grading mode) so that it saves "
+        f"{fname}, and submit the cs231n/saved/ folder with your notebooks.")
+    saved = np.load(path, allow_pickle=True).item()
+    assert isinstance(saved, dict) and set(saved) == set(shapes), (
+        f"{path} should hold a dict with keys {sorted(shapes)}, "
+        f"found {sorted(saved) if isinstance(saved, dict) else type(saved).__name__}.")
+    for key, shape in shapes.items():
+        got = np.shape(saved[key])
+        ok = len(got) == len(shape) and all(
+            s is None or s == g for s, g in zip(shape, got, strict=True))
+        assert ok, f"{path}: {key} has shape {got}, expected {shape} (None = any size)."
+    if not grading_mode():
+        for key, value in _recorded[fname].items():
+            assert np.array_equal(saved[key], value), (
+                f"{path} does not hold the model this notebook just saved ({key} differs); "
+                "run the saving cell again.")
+
+
+def sparse_grad_errors(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0):
+    """
+    Relative errors of analytic_grad against centred differences of f at random entries of x.
+
+    Like gradient_check.grad_check_sparse, but returns the errors (an array of num_checks)
+    instead of printing them, so that a test cell can check them. x is restored afterwards.
+    """
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in range(num_checks):
+        ix = tuple(int(rng.integers(m)) for m in x.shape)
+        old = x[ix]
+        x[ix] = old + h
+        f_plus = f(x)
+        x[ix] = old - h
+        f_minus = f(x)
+        x[ix] = old
+        numeric = (f_plus - f_minus) / (2 * h)
+        errors.append(rel_error(numeric, analytic_grad[ix]))
+    return np.array(errors)
