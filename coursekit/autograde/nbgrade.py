@@ -398,7 +398,9 @@ def record_inline_scores(course, student, items):
                 unmatched.append(item)
                 continue
             grade.auto_score = min(float(item["score"]), float(cell.max_score))
-            grade.needs_manual_grade = False
+            # A question with a free-text part too (an explanation) still waits for a
+            # grader, who starts from the automatic score of its choice part.
+            grade.needs_manual_grade = bool(item.get("needs_manual"))
         gb.db.commit()
     return unmatched
 
