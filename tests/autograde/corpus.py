@@ -81,6 +81,12 @@ def infinite_loop(folder, course):
     _set_add(folder, "while True:\n    pass")
 
 
+def ignores_interrupts(folder, course):
+    # A cell that cannot be interrupted after its time limit: the notebook is given up.
+    _set_add(folder, "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                     "time.sleep(10**6)")
+
+
 def sys_exit_at_import(folder, course):
     (folder / "tiny" / "ops.py").write_text("import sys\nsys.exit(3)\n")
 
@@ -137,8 +143,8 @@ def monkeypatches_numpy(folder, course):
 CASES = {f.__name__: f for f in (
     renamed, missing_notebook, invalid_json, empty_folder, deleted_locked_cell,
     duplicated_locked_cell, edited_locked_cell, syntax_error_in_module, missing_module,
-    infinite_loop, sys_exit_at_import, os_exit_at_import, memory_bomb, huge_output,
-    reads_hidden_tests, writes_outside, monkeypatches_numpy, warning_on_stderr)}
+    infinite_loop, ignores_interrupts, sys_exit_at_import, os_exit_at_import, memory_bomb,
+    huge_output, reads_hidden_tests, writes_outside, monkeypatches_numpy, warning_on_stderr)}
 
 
 def build_corpus(course, submitted):

@@ -115,6 +115,13 @@ def test_runaway_code_fails_its_test_and_the_notebook_goes_on(corpus, case):
     assert r["notebooks"]["adder"]["status"] == "graded"
 
 
+def test_uninterruptible_cell_fails_its_notebook_with_a_reason(corpus):
+    r = corpus[2]["ignores_interrupts"]
+    assert r["notebooks"]["adder"]["status"] == "failed"
+    assert "time limit" in r["notebooks"]["adder"]["message"]
+    assert changed(r) == {"adder:test_add": 0, "adder:test_grading_mode": 0}
+
+
 def test_huge_output_is_cut_in_the_graded_notebook_and_the_feedback(corpus):
     course, _, results = corpus
     assert changed(results["huge_output"]) == {}
