@@ -65,10 +65,10 @@ test-release: $(STAMP) ## Run the slow release suites (execute the release noteb
 JOBS ?= $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
 GRADING_DATA ?= $(CIFAR_DIR)
 
-autograde: $(GRADING_DATA)/test_batch ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades)
+autograde: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades)
 	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force)
 
-autograde-one: $(GRADING_DATA)/test_batch ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id]
+autograde-one: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id]
 	@test -n "$(SUBMISSION)" || { echo "error: name the folder: make autograde-one SUBMISSION=submitted/<student>/assignment1" >&2; exit 1; }
 	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student $(STUDENT)) --force
 
