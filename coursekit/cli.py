@@ -9,6 +9,7 @@ import sys
 
 # Modules that provide verbs, in the order `coursekit --help` lists them.
 VERB_MODULES = [
+    "coursekit.notebooks.cli",
     "coursekit.release.command",
     "coursekit.release.leakcheck",
     "coursekit.autograde.command",

@@ -1,0 +1,1 @@
+"""The master notebooks: validation in grading mode, the full real-data run, inline answers."""
