@@ -141,6 +141,23 @@ def test_stubbed_modules_keep_every_docstring_and_todo_of_the_master(release_dir
             "raise NotImplementedError(") == regions, rel
 
 
+@pytest.mark.parametrize("name", layout.NOTEBOOKS)
+def test_every_release_test_cell_has_a_visible_check(release_dir, name):
+    # A test cell made of hidden tests only is empty in the release: nbgrader scores an empty
+    # cell as passed, so it would pass on untouched work (see test_release_slow.py).
+    with open(os.path.join(release_dir, name)) as f:
+        cells = json.load(f)["cells"]
+    empty = []
+    for cell in cells:
+        meta = cell["metadata"].get("nbgrader", {})
+        if cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
+            code = [line for line in "".join(cell["source"]).splitlines()
+                    if line.strip() and not line.strip().startswith("#")]
+            if not code:
+                empty.append(meta["grade_id"])
+    assert empty == [], f"{name}: test cells with hidden tests only (add a visible check): {empty}"
+
+
 def test_every_released_module_imports(release_dir):
     modules = released_modules(release_dir)
     assert "cs231n.classifiers.fc_net" in modules and "cs231n.solver" in modules
