@@ -9,6 +9,7 @@
   (accuracies after the test cells named in METRICS) and the CPU time of each kernel, and
   `write_readme_table` puts that table into README.md between the results markers.
 """
+import copy
 import json
 import os
 import resource
@@ -188,7 +189,7 @@ def _first_line(source):
 
 def _with_metric_cells(nb, name):
     """A copy of nb with a cell after each METRICS test cell that prints the metric values."""
-    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    nb = copy.deepcopy(nb)
     wanted = {}
     for metric in METRICS:
         if metric.notebook == name:
@@ -205,9 +206,6 @@ def _with_metric_cells(nb, name):
         raise ValueError(f"run_full: {name}.ipynb has no test cells {sorted(wanted)}; "
                          "update coursekit/notebooks/run.py METRICS")
     nb.cells = cells
-    for cell in nb.cells:
-        cell.pop("id", None)
-    nb.nbformat_minor = 4  # the added cells have no ids
     return nb
 
 

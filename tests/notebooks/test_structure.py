@@ -1,0 +1,160 @@
+"""Structure of the master notebooks as nbgrader sources (fast: nothing is executed)."""
+import re
+
+import nbformat
+import pytest
+
+from coursekit.notebooks import answers
+from coursekit.notebooks.run import METRICS, NOTEBOOKS, notebook_path
+
+
+def load(name):
+    return nbformat.read(notebook_path(name), as_version=4)
+
+
+def nbgrader_cells(nb):
+    return [c for c in nb.cells if "nbgrader" in c.metadata]
+
+
+# The notebook-level TODOs of the official notebooks, each a solution cell in our masters.
+SOLUTION_CELLS = {
+    "knn": ["knn_cross_validation_solution", "knn_best_k_solution"],
+    "softmax": ["softmax_search_solution"],
+    "two_layer_net": ["two_layer_net_solver_solution", "two_layer_net_tuning_solution"],
+    "features": ["features_softmax_solution", "features_net_solution"],
+    "FullyConnectedNets": ["fc_overfit_three_layer_solution", "fc_overfit_five_layer_solution",
+                           "fc_best_model_solution"],
+}
+# The inline questions of ASSIGNMENT.md: 3 + 4 + 2 + 1 + 2.
+INLINE_QUESTIONS = {
+    "knn": ["knn_inline_q1", "knn_inline_q2", "knn_inline_q3"],
+    "softmax": ["softmax_inline_q1", "softmax_inline_q2", "softmax_inline_q3", "softmax_inline_q4"],
+    "two_layer_net": ["two_layer_net_inline_q1", "two_layer_net_inline_q2"],
+    "features": ["features_inline_q1"],
+    "FullyConnectedNets": ["fc_inline_q1", "fc_inline_q2"],
+}
+# Model files the notebooks save for the autograder (ASSIGNMENT.md).
+SAVED_FILES = {
+    "softmax": ["softmax.npy", "best_softmax.npy"],
+    "two_layer_net": ["best_two_layer_net.npy"],
+    "features": ["best_softmax_features.npy", "best_two_layer_net_features.npy"],
+}
+
+
+def test_the_five_notebooks_exist_in_question_order():
+    assert NOTEBOOKS == ["knn", "softmax", "two_layer_net", "features", "FullyConnectedNets"]
+    for name in NOTEBOOKS:
+        load(name)
+
+
+def test_grade_ids_are_unique_across_the_assignment():
+    seen = {}
+    for name in NOTEBOOKS:
+        for cell in nbgrader_cells(load(name)):
+            gid = cell.metadata.nbgrader["grade_id"]
+            assert gid not in seen, f"grade_id {gid} used in {name} and {seen[gid]}"
+            seen[gid] = name
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_grade_cell_has_positive_points(name):
+    for cell in nbgrader_cells(load(name)):
+        meta = cell.metadata.nbgrader
+        if meta.get("grade"):
+            assert meta.get("points", 0) > 0, f"{name}: {meta['grade_id']} has no points"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_test_cells_are_locked_code_cells_that_assert(name):
+    tests = [c for c in nbgrader_cells(load(name))
+             if c.metadata.nbgrader.get("grade") and not c.metadata.nbgrader.get("solution")]
+    assert tests, f"{name} has no autograder test cells"
+    for cell in tests:
+        gid = cell.metadata.nbgrader["grade_id"]
+        assert cell.cell_type == "code" and cell.metadata.nbgrader.get("locked"), gid
+        assert "assert" in cell.source or "check_saved_model" in cell.source, gid
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_hidden_test_regions_are_balanced_and_only_in_test_cells(name):
+    for cell in load(name).cells:
+        begins = cell.source.count("### BEGIN HIDDEN TESTS")
+        ends = cell.source.count("### END HIDDEN TESTS")
+        assert begins == ends <= 1
+        if begins:
+            assert cell.metadata.get("nbgrader", {}).get("grade"), cell.source[:60]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_solution_regions_sit_in_solution_cells_and_every_solution_cell_has_one(name):
+    for cell in load(name).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        has_region = "BEGIN SOLUTION" in cell.source
+        assert cell.source.count("BEGIN SOLUTION") == cell.source.count("END SOLUTION")
+        if has_region:
+            assert meta.get("solution"), f"{name}: solution region outside a solution cell"
+        if meta.get("solution"):
+            assert has_region, f"{name}: {meta['grade_id']} would be replaced whole in the release"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_level_todos_are_solution_cells(name):
+    ids = {c.metadata.nbgrader["grade_id"]: c for c in nbgrader_cells(load(name))}
+    for gid in SOLUTION_CELLS[name]:
+        assert gid in ids, f"{name} lacks the solution cell {gid}"
+        meta = ids[gid].metadata.nbgrader
+        assert meta["solution"] and not meta["grade"] and ids[gid].cell_type == "code"
+        assert "TODO" in ids[gid].source, f"{gid}: tell the student what to write"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_inline_questions_are_manually_graded_markdown_answers(name):
+    ids = {c.metadata.nbgrader["grade_id"]: c for c in nbgrader_cells(load(name))}
+    for gid in INLINE_QUESTIONS[name]:
+        cell = ids[gid]
+        meta = cell.metadata.nbgrader
+        assert cell.cell_type == "markdown" and meta["solution"] and meta["grade"], gid
+        assert "Your answer:" in cell.source, gid
+    asked = sorted(g for g in ids if "inline_q" in g)
+    assert asked == sorted(INLINE_QUESTIONS[name])
+
+
+def test_twelve_inline_questions_five_with_fixed_answers():
+    assert sum(len(v) for v in INLINE_QUESTIONS.values()) == 12
+    assert len(answers.QUESTIONS) == 5
+    for question in answers.QUESTIONS:
+        assert question.grade_id in INLINE_QUESTIONS[question.notebook]
+        cell = next(c for c in load(question.notebook).cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id") == question.grade_id)
+        assert "Your explanation:" in cell.source, question.grade_id
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_outputs_are_committed(name):
+    for cell in load(name).cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_setup_cell_checks_the_data_and_reads_the_run_settings(name):
+    setup = load(name).cells[1].source
+    assert f"run_settings('{name}')" in setup
+    assert "check_cifar10()" in setup
+    assert "%matplotlib inline" in setup and "%autoreload 2" in setup
+
+
+@pytest.mark.parametrize("name, files", sorted(SAVED_FILES.items()))
+def test_models_are_saved_through_the_grading_safe_helper_and_checked(name, files):
+    text = "\n".join(c.source for c in load(name).cells)
+    for fname in files:
+        assert "save_for_autograder(" in text and f"'{fname}')" in text, fname
+        assert f"check_saved_model('{fname}'" in text, fname
+    # Never the model's own save(): in grading mode it would overwrite the submitted file.
+    assert not re.search(r"\.save\(", text.replace("save_for_autograder(", ""))
+
+
+def test_metrics_of_the_full_run_follow_existing_test_cells():
+    for metric in METRICS:
+        ids = {c.metadata.nbgrader["grade_id"] for c in nbgrader_cells(load(metric.notebook))}
+        assert metric.after in ids, f"{metric.name}: no test cell {metric.after}"
