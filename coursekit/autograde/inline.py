@@ -4,9 +4,12 @@ No code runs: the notebooks helper's parser reads each `Your answer:` line of a 
 notebook and compares it with the key it extracts from the master notebook. Free-text
 answers are not scored here; they are nbgrader manually graded cells (formgrader).
 """
+import functools
+import inspect
 import traceback
 from pathlib import Path
 
+from coursekit.autograde.course import ASSIGNMENT, REPO_ROOT
 from coursekit.autograde.modules import _as_dict, _first, load_callable
 
 
@@ -37,11 +40,48 @@ def normalise_answers(result):
     return items
 
 
-def grade_inline_answers(notebooks):
-    """Default inline grader: the notebooks helper's parser over {name: notebook path}."""
-    raise NotImplementedError(
-        "coursekit.autograde.inline: the inline-answer parser of the notebooks (issue 3) is not "
-        "wired in yet; set Course.inline_grader to its 'module:function'")
+@functools.lru_cache(maxsize=4)
+def _answer_key(source_dir, stamp):
+    from coursekit.notebooks import answers
+
+    return answers.answer_key(source_dir)
+
+
+def grade_inline_answers(notebooks, source_dir=None):
+    """Default inline scorer: the notebooks' own parser (coursekit.notebooks.answers).
+
+    Each fixed-answer question scores 1 of 1 when the parsed answer equals the key read from
+    the master notebooks, else 0; `record_inline_scores` scales that to the answer cell's
+    points. Messages repeat what was read, never the key.
+    """
+    from coursekit.notebooks import answers
+
+    source_dir = Path(source_dir or REPO_ROOT / "source" / ASSIGNMENT)
+    stamp = tuple(p.stat().st_mtime_ns for p in sorted(source_dir.glob("*.ipynb")))
+    key = _answer_key(str(source_dir), stamp)
+    parsed = {}
+    for path in notebooks.values():
+        try:
+            parsed.update(answers.read_answers(str(path)))
+        except (OSError, ValueError):
+            continue
+    items = []
+    for question in answers.QUESTIONS:
+        answer = parsed.get(question.grade_id)
+        ok = answer is not None and answers.score(answer, key[question.grade_id])
+        if answer is None:
+            message = f"no answer cell found in {question.notebook}.ipynb"
+        elif not answer.answered:
+            message = f"could not read your answer: {answer.problem}" if answer.problem \
+                else "no answer after 'Your answer:'"
+        else:
+            value = answer.value
+            shown = (", ".join(map(str, sorted(value))) if isinstance(value, frozenset)
+                     else str(value))
+            message = f"your answer: {shown}" + ("" if ok else " (not correct)")
+        items.append({"id": f"{question.notebook}:{question.grade_id}", "points": 1 if ok else 0,
+                      "max_points": 1, "message": message})
+    return items
 
 
 def run_inline(course, notebook_paths):
@@ -54,6 +94,8 @@ def run_inline(course, notebook_paths):
     paths = {name: Path(p) for name, p in notebook_paths.items()}
     try:
         grader = load_callable(course.inline_grader)
+        if "source_dir" in inspect.signature(grader).parameters:
+            return normalise_answers(grader(paths, source_dir=course.source_dir)), [], []
         return normalise_answers(grader(paths)), [], []
     except NotImplementedError as exc:
         return [], [], [f"inline answers left to manual grading: {exc}"]

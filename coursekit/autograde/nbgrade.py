@@ -397,7 +397,9 @@ def record_inline_scores(course, student, items):
             except MissingEntry:
                 unmatched.append(item)
                 continue
-            grade.auto_score = min(float(item["score"]), float(cell.max_score))
+            # The scorer's fraction of its own maximum, in the cell's points.
+            fraction = float(item["score"]) / float(item["max_score"] or 1.0)
+            grade.auto_score = round(min(max(fraction, 0.0), 1.0) * float(cell.max_score), 4)
             # A question with a free-text part too (an explanation) still waits for a
             # grader, who starts from the automatic score of its choice part.
             grade.needs_manual_grade = bool(item.get("needs_manual"))

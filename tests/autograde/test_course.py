@@ -148,8 +148,7 @@ def graded_course(tmp_path_factory):
     env.pop("NBGRADER_DB_URL", None)
     proc = subprocess.run(
         [sys.executable, "-m", "coursekit", "autograde", "--all", "-j", "2", "-q",
-         "--submitted", str(submitted), "--output-root", str(tmp / "out"),
-         "--inline-grader", "none"],
+         "--submitted", str(submitted), "--output-root", str(tmp / "out")],
         env={**env, "NBGRADER_DB_URL": course.db_url}, capture_output=True, text=True,
         timeout=3000)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -181,6 +180,15 @@ def test_master_earns_every_automatic_notebook_and_module_point(graded_course):
             if i.get("kind") in ("test", "answer") or k.startswith("module:")
             if i["score"] < i["max_score"]}
     assert lost == {}
+
+
+def test_choice_questions_are_scored_from_the_answer_lines(graded_course):
+    results = graded_course[2]
+    inline = [i for i in results["master"]["items"] if i["kind"] == "inline"]
+    assert len(inline) == 5 and all(i["score"] == i["max_score"] > 0 for i in inline)
+    if "release" in results:
+        release = [i for i in results["release"]["items"] if i["kind"] == "inline"]
+        assert len(release) == 5 and all(i["score"] == 0 for i in release)
 
 
 def test_release_scores_less_than_master(graded_course):

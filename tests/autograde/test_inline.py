@@ -1,0 +1,66 @@
+"""inline: the choice questions scored from the answer lines, with the notebooks' parser."""
+import json
+import re
+import shutil
+
+import pytest
+
+from coursekit.autograde.course import REPO_ROOT
+from coursekit.autograde.inline import grade_inline_answers, normalise_answers
+
+SOURCE = REPO_ROOT / "source" / "assignment1"
+
+
+def notebooks_in(folder):
+    return {p.stem: p for p in folder.glob("*.ipynb")}
+
+
+def set_answer(path, grade_id, text):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            source = "".join(cell["source"])
+            cell["source"] = re.sub(r"(?s)(Your answer:\**).*?(\**Your explanation)",
+                                    lambda m: f"{m.group(1)}\n\n{text}\n\n{m.group(2)}",
+                                    source)
+    path.write_text(json.dumps(nb))
+
+
+@pytest.fixture
+def student(tmp_path):
+    if not (SOURCE / "knn.ipynb").exists():
+        pytest.fail("source/assignment1/knn.ipynb is missing (issue 3)")
+    for nb in SOURCE.glob("*.ipynb"):
+        shutil.copyfile(nb, tmp_path / nb.name)
+    return tmp_path
+
+
+def test_master_answers_score_every_choice_question(student):
+    items = grade_inline_answers(notebooks_in(student), source_dir=SOURCE)
+    assert len(items) == 5 and all(i["points"] == i["max_points"] == 1 for i in items)
+
+
+def test_a_wrong_answer_scores_zero_without_showing_the_key(student):
+    set_answer(student / "softmax.ipynb", "softmax_inline_q4", "True False")  # unreadable
+    set_answer(student / "knn.ipynb", "knn_inline_q2", "4")
+    items = {i["id"]: i for i in grade_inline_answers(notebooks_in(student), source_dir=SOURCE)}
+    assert items["knn:knn_inline_q2"]["points"] == 0
+    assert items["knn:knn_inline_q2"]["message"] == "your answer: 4 (not correct)"
+    assert items["softmax:softmax_inline_q4"]["points"] == 0
+    assert "could not read" in items["softmax:softmax_inline_q4"]["message"]
+    assert items["knn:knn_inline_q3"]["points"] == 1
+
+
+def test_missing_notebook_scores_its_questions_zero(student):
+    (student / "two_layer_net.ipynb").unlink()
+    items = {i["id"]: i for i in grade_inline_answers(notebooks_in(student), source_dir=SOURCE)}
+    assert items["two_layer_net:two_layer_net_inline_q1"]["points"] == 0
+    assert "no answer cell" in items["two_layer_net:two_layer_net_inline_q1"]["message"]
+
+
+def test_scorer_output_becomes_items_keyed_by_answer_cell():
+    items = normalise_answers([{"id": "knn:knn_inline_q2", "points": 1, "max_points": 1,
+                                "message": "your answer: 1"}])
+    assert items == [{"id": "inline:knn:knn_inline_q2", "column": "inline:knn:knn_inline_q2",
+                      "score": 1.0, "max_score": 1.0, "needs_manual": False,
+                      "message": "your answer: 1"}]
