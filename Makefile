@@ -14,7 +14,8 @@ PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release \
-	autograde autograde-one grades gradescope test-autograde references grade-module test-mutants
+	autograde autograde-one grades gradescope test-autograde references grade-module test-mutants \
+	validate notebooks-full test-notebooks
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +60,16 @@ leakcheck: $(STAMP) ## Check that release/ holds no solution, hidden test, answe
 
 test-release: $(STAMP) ## Run the slow release suites (execute the release notebooks and check.py)
 	$(PY) -m pytest tests/release -m slow -q
+
+# The master notebooks (source/assignment1): grading-mode validation and the full real-data run.
+validate: $(STAMP) ## Run the master notebooks through nbgrader's validator in grading mode (synthetic data unless CS231N_CIFAR10_DIR; ~2 min)
+	$(VENV)/bin/coursekit validate
+
+notebooks-full: $(STAMP) ## Run the master notebooks on the full CIFAR-10 (make cifar10 first); writes the README results table and cs231n/saved/ (~30 min)
+	CS231N_CIFAR10_DIR=$${CS231N_CIFAR10_DIR:-$(CIFAR_DIR)} $(VENV)/bin/coursekit notebooks-full
+
+test-notebooks: $(STAMP) ## Run the slow notebook suites (every master in grading mode, cleared solutions fail)
+	$(PY) -m pytest tests/notebooks -m slow -q -n $(PYTEST_WORKERS)
 
 # Grading (coursekit autograde). `make autograde -j 2` grades two students at a time (or JOBS=2).
 # The notebooks (grading mode) and the saved models read CIFAR-10 from GRADING_DATA.
