@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import tinycourse
-from conftest import tiny_settings
+from tinycourse import tiny_settings
 
 from coursekit.autograde import batch
 

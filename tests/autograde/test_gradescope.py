@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import tinycourse
-from conftest import tiny_settings
+from tinycourse import tiny_settings
 
 from coursekit.autograde.gradescope import build_zip, results_json, unpack
 

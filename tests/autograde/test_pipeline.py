@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import tinycourse
-from conftest import tiny_settings
+from tinycourse import tiny_settings
 
 from coursekit.autograde import batch
 

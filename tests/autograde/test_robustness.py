@@ -5,8 +5,8 @@ correct submissions graded in the same batch keep their full score."""
 import json
 
 import pytest
-from conftest import tiny_settings
-from corpus import CASES, build_corpus
+from robustness_corpus import CASES, build_corpus
+from tinycourse import tiny_settings
 
 from coursekit.autograde import batch
 

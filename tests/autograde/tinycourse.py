@@ -17,6 +17,15 @@ HIDDEN_VALUE = "4242.125"
 NOTEBOOKS = ("adder", "ops")
 
 
+def tiny_settings(root, **changes):
+    """Grading settings of a tiny course built at `root` (fake module and inline graders)."""
+    from coursekit.autograde.course import Course
+
+    return Course(root=root, notebooks=NOTEBOOKS, module_grader="tinycourse:fake_module_grader",
+                  inline_grader="tinycourse:fake_inline_grader", kernel_memory_mb=1024,
+                  **changes)
+
+
 def _meta(grade_id, *, grade=False, solution=False, locked=False, points=0):
     meta = {"grade_id": grade_id, "grade": grade, "solution": solution, "locked": locked,
             "schema_version": 3, "task": False}
