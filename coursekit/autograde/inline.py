@@ -32,7 +32,8 @@ def normalise_answers(result):
         score = _first(record, "points", "score")
         if score is None:
             score = max_score if _first(record, "correct", "passed", default=False) else 0.0
-        items.append({"id": f"inline:{qid}", "column": f"inline:{qid}", "score": float(score),
+        items.append({"id": f"inline:{qid}", "column": f"inline:{qid}", "kind": "inline",
+                      "score": float(score),
                       "max_score": max_score,
                       "needs_manual": bool(_first(record, "needs_manual", "manual_part",
                                                   default=False)),

@@ -60,7 +60,7 @@ def normalise_checks(result):
         if status == "not_graded" and not message:
             message = "not graded"
         items.append({
-            "id": f"{prefix}:{check_id}", "column": f"{prefix}:{group}",
+            "id": f"{prefix}:{check_id}", "column": f"{prefix}:{group}", "kind": prefix,
             "score": float(score), "max_score": max_score,
             "message": message,
         })

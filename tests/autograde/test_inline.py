@@ -62,5 +62,5 @@ def test_scorer_output_becomes_items_keyed_by_answer_cell():
     items = normalise_answers([{"id": "knn:knn_inline_q2", "points": 1, "max_points": 1,
                                 "message": "your answer: 1"}])
     assert items == [{"id": "inline:knn:knn_inline_q2", "column": "inline:knn:knn_inline_q2",
-                      "score": 1.0, "max_score": 1.0, "needs_manual": False,
+                      "kind": "inline", "score": 1.0, "max_score": 1.0, "needs_manual": False,
                       "message": "your answer: 1"}]
