@@ -249,12 +249,8 @@ def _array_numbers(path):
 
 # --- the check ------------------------------------------------------------------------------------
 
-def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
-               master_notebooks=layout.MASTER_NOTEBOOKS, tests_dir=layout.TESTS_DIR):
-    """Every leak found in `release_dir`, sorted; an empty list means the release is clean."""
-    if not os.path.isdir(release_dir):
-        raise FileNotFoundError(f"leak check: no release folder {release_dir}; run `make release`")
-    secrets = collect_secrets(master_package, master_notebooks)
+def secret_lines(secrets):
+    """{normalised line: (kind, origin)} of the secrets worth looking for (the trivial rule)."""
     checked = {}
     for kind, lines in secrets.lines.items():
         for norm, origin in lines.items():
@@ -263,14 +259,25 @@ def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
                     checked[norm] = (kind, origin)
             elif not is_trivial(norm) and norm not in secrets.public:
                 checked[norm] = (kind, origin)
+    return checked
 
+
+@dataclass
+class GraderFiles:
+    """What identifies the content of tests/: whole files, hidden numbers, hidden lines."""
+
+    files: dict  # bytes -> "tests/<rel>"
+    numbers: dict  # significant-digit key -> "tests/hidden/<rel>"
+    hidden_lines: dict  # "tests/hidden/<rel>" -> its distinctive normalised lines
+
+
+def grader_files(tests_dir, public):
     test_files = release_files(tests_dir) if os.path.isdir(tests_dir) else []
-    test_bytes = {}
+    files = {}
     for rel, path in test_files:
         with open(path, "rb") as f:
-            test_bytes.setdefault(f.read(), f"tests/{rel}")
+            files.setdefault(f.read(), f"tests/{rel}")
     hidden_dir = os.path.join(tests_dir, "hidden")
-    reference_numbers = _reference_numbers(hidden_dir)
     # Lines of the other test files are generic test code (imports, loops over params, the
     # published checks): sharing them with a hidden file proves nothing.
     generic = set()
@@ -279,46 +286,66 @@ def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
             generic.update(normalise(x) for x in (read_text(path) or "").split("\n"))
     hidden_lines = {}
     for rel, path in release_files(hidden_dir) if os.path.isdir(hidden_dir) else []:
-        text = read_text(path)
-        if text:
-            distinct = {normalise(x) for x in text.split("\n")}
-            distinct = {x for x in distinct
-                        if not is_trivial(x) and x not in secrets.public and x not in generic}
-            if distinct:
-                hidden_lines[f"tests/hidden/{rel}"] = distinct
+        distinct = {normalise(x) for x in (read_text(path) or "").split("\n")}
+        distinct = {x for x in distinct if not is_trivial(x) and x not in public
+                    and x not in generic}
+        if distinct:
+            hidden_lines[f"tests/hidden/{rel}"] = distinct
+    return GraderFiles(files, _reference_numbers(hidden_dir), hidden_lines)
 
+
+def path_leaks(rel):
+    parts = rel.split("/")
+    if "tests" in parts[:-1] or TEST_FILE.match(parts[-1]):
+        yield Leak("tests-content", rel, "a test file or tests/ folder in the release")
+    if rel.lower().endswith(DATA_EXTENSIONS):
+        yield Leak("reference-file", rel, "a data file in the release")
+
+
+def secret_line_leaks(rel, text, checked):
+    flat = normalise(text)
+    whole_lines = {normalise(x) for x in text.split("\n")}
+    for norm, (kind, origin) in checked.items():
+        if (kind != "answer-key" or not is_trivial(norm)) and norm in flat:
+            yield Leak(kind, rel, f"contains a secret line of {origin}: {norm[:60]}")
+        elif kind == "answer-key" and norm in whole_lines:
+            yield Leak(kind, rel, f"contains the answer key of {origin}: {norm[:60]}")
+
+
+def grader_file_leaks(rel, data, text, fingerprints):
+    if data.strip() and data in fingerprints.files:
+        yield Leak("reference-file", rel, f"a copy of {fingerprints.files[data]}")
+    if text is None:
+        return
+    for literal in NUMBER.findall(text):
+        origin = fingerprints.numbers.get(_significant(literal))
+        if origin:
+            yield Leak("reference-file", rel, f"the number {literal} stored in {origin}")
+    flat = normalise(text)
+    for origin, distinct in fingerprints.hidden_lines.items():
+        shared = sum(1 for x in distinct if x in flat)
+        needed = min(len(distinct), max(SHARED_TEST_LINES, SHARED_TEST_FRACTION * len(distinct)))
+        if shared >= needed:
+            yield Leak("tests-content", rel, f"repeats {shared} lines of {origin}")
+
+
+def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
+               master_notebooks=layout.MASTER_NOTEBOOKS, tests_dir=layout.TESTS_DIR):
+    """Every leak found in `release_dir`, sorted; an empty list means the release is clean."""
+    if not os.path.isdir(release_dir):
+        raise FileNotFoundError(f"leak check: no release folder {release_dir}; run `make release`")
+    secrets = collect_secrets(master_package, master_notebooks)
+    checked = secret_lines(secrets)
+    fingerprints = grader_files(tests_dir, secrets.public)
     leaks = set()
     for rel, path in release_files(release_dir):
-        parts = rel.split("/")
-        if "tests" in parts[:-1] or TEST_FILE.match(parts[-1]):
-            leaks.add(Leak("tests-content", rel, "a test file or tests/ folder in the release"))
-        if rel.lower().endswith(DATA_EXTENSIONS):
-            leaks.add(Leak("reference-file", rel, "a data file in the release"))
         with open(path, "rb") as f:
             data = f.read()
-        if data.strip() and data in test_bytes:
-            leaks.add(Leak("reference-file", rel, f"a copy of {test_bytes[data]}"))
         text = read_text(path)
-        if text is None:
-            continue
-        flat = normalise(text)
-        whole_lines = {normalise(x) for x in text.split("\n")}
-        for norm, (kind, origin) in checked.items():
-            if (kind != "answer-key" or not is_trivial(norm)) and norm in flat:
-                leaks.add(Leak(kind, rel, f"contains a secret line of {origin}: {norm[:60]}"))
-            elif kind == "answer-key" and norm in whole_lines:
-                leaks.add(Leak(kind, rel, f"contains the answer key of {origin}: {norm[:60]}"))
-        for literal in NUMBER.findall(text):
-            key = _significant(literal)
-            if key in reference_numbers:
-                leaks.add(Leak("reference-file", rel,
-                               f"the number {literal} stored in {reference_numbers[key]}"))
-        for origin, distinct in hidden_lines.items():
-            shared = sum(1 for x in distinct if x in flat)
-            needed = min(len(distinct),
-                         max(SHARED_TEST_LINES, SHARED_TEST_FRACTION * len(distinct)))
-            if shared >= needed:
-                leaks.add(Leak("tests-content", rel, f"repeats {shared} lines of {origin}"))
+        leaks.update(path_leaks(rel))
+        leaks.update(grader_file_leaks(rel, data, text, fingerprints))
+        if text is not None:
+            leaks.update(secret_line_leaks(rel, text, checked))
     return sorted(leaks)
 
 
