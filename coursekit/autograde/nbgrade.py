@@ -373,10 +373,12 @@ def zero_tests(course, student, notebook):
 def record_inline_scores(course, student, items):
     """Store inline-answer scores as the automatic score of their answer cells.
 
+    Returns (items that matched no cell, names of the cells that were scored).
+
     A choice question is an nbgrader manually graded answer cell; when the inline scorer
     returns a score for it (item id = the cell's grade_id, optionally '<notebook>:' first),
     it becomes the cell's auto score and the cell no longer waits for manual grading. An
-    instructor can still override it in formgrader. Returns the items that matched no cell.
+    instructor can still override it in formgrader.
     """
     with Gradebook(course.db_url) as gb:
         assignment = gb.find_assignment(course.assignment)
@@ -385,7 +387,7 @@ def record_inline_scores(course, student, items):
             for cell in nb.grade_cells:
                 cells[cell.name] = (nb.name, cell)
                 cells[f"{nb.name}:{cell.name}"] = (nb.name, cell)
-        unmatched = []
+        unmatched, scored = [], set()
         for item in items:
             key = item["id"].removeprefix("inline:")
             if key not in cells:
@@ -403,8 +405,9 @@ def record_inline_scores(course, student, items):
             # A question with a free-text part too (an explanation) still waits for a
             # grader, who starts from the automatic score of its choice part.
             grade.needs_manual_grade = bool(item.get("needs_manual"))
+            scored.add(cell.name)
         gb.db.commit()
-    return unmatched
+    return unmatched, scored
 
 
 def source_cell_order(course, notebook):
@@ -420,11 +423,12 @@ def source_cell_order(course, notebook):
     return {gid: i for i, gid in enumerate(ids) if gid}
 
 
-def notebook_grades(course, student):
+def notebook_grades(course, student, inline_cells=()):
     """{notebook: [grade dict]} for a student, in cell order, from the gradebook.
 
-    Each grade: name, kind ("test", "answer" autograded code, "manual"), score (manual if
-    an instructor set one, else auto), max_score, needs_manual_grade.
+    Each grade: name, kind ("test"; "inline" for the cells in `inline_cells`, scored by the
+    inline step; "manual" free text; "answer" autograded code), score (manual if an
+    instructor set one, else auto), max_score, needs_manual_grade, manual_score.
     """
     out = {}
     with Gradebook(course.db_url) as gb:
@@ -445,10 +449,10 @@ def notebook_grades(course, student):
                     continue
                 if cell.name not in solution_names:
                     kind = "test"
-                elif g.needs_manual_grade or g.auto_score is None:
-                    kind = "manual"
-                elif cell.cell_type == "markdown":
+                elif cell.name in inline_cells:
                     kind = "inline"     # a choice question scored by the inline step
+                elif cell.cell_type == "markdown" or g.needs_manual_grade:
+                    kind = "manual"     # nbgrader scores an untouched answer 0 by itself
                 else:
                     kind = "answer"
                 grades.append({

@@ -180,10 +180,10 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                            for i in inline_items}
         # Choice questions that are answer cells are scored in the gradebook itself; the
         # others become items of their own, listed last.
-        other_inline = nbgrade.record_inline_scores(course, student, inline_items)
+        other_inline, inline_cells = nbgrade.record_inline_scores(course, student, inline_items)
         notices += inline_notices
     with _timed(timing, "notebook_scores"):
-        grades = nbgrade.notebook_grades(course, student)
+        grades = nbgrade.notebook_grades(course, student, inline_cells)
         for name in course.notebooks:
             for g in grades.get(name, []):
                 items.append({
@@ -221,9 +221,17 @@ def _join(*parts):
 def _cell_message(grade, notebook_info):
     if notebook_info["status"] != "graded":
         return f"{notebook_info['status']} notebook"
-    if grade["kind"] == "manual":
-        return "graded by hand" if grade["manual_score"] is not None else "to be graded by hand"
-    return "" if grade["score"] >= grade["max_score"] else "test failed"
+    return manual_message(grade) or (
+        "" if grade["score"] >= grade["max_score"] else "test failed")
+
+
+def manual_message(grade):
+    """The message of a free-text answer cell ("" for the other kinds)."""
+    if grade["kind"] != "manual":
+        return ""
+    if grade["manual_score"] is not None:
+        return "graded by hand"
+    return "to be graded by hand" if grade["needs_manual_grade"] else "not answered"
 
 
 def guard_findings(log_path, graded_notebook):

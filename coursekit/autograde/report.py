@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from coursekit.autograde import nbgrade
-from coursekit.autograde.pipeline import atomic_write_text, result_json
+from coursekit.autograde.pipeline import atomic_write_text, manual_message, result_json
 
 TOTAL_COLUMNS = ("notebooks", "modules", "models", "inline", "manual_pending", "total",
                  "max_total")
@@ -31,7 +31,9 @@ def load_results(course):
 def refresh_from_gradebook(course, result):
     """Update the notebook items of `result` with the gradebook's current scores."""
     try:
-        grades = nbgrade.notebook_grades(course, result["student"])
+        inline_cells = {i["id"].split(":", 1)[-1] for i in result["items"]
+                        if i.get("kind") == "inline"}
+        grades = nbgrade.notebook_grades(course, result["student"], inline_cells)
     except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
         return result
     current = {f"{nb}:{g['name']}": g for nb, gs in grades.items() for g in gs}
@@ -43,8 +45,7 @@ def refresh_from_gradebook(course, result):
         item["kind"] = g["kind"]
         item["pending"] = g["needs_manual_grade"] and g["manual_score"] is None
         if g["kind"] == "manual":
-            item["message"] = ("graded by hand" if g["manual_score"] is not None
-                               else "to be graded by hand")
+            item["message"] = manual_message(g)
     _totals(result)
     return result
 
