@@ -524,8 +524,12 @@ def _kernel_manager(tmp):
 
 def run_notebook(name):
     """Execute a copy of one notebook in grading mode; one result per visible test cell."""
-    import nbformat
-    from nbclient import NotebookClient
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+    except ImportError as err:
+        message = f"cannot run notebooks ({err}): pip install -r requirements.txt"
+        return [dict(cell="(notebook)", status="fail", message=message)], None
 
     path = os.path.join(HERE, name)
     if not os.path.exists(path):
