@@ -305,3 +305,24 @@ def test_a_part_of_a_hidden_check_file_pasted_into_the_release_is_caught(release
     (release_copy / "cs231n" / "extra.py").write_text(half)
     kinds = {leak.kind for leak in find_leaks(str(release_copy))}
     assert "tests-content" in kinds
+
+
+def test_leakcheck_command_fails_on_a_leak_and_names_it(release_dir, release_copy, capsys):
+    from coursekit.cli import main
+
+    assert main(["leakcheck", "--release", release_dir]) == 0
+    secret = real_secrets()["package-solution"]
+    with open(release_copy / "README.md", "a") as f:
+        f.write(f"\n    {secret}\n")
+    assert main(["leakcheck", "--release", str(release_copy)]) == 1
+    assert "LEAK package-solution: README.md" in capsys.readouterr().err
+
+
+def test_release_check_command_names_the_files_that_differ(release_copy, capsys):
+    from coursekit.cli import main
+
+    (release_copy / "README.md").write_text("edited by hand\n")
+    os.remove(release_copy / "collect.py")
+    assert main(["release", "--check", "--dest", str(release_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "README.md" in err and "collect.py" in err and "make release" in err
