@@ -4,12 +4,15 @@ A short pipeline of small named steps, each in its own module and each runnable 
 
     collect   -> normalise a submission folder (renamed, missing, invalid notebooks)
     nbgrade   -> nbgrader autograde of every notebook, in grading mode, in a guarded kernel
+                 (kernel_launch: resource limits; kernel_guard: the in-kernel fence;
+                 gradebook: the scores nbgrader records, read back and adjusted)
     modules   -> the hidden module checks and saved-model checks (coursekit.grader)
     inline    -> the choice inline answers, scored from the notebook text
     feedback  -> per-student HTML without hidden tests or expected values
     report    -> per-student JSON, grades.csv and the instructor summary
 
 `pipeline.grade_submission` runs the steps for one student; `batch.grade_all` runs many
-students in parallel. This module stays import-light on purpose: the kernel launcher
+students in parallel; `command` is the `coursekit autograde` verb, `gradescope` the
+Gradescope autograder, `benchmark` the timings for `make bench`. This module stays import-light on purpose: the kernel launcher
 (`coursekit.autograde.kernel_launch`) is imported in every grading kernel.
 """

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-from coursekit.autograde import collect, feedback, inline, modules, nbgrade
+from coursekit.autograde import collect, feedback, gradebook, inline, modules, nbgrade
+from coursekit.autograde.course import load_nbgrader_config
 
 RESULT_VERSION = 1
 
@@ -64,7 +65,7 @@ def prepare(course, force=False):
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
-    nbgrade.ensure_alembic_on_path()
+    gradebook.ensure_alembic_on_path()
     notebooks = sorted(course.source_dir.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(
@@ -73,14 +74,14 @@ def prepare(course, force=False):
     marker = course.autograded_dir / ".gradebook-source"
     digest = source_digest(course) + " " + course.db_url
     if not force and marker.exists() and marker.read_text() == digest and \
-            set(nbgrade.gradebook_notebooks(course)) >= {p.stem for p in notebooks}:
+            set(gradebook.gradebook_notebooks(course)) >= {p.stem for p in notebooks}:
         return False
     with tempfile.TemporaryDirectory(prefix="ck-gradebook-") as root:
         src = Path(root) / "source" / course.assignment
         src.mkdir(parents=True)
         for path in notebooks:
             shutil.copyfile(path, src / path.name)
-        cfg = nbgrade.load_nbgrader_config(course.config_file)
+        cfg = load_nbgrader_config(course.config_file)
         cfg.CourseDirectory.pop("db_assignments", None)
         cfg.CourseDirectory.root = root
         cfg.CourseDirectory.db_url = course.db_url
@@ -156,7 +157,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                     info["status"] = "graded"  # a renamed notebook keeps its note in message
                     problems = guard_findings(log, graded / f"{name}.ipynb")
                     if problems["tampered"]:
-                        nbgrade.zero_tests(course, student, name)
+                        gradebook.zero_tests(course, student, name)
                         info["message"] = _join(info.get("message"), problems["tampered"]
                                                 + "; the tests of this notebook score 0")
                     if problems["blocked"]:
@@ -166,9 +167,9 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                     info["status"] = "failed"
                     info["message"] = _join(info.get("message"),
                                             f"not graded: {run['error']}; it scores 0")
-                    nbgrade.zero_notebook(course, student, name)
+                    gradebook.zero_notebook(course, student, name)
             else:
-                nbgrade.zero_notebook(course, student, name)
+                gradebook.zero_notebook(course, student, name)
             notebooks[name] = info
     graded.mkdir(parents=True, exist_ok=True)
     items = []
@@ -180,10 +181,10 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                            for i in inline_items}
         # Choice questions that are answer cells are scored in the gradebook itself; the
         # others become items of their own, listed last.
-        other_inline, inline_cells = nbgrade.record_inline_scores(course, student, inline_items)
+        other_inline, inline_cells = gradebook.record_inline_scores(course, student, inline_items)
         notices += inline_notices
     with _timed(timing, "notebook_scores"):
-        grades = nbgrade.notebook_grades(course, student, inline_cells)
+        grades = gradebook.notebook_grades(course, student, inline_cells)
         for name in course.notebooks:
             for g in grades.get(name, []):
                 items.append({

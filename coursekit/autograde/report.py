@@ -9,7 +9,7 @@ import io
 import json
 from pathlib import Path
 
-from coursekit.autograde import nbgrade
+from coursekit.autograde import gradebook
 from coursekit.autograde.pipeline import atomic_write_text, manual_message, result_json
 
 TOTAL_COLUMNS = ("notebooks", "modules", "models", "inline", "manual_pending", "total",
@@ -33,7 +33,7 @@ def refresh_from_gradebook(course, result):
     try:
         inline_cells = {i["id"].split(":", 1)[-1] for i in result["items"]
                         if i.get("kind") == "inline"}
-        grades = nbgrade.notebook_grades(course, result["student"], inline_cells)
+        grades = gradebook.notebook_grades(course, result["student"], inline_cells)
     except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
         return result
     current = {f"{nb}:{g['name']}": g for nb, gs in grades.items() for g in gs}
@@ -76,7 +76,7 @@ def columns_of(course, results):
     order = {name: i for i, name in enumerate(course.notebooks)}
     family_rank = {"notebooks": 0, "modules": 1, "models": 2, "inline": 3}
 
-    cell_order = {nb: nbgrade.source_cell_order(course, nb) for nb in course.notebooks}
+    cell_order = {nb: gradebook.source_cell_order(course, nb) for nb in course.notebooks}
 
     def key(col):
         fam = _family(col)

@@ -123,7 +123,7 @@ def build_course(root, timeout=10):
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
-    from coursekit.autograde.nbgrade import ensure_alembic_on_path
+    from coursekit.autograde.gradebook import ensure_alembic_on_path
 
     ensure_alembic_on_path()
     root = Path(root)

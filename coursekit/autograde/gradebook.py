@@ -1,0 +1,151 @@
+"""The gradebook side of grading: what nbgrader records, read and adjusted.
+
+nbgrader keeps every graded cell's score in its gradebook (SQLite by default, any db_url it
+accepts). These small functions read the scores back in the master notebook's cell order,
+give 0 to notebooks that could not be graded, and store the inline scores; formgrader and
+`nbgrader export` see the same numbers.
+"""
+import os
+import sys
+
+from nbgrader.api import Gradebook, MissingEntry
+
+
+def ensure_alembic_on_path():
+    """nbgrader runs the `alembic` program (from PATH) when it creates a new gradebook; put
+    this interpreter's bin folder on PATH so that works without an activated virtualenv."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def gradebook_notebooks(course):
+    """Notebook names of the assignment known to the gradebook (empty if none)."""
+    with Gradebook(course.db_url) as gb:
+        try:
+            assignment = gb.find_assignment(course.assignment)
+        except MissingEntry:
+            return []
+        return [nb.name for nb in assignment.notebooks]
+
+
+def zero_notebook(course, student, notebook):
+    """Give every grade cell of a notebook that could not be graded a score of 0."""
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(course.assignment, student)
+        try:
+            submission = gb.find_submission_notebook(notebook, course.assignment, student)
+        except MissingEntry:
+            return
+        for grade in submission.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def zero_tests(course, student, notebook):
+    """Score 0 for the test cells of a notebook whose test results cannot be trusted."""
+    with Gradebook(course.db_url) as gb:
+        nb = gb.find_notebook(notebook, course.assignment)
+        solution_names = {cell.name for cell in nb.solution_cells}
+        submission = gb.find_submission_notebook(notebook, course.assignment, student)
+        for grade in submission.grades:
+            if grade.name not in solution_names:
+                grade.auto_score = 0
+        gb.db.commit()
+
+
+def record_inline_scores(course, student, items):
+    """Store inline-answer scores as the automatic score of their answer cells.
+
+    Returns (items that matched no cell, names of the cells that were scored).
+
+    A choice question is an nbgrader manually graded answer cell; when the inline scorer
+    returns a score for it (item id = the cell's grade_id, optionally '<notebook>:' first),
+    it becomes the cell's auto score and the cell no longer waits for manual grading. An
+    instructor can still override it in formgrader.
+    """
+    with Gradebook(course.db_url) as gb:
+        assignment = gb.find_assignment(course.assignment)
+        cells = {}
+        for nb in assignment.notebooks:
+            for cell in nb.grade_cells:
+                cells[cell.name] = (nb.name, cell)
+                cells[f"{nb.name}:{cell.name}"] = (nb.name, cell)
+        unmatched, scored = [], set()
+        for item in items:
+            key = item["id"].removeprefix("inline:")
+            if key not in cells:
+                unmatched.append(item)
+                continue
+            nb_name, cell = cells[key]
+            try:
+                grade = gb.find_grade(cell.name, nb_name, course.assignment, student)
+            except MissingEntry:
+                unmatched.append(item)
+                continue
+            # The scorer's fraction of its own maximum, in the cell's points.
+            fraction = float(item["score"]) / float(item["max_score"] or 1.0)
+            grade.auto_score = round(min(max(fraction, 0.0), 1.0) * float(cell.max_score), 4)
+            # A question with a free-text part too (an explanation) still waits for a
+            # grader, who starts from the automatic score of its choice part.
+            grade.needs_manual_grade = bool(item.get("needs_manual"))
+            scored.add(cell.name)
+        gb.db.commit()
+    return unmatched, scored
+
+
+def source_cell_order(course, notebook):
+    """{grade_id: position} of the cells of a master notebook (empty if it is not there)."""
+    import json
+
+    path = course.source_dir / f"{notebook}.ipynb"
+    try:
+        cells = json.loads(path.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells]
+    return {gid: i for i, gid in enumerate(ids) if gid}
+
+
+def notebook_grades(course, student, inline_cells=()):
+    """{notebook: [grade dict]} for a student, in cell order, from the gradebook.
+
+    Each grade: name, kind ("test"; "inline" for the cells in `inline_cells`, scored by the
+    inline step; "manual" free text; "answer" autograded code), score (manual if an
+    instructor set one, else auto), max_score, needs_manual_grade, manual_score.
+    """
+    out = {}
+    with Gradebook(course.db_url) as gb:
+        assignment = gb.find_assignment(course.assignment)
+        for nb in assignment.notebooks:
+            solution_names = {cell.name for cell in nb.solution_cells}
+            try:
+                submission = gb.find_submission_notebook(nb.name, course.assignment, student)
+            except MissingEntry:
+                continue
+            by_name = {g.name: g for g in submission.grades}
+            grades = []
+            order = source_cell_order(course, nb.name)
+            for cell in sorted(nb.grade_cells,
+                               key=lambda c: (order.get(c.name, len(order)), c.name)):
+                g = by_name.get(cell.name)
+                if g is None:
+                    continue
+                if cell.name not in solution_names:
+                    kind = "test"
+                elif cell.name in inline_cells:
+                    kind = "inline"     # a choice question scored by the inline step
+                elif cell.cell_type == "markdown" or g.needs_manual_grade:
+                    kind = "manual"     # nbgrader scores an untouched answer 0 by itself
+                else:
+                    kind = "answer"
+                grades.append({
+                    "name": cell.name, "kind": kind, "max_score": float(cell.max_score),
+                    "auto_score": g.auto_score, "manual_score": g.manual_score,
+                    "score": float(g.score or 0.0),
+                    "needs_manual_grade": bool(g.needs_manual_grade),
+                })
+            out[nb.name] = grades
+    return out
