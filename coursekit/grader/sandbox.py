@@ -216,7 +216,9 @@ def _jail(stage, uid, limits, worker_bytes, userns=False):
     for dev in ("null", "zero", "urandom", "random"):
         open(f"{root}/dev/{dev}", "w").close()
         _mount(libc, "/dev/" + dev, f"{root}/dev/{dev}", None, MS_BIND)
-    os.makedirs(root + "/tmp", mode=0o777)
+    # exist_ok: /tmp is already there when the virtualenv lives under the host's /tmp (a CI
+    # checkout in /tmp/...); its bind mount stays read-only below the jail's writable /tmp.
+    os.makedirs(root + "/tmp", mode=0o777, exist_ok=True)
     os.chmod(root + "/tmp", 0o1777)
     os.makedirs(root + "/grader", mode=0o755)
     with open(root + "/grader/worker.py", "wb") as f:
