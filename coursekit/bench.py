@@ -171,10 +171,81 @@ def bench_fc_step():
     return rows
 
 
+def bench_release():
+    """`make release` end to end (nbgrader, stubs, leak check) into a scratch folder, as a
+    fresh process like the make target, so interpreter and import start-up count too."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-release-") as tmp:
+        cmd = [sys.executable, "-m", "coursekit", "release", "--dest",
+               os.path.join(tmp, "assignment1")]
+        (seconds,) = best_times(
+            [lambda: subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)], repeats=2
+        )
+    return [Row("make release (once the virtualenv exists), seconds", f"{seconds:.1f} s",
+                "<= 30 s", seconds <= 30)]
+
+
+def bench_grade_module():
+    """Hidden module checks of one submission (the master package), sandboxed."""
+    from coursekit.grader import grade_submission
+
+    result = None
+
+    def grade():
+        nonlocal result
+        result = grade_submission(REPO, models=False)
+
+    (seconds,) = best_times([grade], repeats=2)
+    return [Row("hidden module checks of one submission (master), seconds",
+                f"{seconds:.1f} s ({result.points:g}/{result.max_points:g} points)",
+                "<= 20 s", seconds <= 20)]
+
+
+def _grading_data():
+    """CIFAR-10 for the notebooks' grading mode: the real one when set, else synthetic."""
+    import tempfile
+
+    from coursekit.synthetic import write_synthetic_cifar10
+
+    if os.environ.get("CS231N_CIFAR10_DIR"):
+        return os.environ["CS231N_CIFAR10_DIR"], "real CIFAR-10"
+    tmp = tempfile.mkdtemp(prefix="bench-cifar-")
+    return write_synthetic_cifar10(tmp, num_train=2000, num_test=500), "synthetic CIFAR-10"
+
+
+def bench_autograde():
+    """A full autograde of the master's submission, split per stage, and a -j 2 batch."""
+    import tempfile
+
+    from coursekit.autograde.benchmark import batch_throughput, master_submission, time_submission
+
+    data, kind = _grading_data()
+    os.environ["CS231N_CIFAR10_DIR"] = data
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+        subs = [master_submission(os.path.join(tmp, f"s{i}")) for i in range(4)]
+        one = time_submission(subs[0])
+        batch = batch_throughput(subs, jobs=2)
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in one["stages"].items()
+                       if isinstance(v, (int, float)))
+    return [
+        Row(f"full autograde of one submission ({kind}), seconds", f"{one['total_seconds']:.0f} s",
+            "<= 120 s", one["total_seconds"] <= 120),
+        Row("autograde stages", stages or "n/a"),
+        Row(f"autograde batch of {batch['students']} with -j 2, seconds per student",
+            f"{batch['seconds_per_student']:.0f} s"),
+    ]
+
+
 SECTIONS = {
     "knn": bench_knn,
     "softmax": bench_softmax,
     "fc": bench_fc_step,
+    "release": bench_release,
+    "grade-module": bench_grade_module,
+    "autograde": bench_autograde,
 }
 
 
