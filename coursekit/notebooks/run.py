@@ -12,6 +12,7 @@
 import copy
 import json
 import os
+import re
 import resource
 import tempfile
 import time
@@ -33,6 +34,7 @@ FULL_CELL_TIMEOUT = 3600
 # Synthetic data for validation: at least what grading mode reads (see notebook_utils).
 SYNTHETIC_TRAIN, SYNTHETIC_TEST = 1500, 300
 METRIC_MARK = "COURSEKIT_METRIC "
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ def validate_notebook(path, data_dir, timeout=GRADING_CELL_TIMEOUT):
         for cell in results.get(kind, []):
             run.errors.append(f"{kind}: {cell['source'][:80]!r}")
     for cell in results.get("failed", []):
-        last_line = cell["raw_error"].strip().splitlines()[-1] if cell["raw_error"] else "failed"
+        error = _ANSI.sub("", cell["raw_error"] or "").strip()
+        last_line = error.splitlines()[-1] if error else "failed"
         run.failed_tests.append(f"{_first_line(cell['source'])}: {last_line}")
     return run
 
