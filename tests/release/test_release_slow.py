@@ -68,10 +68,11 @@ def test_untouched_release_notebook_fails_every_test_and_stops_only_at_todos(
 
 
 def fill_with_master(folder):
-    """Turn a release copy into a finished submission: the master's package and answers."""
+    """Turn a release copy into a finished submission: the master's package, answers and the
+    trained models a finished student has saved (the notebooks' save-checks look for them)."""
     shutil.rmtree(folder / "cs231n")
     shutil.copytree(layout.MASTER_PACKAGE, folder / "cs231n", ignore=shutil.ignore_patterns(
-        "__pycache__", "cifar-10-batches-py", "*.npy"))
+        "__pycache__", "cifar-10-batches-py"))
     for name in layout.NOTEBOOKS:
         master = nbformat.read(os.path.join(layout.MASTER_NOTEBOOKS, name), as_version=4)
         by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in master.cells}
@@ -82,6 +83,11 @@ def fill_with_master(folder):
             if meta.get("solution"):
                 cell.source = by_id[meta["grade_id"]].source
         nbformat.write(nb, path)
+
+
+def snapshot(folder):
+    """{file name: bytes} of a folder, to prove a run left it as it was."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def run_check(folder, env):
@@ -101,9 +107,11 @@ def test_check_reports_every_question_not_done_on_the_untouched_release(release_
 
 def test_check_reports_everything_passing_on_the_master_solutions(release_copy, grading_env):
     fill_with_master(release_copy)
+    saved_before = snapshot(release_copy / "cs231n" / "saved")
+    assert len(saved_before) > 1, "the master's trained models should be in the filled copy"
     result, report = run_check(release_copy, grading_env)
     assert {s["question"]: s["state"] for s in report["summary"]} == {
         q: "done" for q in ("q1", "q2", "q3", "q4", "q5")}, result.stdout
     assert result.returncode == 0
-    assert sorted(os.listdir(release_copy / "cs231n" / "saved")) == [".gitkeep"], \
+    assert snapshot(release_copy / "cs231n" / "saved") == saved_before, \
         "check.py must leave cs231n/saved/ as it was"
