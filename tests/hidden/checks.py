@@ -96,9 +96,11 @@ def _knn_speed(ctx):
     X_train = ctx.rng.randn(500, 3072)
     X_test = ctx.rng.randn(60, 3072)
     knn = knn_model(ctx, X_train, ctx.rng.randint(0, 10, size=500))
+    # The best of several no-loop runs: one call takes milliseconds, so a single run slowed by
+    # a busy grading machine must not cost a correct submission its points.
     _, x_handle = ctx.call("numpy:asarray", X_test, keep=True, show="none")
     no_loops = min(ctx.timed((knn, "compute_distances_no_loops"), x_handle,
-                             what="compute_distances_no_loops(X)") for _ in range(3))
+                             what="compute_distances_no_loops(X)") for _ in range(7))
     # A two-loop version slower than 12x the no-loop one is stopped there: enough to decide.
     two_loops = ctx.timed((knn, "compute_distances_two_loops"), x_handle, limit=max(1.0, 12 *
                           no_loops), what="compute_distances_two_loops(X) (the speed is "
