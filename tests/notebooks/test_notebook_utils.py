@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from coursekit.notebooks import run
-from cs231n import notebook_utils
+from cs231n import model_io, notebook_utils
 
 MODE_VARS = ("NBGRADER_EXECUTION", "CS231N_GRADING_MODE")
 
@@ -23,7 +23,7 @@ def grading(monkeypatch, normal_mode):
 
 @pytest.fixture
 def saved_dir(monkeypatch, tmp_path):
-    monkeypatch.setattr(notebook_utils, "SAVED_DIR", str(tmp_path))
+    monkeypatch.setattr(model_io, "SAVED_DIR", str(tmp_path))
     monkeypatch.setattr(notebook_utils, "_recorded", {})
     return tmp_path
 

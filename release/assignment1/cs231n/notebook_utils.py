@@ -21,10 +21,9 @@ import numpy as np
 
 from cs231n.data_utils import CIFAR10_DIR_ENV, get_CIFAR10_dir
 from cs231n.gradient_check import rel_error
+from cs231n.model_io import saved_path
 
 GRADING_ENV = "CS231N_GRADING_MODE"
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-SAVED_DIR = os.path.join(PACKAGE_DIR, "saved")
 CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 
 # Sizes and budgets of each notebook. Normal mode: the sizes of the official notebooks.
@@ -99,11 +98,6 @@ def check_cifar10(path=None):
             f"or point the environment variable {CIFAR10_DIR_ENV} at an existing "
             "cifar-10-batches-py folder, then restart the kernel and run this cell again.")
     return path
-
-
-def saved_path(fname):
-    """Path of cs231n/saved/<fname>, where models are saved for the autograder."""
-    return os.path.join(SAVED_DIR, fname)
 
 
 def _params_of(model):
