@@ -77,7 +77,8 @@ def bench_knn():
             lambda: knn.compute_distances_no_loops(X_test),
             lambda: euclidean_distances(X_test, X_train),
             lambda: X_test @ X_train.T,
-        ]
+        ],
+        repeats=7,
     )
     # The loop versions take minutes on the full shapes; time them on the first rows and
     # scale, since their cost is linear in the number of test rows.
@@ -111,7 +112,8 @@ def bench_softmax():
     X = rng.standard_normal((500, 3073))
     y = rng.integers(10, size=500)
     naive, vec = best_times(
-        [lambda: softmax_loss_naive(W, X, y, 5e-6), lambda: softmax_loss_vectorized(W, X, y, 5e-6)]
+        [lambda: softmax_loss_naive(W, X, y, 5e-6), lambda: softmax_loss_vectorized(W, X, y, 5e-6)],
+        repeats=20,
     )
     return [
         Row("softmax naive / vectorized (loss + gradient, N=500)", ratio(naive, vec)),
