@@ -30,13 +30,20 @@ c.IgnorePattern.enabled = True
 # Grade cells a student deleted are put back (and scored) instead of silently dropped.
 c.OverwriteCells.add_missing_cells = True
 # The student's files are graded as handed in: nbgrader copies the instructor's version of every
-# non-notebook file of source/ over the submission unless it is listed here.
+# non-notebook file of source/ over the submission unless it is listed here. The exceptions are
+# the given files grading relies on (grading-mode switch, data loading, saving, numeric
+# gradients: coursekit.autograde.course.GIVEN_FILES), which are always the course's copies.
+_GIVEN = {"cs231n/notebook_utils.py", "cs231n/model_io.py", "cs231n/data_utils.py",
+          "cs231n/gradient_check.py"}
 c.Autograde.exclude_overwriting = {
     "assignment1": sorted(
-        os.path.relpath(os.path.join(folder, name), os.path.join(HERE, "source", "assignment1"))
-        for folder, _, names in os.walk(os.path.join(HERE, "source", "assignment1"),
-                                        followlinks=True)
-        for name in names if not name.endswith(".ipynb") and "__pycache__" not in folder
+        rel for rel in (
+            os.path.relpath(os.path.join(folder, name),
+                            os.path.join(HERE, "source", "assignment1"))
+            for folder, _, names in os.walk(os.path.join(HERE, "source", "assignment1"),
+                                            followlinks=True)
+            for name in names if not name.endswith(".ipynb") and "__pycache__" not in folder)
+        if rel.replace(os.sep, "/") not in _GIVEN
     )
 }
 # `nbgrader generate_feedback` (and formgrader's feedback button) would show the hidden tests,

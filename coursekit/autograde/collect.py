@@ -158,6 +158,38 @@ def _copy_other_files(src, dest, skipped):
             shutil.copyfile(path, target)
 
 
+def install_given_files(course_root, dest, given_files):
+    """Put the course's copy of each given file into the collected submission `dest`.
+
+    Only into a submission that has the package folder (a missing package stays missing, and
+    is reported by the module checks). Returns the notices for the student: which files were
+    supplied or replaced, so that an edit in a given file never goes unexplained.
+    """
+    notices = []
+    for rel in given_files:
+        source = Path(course_root) / rel
+        target = Path(dest) / rel
+        if not source.is_file():
+            raise FileNotFoundError(
+                f"given file {rel} is not in the course at {course_root}: restore it, or "
+                "remove it from Course.given_files")
+        if not target.parent.is_dir():
+            continue
+        new = source.read_bytes()
+        if target.is_file() and not target.is_symlink():
+            if target.read_bytes() == new:
+                continue
+            notices.append(f"{rel}: your copy differs from the course's; graded with the "
+                           "course's copy (it holds given code only: keep your changes in the "
+                           "files with TODOs)")
+        else:
+            notices.append(f"{rel} was missing: graded with the course's copy")
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        target.write_bytes(new)
+    return notices
+
+
 def fingerprint(folder):
     """sha256 over the relative paths and bytes of every file under `folder`."""
     digest = hashlib.sha256()

@@ -7,6 +7,13 @@ ASSIGNMENT = "assignment1"
 # Notebooks of the assignment in question order (ASSIGNMENT.md).
 NOTEBOOKS = ("knn", "softmax", "two_layer_net", "features", "FullyConnectedNets")
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Files of the package that hold only given code the grading itself relies on: the grading-mode
+# switch and the sizes (notebook_utils), where models are saved (model_io), how CIFAR-10 is found
+# and loaded (data_utils) and the numeric gradients the tests compare against (gradient_check).
+# A student has nothing to write in them, and an official cs231n package lacks the first two, so
+# grading uses the course's copies (relative to the course root and to the submission).
+GIVEN_FILES = ("cs231n/notebook_utils.py", "cs231n/model_io.py", "cs231n/data_utils.py",
+               "cs231n/gradient_check.py")
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,9 @@ class Course:
     kernel_env: dict = field(default_factory=dict)
     # Paths a grading kernel may never read (on top of the course root and the gradebook).
     private_paths: tuple = ()
+    # Files of `root` that replace the student's copies before grading (default: GIVEN_FILES
+    # when the course has a cs231n package, else none).
+    given_files: tuple | None = None
 
     def __post_init__(self):
         root = Path(self.root).resolve()
@@ -48,6 +58,9 @@ class Course:
             object.__setattr__(self, "config_file", root / "nbgrader_config.py")
         if not self.db_url:
             object.__setattr__(self, "db_url", default_db_url(root, self.config_file))
+        if self.given_files is None:
+            given = GIVEN_FILES if (root / "cs231n").is_dir() else ()
+            object.__setattr__(self, "given_files", given)
 
     def with_(self, **changes):
         return replace(self, **changes)

@@ -145,6 +145,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
     notices = []
     with _timed(timing, "collect"):
         manifest = collect.collect_submission(submission_dir, submitted, course.notebooks)
+        notices += collect.install_given_files(course.root, submitted, course.given_files)
     notebooks = {}
     with _timed(timing, "nbgrader"):
         for name in course.notebooks:

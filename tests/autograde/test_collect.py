@@ -5,7 +5,7 @@ import os
 import nbformat
 import pytest
 
-from coursekit.autograde.collect import canonical_stem, collect_submission
+from coursekit.autograde.collect import canonical_stem, collect_submission, install_given_files
 
 EXPECTED = ("knn", "softmax", "two_layer_net")
 
@@ -93,3 +93,61 @@ def test_fingerprint_changes_with_content(tmp_path):
     fa2 = collect_submission(tmp_path / "a", tmp_path / "oa2", EXPECTED)["fingerprint"]
     fb = collect_submission(tmp_path / "b", tmp_path / "ob", EXPECTED)["fingerprint"]
     assert fa == fa2 != fb
+
+
+GIVEN = ("pkg/given.py", "pkg/sub/also_given.py")
+
+
+@pytest.fixture
+def course_root(tmp_path):
+    root = tmp_path / "course"
+    for rel in GIVEN:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(f"# the course's {rel}\n")
+    return root
+
+
+def test_given_files_replace_a_students_edited_copy_and_say_so(tmp_path, course_root):
+    sub = tmp_path / "sub"
+    (sub / "pkg" / "sub").mkdir(parents=True)
+    (sub / "pkg" / "given.py").write_text("def grading_mode():\n    return False\n")
+    (sub / "pkg" / "student.py").write_text("x = 1\n")
+    notices = install_given_files(course_root, sub, GIVEN)
+    for rel in GIVEN:
+        assert (sub / rel).read_text() == (course_root / rel).read_text()
+    assert (sub / "pkg" / "student.py").read_text() == "x = 1\n"
+    assert len(notices) == 2
+    assert "pkg/given.py" in notices[0] and "differs" in notices[0]
+    assert "pkg/sub/also_given.py" in notices[1] and "missing" in notices[1]
+
+
+def test_given_files_identical_to_the_course_give_no_notice(tmp_path, course_root):
+    sub = tmp_path / "sub"
+    for rel in GIVEN:
+        (sub / rel).parent.mkdir(parents=True, exist_ok=True)
+        (sub / rel).write_text((course_root / rel).read_text())
+    assert install_given_files(course_root, sub, GIVEN) == []
+
+
+def test_given_files_replace_a_symlink_without_writing_through_it(tmp_path, course_root):
+    sub = tmp_path / "sub"
+    (sub / "pkg" / "sub").mkdir(parents=True)
+    outside = tmp_path / "outside.py"
+    outside.write_text("keep me\n")
+    (sub / "pkg" / "given.py").symlink_to(outside)
+    install_given_files(course_root, sub, GIVEN)
+    assert outside.read_text() == "keep me\n"
+    assert not (sub / "pkg" / "given.py").is_symlink()
+
+
+def test_a_submission_without_the_package_gets_no_given_files(tmp_path, course_root):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    assert install_given_files(course_root, sub, GIVEN) == []
+    assert not (sub / "pkg").exists()
+
+
+def test_a_given_file_missing_from_the_course_is_an_instructor_error(tmp_path, course_root):
+    (tmp_path / "sub" / "pkg").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="pkg/gone.py"):
+        install_given_files(course_root, tmp_path / "sub", ("pkg/gone.py",))

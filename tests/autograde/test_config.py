@@ -2,7 +2,7 @@
 import os
 import re
 
-from coursekit.autograde.course import REPO_ROOT, Course, load_nbgrader_config
+from coursekit.autograde.course import GIVEN_FILES, REPO_ROOT, Course, load_nbgrader_config
 
 
 def config():
@@ -35,14 +35,27 @@ def test_deleted_grade_cells_are_readded():
     assert config().OverwriteCells.add_missing_cells is True
 
 
-def test_students_python_files_are_never_overwritten():
+def test_students_python_files_are_never_overwritten_except_the_given_ones():
     excluded = set(config().Autograde.exclude_overwriting["assignment1"])
     source = REPO_ROOT / "source" / "assignment1"
     master_py = {os.path.relpath(os.path.join(folder, name), source)
                  for folder, _, names in os.walk(source, followlinks=True)
                  for name in names if name.endswith(".py") and "__pycache__" not in folder}
     assert master_py, "source/assignment1 has no .py files (is the cs231n symlink there?)"
-    assert master_py <= excluded
+    given = set(GIVEN_FILES)
+    assert given <= master_py
+    # Plain `nbgrader autograde` and coursekit's pipeline agree on which files are the course's.
+    assert master_py - given <= excluded and not given & excluded
+    # Every file with something for the student to write is the student's.
+    with_todos = {rel for rel in master_py if "BEGIN SOLUTION" in (source / rel).read_text()}
+    assert with_todos and with_todos <= excluded
+
+
+def test_given_files_hold_no_student_work_and_ship_unchanged_in_the_release():
+    for rel in GIVEN_FILES:
+        master = (REPO_ROOT / rel).read_text()
+        assert "BEGIN SOLUTION" not in master and "TODO" not in master, rel
+        assert (REPO_ROOT / "release" / "assignment1" / rel).read_text() == master, rel
 
 
 def test_nbgraders_own_feedback_cuts_hidden_tests_first():
