@@ -74,18 +74,21 @@ test-notebooks: $(STAMP) ## Run the slow notebook suites (every master in gradin
 
 # Grading (coursekit autograde). `make autograde -j 2` grades two students at a time (or JOBS=2).
 # The notebooks (grading mode) and the saved models read CIFAR-10 from GRADING_DATA.
+# SUBMITTED (default submitted/) and OUTPUT_ROOT (where autograded/ and feedback/ go; default
+# the repository) point a run at other folders.
 JOBS ?= $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
 GRADING_DATA ?= $(CIFAR_DIR)
+GRADING_OUT = $(if $(OUTPUT_ROOT),--output-root "$(OUTPUT_ROOT)")
 
-autograde: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades)
-	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force)
+autograde: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades; SUBMITTED=dir OUTPUT_ROOT=dir GRADING_DATA=dir)
+	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT)
 
-autograde-one: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id]
+autograde-one: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id] [OUTPUT_ROOT=dir]
 	@test -n "$(SUBMISSION)" || { echo "error: name the folder: make autograde-one SUBMISSION=submitted/<student>/assignment1" >&2; exit 1; }
-	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student $(STUDENT)) --force
+	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student $(STUDENT)) --force $(GRADING_OUT)
 
-grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the summary and the feedback
-	$(VENV)/bin/coursekit autograde --export --feedback
+grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the summary and the feedback (OUTPUT_ROOT=dir)
+	$(VENV)/bin/coursekit autograde --export --feedback $(GRADING_OUT)
 
 gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-autograder.zip)
 	$(VENV)/bin/coursekit gradescope build --out dist/gradescope-autograder.zip
