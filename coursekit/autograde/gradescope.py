@@ -3,11 +3,15 @@
     coursekit gradescope build --out dist/gradescope-autograder.zip    (make gradescope)
     coursekit gradescope run                                           (inside Gradescope)
 
-The zip holds setup.sh (run once when Gradescope builds the image: Python, the pinned
-requirements, CIFAR-10), run_autograder (run per submission) and course/: the instructor's
+The zip holds setup.sh (gradescope_setup.sh, run once when Gradescope builds the image:
+Python 3.11, CIFAR-10, the virtualenv with the pinned requirements and the tooling, the
+gradebook), run_autograder (run per submission) and course/: the instructor's
 private copy (master notebooks with their hidden tests, the hidden module checks and their
 reference values, the master package the checks compare against, the tooling). Upload it
 only to Gradescope: students must never see it.
+
+Both scripts take their root from AUTOGRADER_ROOT (default /autograder), so they also run in
+any folder laid out like it (tests/autograde/test_gradescope_setup.py does).
 
 `run` grades /autograder/submission with the same pipeline as `make autograde` and writes
 /autograder/results/results.json in Gradescope's format: one test per graded item (score,
@@ -28,24 +32,8 @@ CODE_PATHS = ("pyproject.toml", "requirements.txt", "coursekit", "cs231n", "test
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", "cifar-10-batches-py", ".pytest_cache"}
 SETTINGS_FILE = "gradescope.json"
 
-SETUP_SH = """#!/usr/bin/env bash
-# Gradescope image set-up (runs once): Python 3.11, the pinned requirements, the course tooling
-# and CIFAR-10 (for the notebooks' grading mode and the saved models).
-set -euo pipefail
-SRC=/autograder/source
-apt-get update -q
-apt-get install -y -q software-properties-common curl
-add-apt-repository -y ppa:deadsnakes/ppa
-apt-get update -q
-apt-get install -y -q python3.11 python3.11-venv
-python3.11 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q --upgrade pip
-/autograder/venv/bin/pip install -q -r "$SRC/course/requirements.txt"
-/autograder/venv/bin/pip install -q --no-deps -e "$SRC/course"
-bash "$SRC/course/cs231n/datasets/get_datasets.sh"   # into course/cs231n/datasets/
-# Record the master notebooks' graded cells in the gradebook once, at build time.
-cd "$SRC" && /autograder/venv/bin/python -m coursekit gradescope prepare --root "$SRC"
-"""
+# Run once by Gradescope when it builds the image (what it does: its header).
+SETUP_SH = (Path(__file__).with_name("gradescope_setup.sh")).read_text()
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission; it must always leave results/results.json.

@@ -1,0 +1,368 @@
+"""Gradescope for real (slow): the zip of `coursekit gradescope build`, unpacked into a folder
+laid out like /autograder, its setup.sh run as Gradescope runs it, then its run_autograder on
+two uploads (the master's solutions, the untouched release).
+
+Real here: the zip and its unpacking (`unzip`), setup.sh end to end (a virtualenv made from the
+machine's Python 3.11 found on PATH, `pip install` of requirements.txt from the package index,
+the editable course tooling, the gradebook), run_autograder with the virtualenv setup.sh made.
+Not run here: setup.sh's apt/deadsnakes branch (it runs only on Ubuntu without a Python 3.11.5+)
+and the CIFAR-10 download: synthetic CIFAR-10 is put where setup.sh looks, and curl/wget are
+replaced by stubs that fail and log, so any download attempt shows.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from coursekit.autograde import benchmark
+from coursekit.autograde.course import REPO_ROOT
+from coursekit.autograde.gradescope import SETUP_SH
+from coursekit.synthetic import write_synthetic_cifar10
+
+# The Python 3.11 the repository's virtualenv was made from: the machine's, not a virtualenv's.
+MACHINE_PYTHON = Path(sys._base_executable).resolve()
+SOURCE = REPO_ROOT / "source" / "assignment1"
+RELEASE = REPO_ROOT / "release" / "assignment1"
+HIDDEN = REPO_ROOT / "tests" / "hidden"
+# Settings of the machine running the tests that must not leak into the autograder's runs.
+DROPPED_ENV = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CS231N_CIFAR10_DIR",
+               "NBGRADER_DB_URL", "GRADESCOPE_PYTHON", "AUTOGRADER_PYTHON", "AUTOGRADER_ROOT")
+CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+
+
+def autograder_env(root, stubs):
+    """The environment of Gradescope's runs: no virtualenv on PATH, downloaders stubbed."""
+    own_bin = Path(sys.executable).parent
+    path = [str(stubs), str(MACHINE_PYTHON.parent)] + [
+        p for p in os.environ.get("PATH", "").split(os.pathsep)
+        if p and Path(p).resolve() != own_bin.resolve()]
+    env = {k: v for k, v in os.environ.items()
+           if k not in DROPPED_ENV and not k.startswith(("PYTEST", "COV_"))}
+    env.update(PATH=os.pathsep.join(path), AUTOGRADER_ROOT=str(root))
+    return env
+
+
+def downloader_stubs(folder):
+    """curl and wget that fail and append their command line to folder/downloads.log."""
+    folder.mkdir(parents=True)
+    for name in ("curl", "wget"):
+        stub = folder / name
+        stub.write_text(f'#!/bin/sh\necho "{name} $*" >> "{folder}/downloads.log"\nexit 1\n')
+        stub.chmod(0o755)
+    return folder / "downloads.log"
+
+
+@pytest.fixture(scope="module")
+def gradescope(tmp_path_factory):
+    """An /autograder-like folder after setup.sh: (root, env, zip path, setup.sh's output)."""
+    tmp = tmp_path_factory.mktemp("gradescope")
+    root = tmp / "autograder"
+    log = downloader_stubs(tmp / "stubs")
+    env = autograder_env(root, tmp / "stubs")
+    zip_path = tmp / "autograder.zip"
+    coursekit = Path(sys.executable).with_name("coursekit")
+    subprocess.run([str(coursekit), "gradescope", "build", "--out", str(zip_path)],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    (root / "source").mkdir(parents=True)
+    subprocess.run(["unzip", "-q", str(zip_path), "-d", str(root / "source")], check=True)
+    write_synthetic_cifar10(root / "source" / "course" / "cs231n" / "datasets",
+                            num_train=1500, num_test=300)
+    setup = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env=env,
+                           capture_output=True, text=True, timeout=1200)
+    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+    assert not log.exists(), f"setup.sh tried to download: {log.read_text()}"
+    # Gradescope copies run_autograder next to source/ and runs it from there.
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    return root, env, zip_path, setup.stdout + setup.stderr
+
+
+def run_autograder(gradescope, make_submission):
+    root, env = gradescope[:2]
+    for folder in ("submission", "results"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+    make_submission(root / "submission")
+    proc = subprocess.run([str(root / "run_autograder")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = root / "results" / "results.json"
+    assert results.is_file(), f"run_autograder wrote no results.json: {proc.stderr[-3000:]}"
+    return json.loads(results.read_text()), proc.stdout + proc.stderr
+
+
+def master(dest):
+    """The master's notebooks and package, its saved models included."""
+    return benchmark.master_submission(dest)
+
+
+def release(dest):
+    """The untouched student release."""
+    assert RELEASE.is_dir(), "release/assignment1 is missing: run `make release` first"
+    shutil.copytree(RELEASE, dest)
+
+
+@pytest.fixture(scope="module")
+def master_results(gradescope):
+    return run_autograder(gradescope, master)
+
+
+@pytest.fixture(scope="module")
+def release_results(gradescope):
+    return run_autograder(gradescope, release)
+
+
+@pytest.mark.slow
+def test_zip_holds_only_the_scripts_and_the_private_course(gradescope):
+    with zipfile.ZipFile(gradescope[2]) as z:
+        names = z.namelist()
+    top = {n.split("/", 1)[0] for n in names}
+    assert top == {"setup.sh", "run_autograder", "gradescope.json", "course"}
+    # No student work, grades, gradebook, dataset or environment of the instructor's checkout.
+    unwanted = re.compile(r"(^|/)(submitted|autograded|feedback|\.venv|cifar-10-batches-py|"
+                          r"\.git)/|gradebook\.db$|\.pyc$")
+    assert [n for n in names if unwanted.search(n)] == []
+
+
+@pytest.mark.slow
+def test_setup_sh_runs_every_step_and_says_so(gradescope):
+    root, _, _, output = gradescope
+    steps = re.findall(r"^setup\.sh: (\d)/4 ", output, flags=re.M)
+    assert steps == ["1", "2", "3", "4"], output[-3000:]
+    assert "already complete" in output and "nothing downloaded" in output
+    assert "setup.sh: error" not in output
+
+
+@pytest.mark.slow
+def test_setup_sh_makes_its_venv_from_the_machines_python_with_the_pinned_tooling(gradescope):
+    root, env = gradescope[:2]
+    venv = root / "venv"
+    cfg = (venv / "pyvenv.cfg").read_text()
+    home = re.search(r"^home = (.+)$", cfg, flags=re.M).group(1).strip()
+    assert Path(home).resolve() == MACHINE_PYTHON.parent, cfg
+    probe = ("import importlib.util, nbgrader, numpy, coursekit; "
+             "print(nbgrader.__file__); print(numpy.__version__); print(coursekit.__file__); "
+             "print(importlib.util.find_spec('cs231n'))")
+    proc = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd="/", env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    nbgrader_file, numpy_version, coursekit_file, cs231n_spec = proc.stdout.split("\n")[:4]
+    assert Path(nbgrader_file).is_relative_to(venv)
+    pinned = dict(line.split("==") for line in (REPO_ROOT / "requirements.txt").read_text()
+                  .splitlines() if "==" in line and not line.startswith("#"))
+    assert numpy_version == pinned["numpy"]
+    # The course tooling runs from the unpacked zip; the master package is not importable.
+    assert Path(coursekit_file).is_relative_to(root / "source" / "course")
+    assert cs231n_spec == "None"
+
+
+@pytest.mark.slow
+def test_setup_sh_records_the_master_notebooks_in_the_gradebook(gradescope):
+    root = gradescope[0]
+    gradebook = list((root / "source").rglob("gradebook.db"))
+    assert gradebook, "setup.sh left no gradebook.db under source/"
+    import sqlite3
+
+    with sqlite3.connect(gradebook[0]) as db:
+        notebooks = {row[0] for row in db.execute("SELECT name FROM notebook")}
+    assert notebooks == {p.stem for p in SOURCE.glob("*.ipynb")}
+
+
+def assert_gradescope_format(data):
+    assert set(data) >= {"score", "tests"}
+    assert data["tests"], "results.json has no tests"
+    for test in data["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility"}, test
+        assert isinstance(test["name"], str) and isinstance(test["output"], str)
+        assert test["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
+        assert 0 <= test["score"] <= test["max_score"] + 1e-9, test
+    names = [t["name"] for t in data["tests"]]
+    assert len(names) == len(set(names))
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]), abs=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["master", "release"])
+def test_results_json_follows_gradescope_format(which, request):
+    data, _ = request.getfixturevalue(f"{which}_results")
+    assert_gradescope_format(data)
+
+
+@pytest.mark.slow
+def test_master_gets_every_automatic_point(master_results):
+    data, output = master_results
+    lost = {t["name"]: (t["score"], t["max_score"], t["output"]) for t in data["tests"]
+            if t["score"] < t["max_score"] - 1e-9 and not t["name"].startswith("model:")}
+    assert lost == {}, output[-2000:]
+    notebooks = {t["name"].split(":", 1)[0] for t in data["tests"]}
+    assert {p.stem for p in SOURCE.glob("*.ipynb")} <= notebooks
+    assert any(t["name"].startswith("module:") for t in data["tests"])
+    # The saved models were evaluated on the data setup.sh found (the master's models were
+    # trained on the real CIFAR-10, so on the synthetic images their accuracy is not graded).
+    models = [t for t in data["tests"] if t["name"].startswith("model:")]
+    assert models and all("test accuracy" in t["output"] for t in models), models
+
+
+@pytest.mark.slow
+def test_release_gets_a_low_score(master_results, release_results):
+    master_data, release_data = master_results[0], release_results[0]
+    possible = sum(t["max_score"] for t in release_data["tests"])
+    assert possible == pytest.approx(sum(t["max_score"] for t in master_data["tests"]))
+    assert release_data["score"] < 0.25 * possible, release_data["score"]
+
+
+def hidden_material():
+    """Lines of the hidden tests (master notebooks, hidden checks) and reference values."""
+    lines = []
+    for nb in SOURCE.glob("*.ipynb"):
+        for cell in json.loads(nb.read_text())["cells"]:
+            text = "".join(cell["source"])
+            if "BEGIN HIDDEN TESTS" in text:
+                body = text.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS", 1)[0]
+                lines += body.splitlines()[1:]
+    lines += (HIDDEN / "checks.py").read_text().splitlines()
+    lines = [ln.strip() for ln in lines if len(ln.strip()) > 25 and not ln.strip()
+             .startswith(("#", '"""'))]
+    numbers = set(re.findall(r"-?\d\.\d{8,}", (HIDDEN / "references.json").read_text()))
+    return lines, numbers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["master", "release"])
+def test_results_json_holds_no_hidden_test_source_or_reference_values(which, request):
+    data, _ = request.getfixturevalue(f"{which}_results")
+    lines, numbers = hidden_material()
+    assert lines and numbers, "no hidden tests or reference values to look for"
+    texts = [data.get("output", "")] + [t["output"] for t in data["tests"]]
+    text = "\n".join(texts)
+    assert [ln for ln in lines if ln in text] == []
+    assert sorted(n for n in numbers if n in text)[:5] == []
+
+
+
+# --- setup.sh's checks, fast: an unpacked layout without the course, nothing installed -------
+
+def setup_layout(tmp_path):
+    """tmp_path/autograder/source as the zip leaves it, minus most of the course."""
+    root = tmp_path / "autograder"
+    source = root / "source"
+    datasets = source / "course" / "cs231n" / "datasets"
+    datasets.mkdir(parents=True)
+    (source / "setup.sh").write_text(SETUP_SH)
+    (source / "gradescope.json").write_text("{}\n")
+    (source / "course" / "requirements.txt").write_text("numpy\n")
+    shutil.copy(REPO_ROOT / "cs231n" / "datasets" / "get_datasets.sh", datasets)
+    return root, datasets / "cifar-10-batches-py"
+
+
+def run_setup(root, tmp_path, **env):
+    log = downloader_stubs(tmp_path / "stubs")
+    base = autograder_env(root, tmp_path / "stubs")
+    proc = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env={**base, **env},
+                          capture_output=True, text=True, timeout=60)
+    return proc, (log.read_text() if log.exists() else "")
+
+
+def cifar_folder(path, files=CIFAR_FILES):
+    path.mkdir(parents=True)
+    for name in files:
+        (path / name).write_bytes(b"not empty")
+    return path
+
+
+def failing_venv_python(tmp_path):
+    """A Python 3.11.5+ whose `-m venv` fails: setup.sh stops at its third step."""
+    path = tmp_path / "python-without-venv"
+    path.write_text(f'#!/bin/sh\nif [ "$1" = -m ]; then echo "no venv module" >&2; exit 1; fi\n'
+                    f'exec "{MACHINE_PYTHON}" "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
+def test_setup_sh_outside_an_unpacked_zip_says_where_to_unzip_it(tmp_path):
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "source" / "setup.sh").write_text(SETUP_SH)
+    proc, _ = run_setup(root, tmp_path)
+    assert proc.returncode != 0
+    assert "does not hold the unpacked autograder" in proc.stderr
+    assert f"unzip the zip of 'make gradescope' into {root / 'source'}" in proc.stderr
+
+
+@pytest.mark.parametrize("program", ["/bin/true", "/bin/echo", "/no/such/python3.11"])
+def test_setup_sh_refuses_an_autograder_python_that_is_not_python_311(tmp_path, program):
+    root, _ = setup_layout(tmp_path)
+    proc, _ = run_setup(root, tmp_path, AUTOGRADER_PYTHON=program)
+    assert proc.returncode != 0
+    assert f"AUTOGRADER_PYTHON={program} is not a Python 3.11" in proc.stderr
+    assert "setup.sh: to fix: point AUTOGRADER_PYTHON at" in proc.stderr
+    assert not (root / "venv").exists()
+
+
+def test_setup_sh_without_python_311_or_apt_says_what_to_install(tmp_path):
+    root, _ = setup_layout(tmp_path)
+    bare = tmp_path / "bare-bin"   # no python, no apt-get: only what the message needs
+    bare.mkdir()
+    (bare / "tr").symlink_to(shutil.which("tr"))
+    proc = subprocess.run(["/bin/bash", "setup.sh"], cwd=root / "source", timeout=60,
+                          env={"PATH": str(bare), "AUTOGRADER_ROOT": str(root)},
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "no Python 3.11 (3.11.5 or newer) on PATH" in proc.stderr
+    assert "AUTOGRADER_PYTHON=/path/to/python3.11" in proc.stderr
+
+
+def test_setup_sh_checks_cifar10_dir_before_installing_anything(tmp_path):
+    root, data = setup_layout(tmp_path)
+    partial = cifar_folder(tmp_path / "partial" / "cifar-10-batches-py", ["data_batch_1"])
+    proc, downloads = run_setup(root, tmp_path, AUTOGRADER_PYTHON=str(MACHINE_PYTHON),
+                                CS231N_CIFAR10_DIR=str(partial))
+    assert proc.returncode != 0
+    assert f"CS231N_CIFAR10_DIR={partial} is not a complete cifar-10-batches-py" in proc.stderr
+    assert "test_batch" in proc.stderr and downloads == ""
+    assert not (root / "venv").exists() and not data.exists()
+
+
+def test_setup_sh_links_cifar10_dir_where_run_autograder_looks(tmp_path):
+    root, data = setup_layout(tmp_path)
+    given = cifar_folder(tmp_path / "given" / "cifar-10-batches-py")
+    proc, downloads = run_setup(root, tmp_path, CS231N_CIFAR10_DIR=str(given),
+                                AUTOGRADER_PYTHON=str(failing_venv_python(tmp_path)))
+    assert data.is_symlink() and data.resolve() == given.resolve()
+    assert "2/4 CIFAR-10" in proc.stdout and downloads == ""
+    # ...and the next step's failure says what to install.
+    assert proc.returncode != 0
+    assert "-m venv could not create" in proc.stderr and "python3.11-venv" in proc.stderr
+
+
+def test_setup_sh_refuses_a_partial_data_folder_that_get_datasets_would_keep(tmp_path):
+    root, data = setup_layout(tmp_path)
+    cifar_folder(data, ["data_batch_1", "batches.meta"])
+    proc, downloads = run_setup(root, tmp_path, AUTOGRADER_PYTHON=str(MACHINE_PYTHON))
+    assert proc.returncode != 0
+    assert f"{data} is there but incomplete" in proc.stderr
+    assert f"delete {data} and run setup.sh again" in proc.stderr
+    assert downloads == "" and sorted(os.listdir(data)) == ["batches.meta", "data_batch_1"]
+
+
+def test_setup_sh_without_data_runs_get_datasets_and_says_what_to_do_when_it_fails(tmp_path):
+    root, data = setup_layout(tmp_path)
+    proc, downloads = run_setup(root, tmp_path, AUTOGRADER_PYTHON=str(MACHINE_PYTHON))
+    assert "www.cs.toronto.edu" in downloads   # the stubbed curl was asked for the archive
+    assert proc.returncode != 0
+    assert "get_datasets.sh could not get CIFAR-10" in proc.stderr
+    assert f"put an unpacked cifar-10-batches-py in {data}" in proc.stderr
+    assert not data.exists() and not (root / "venv").exists()
+
+
+def test_setup_sh_skips_the_download_when_the_data_is_complete(tmp_path):
+    root, data = setup_layout(tmp_path)
+    cifar_folder(data)
+    proc, downloads = run_setup(root, tmp_path,
+                                AUTOGRADER_PYTHON=str(failing_venv_python(tmp_path)))
+    assert "already complete" in proc.stdout and downloads == ""
+    assert "-m venv could not create" in proc.stderr
