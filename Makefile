@@ -15,7 +15,7 @@ PYTEST_WORKERS ?= 2
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release \
 	autograde autograde-one grades gradescope test-autograde references grade-module test-mutants \
-	validate notebooks-full test-notebooks
+	validate notebooks-full test-notebooks test-postgres
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,7 +31,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP) ## Create the virtualenv with the pinned requirements
 
 test: $(STAMP) ## Run the fast test suite (no real data needed; about a few minutes)
-	$(PY) -m pytest -m "not realdata and not slow" -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest -m "not realdata and not slow and not postgres" -n $(PYTEST_WORKERS) -q
 
 cifar10: $(CIFAR_DIR)/test_batch ## Build the real CIFAR-10 from ../shared into the cache folder
 
@@ -95,6 +95,10 @@ gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-aut
 
 test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batch, Gradescope run)
 	$(PY) -m pytest tests/autograde -m slow -q -n $(PYTEST_WORKERS)
+
+# Starts its own throw-away PostgreSQL server (initdb, pg_ctl: apt-get install postgresql).
+test-postgres: $(STAMP) ## Grade a class in parallel into a PostgreSQL gradebook (needs the PostgreSQL server programs)
+	$(PY) -m pytest tests/autograde -m postgres -q
 
 # Hidden module grading (coursekit.grader): reference values, one submission, slow corpora.
 references: $(STAMP) ## Regenerate tests/hidden/references.json from the master package (seeded)

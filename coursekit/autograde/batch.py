@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from coursekit.autograde import collect, pipeline
+from coursekit.autograde import collect, gradebook, pipeline
 from coursekit.autograde.course import student_id_ok
 
 _WORKER = {}
@@ -91,6 +91,7 @@ def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print
     if bad:
         raise ValueError(f"coursekit autograde: unusable student id(s) {bad}: use letters, "
                          "digits and - _ . @ + only (rename the folders under submitted/)")
+    gradebook.check_gradebook(course)
     pipeline.prepare(course)
     todo = [(s, f) for s, f in submissions if force or not is_done(course, s, f)]
     skipped = len(submissions) - len(todo)

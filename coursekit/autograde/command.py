@@ -34,6 +34,16 @@ def student_of(path):
 
 
 def run(args):
+    from coursekit.autograde.gradebook import GradebookError
+
+    try:
+        return _run(args)
+    except GradebookError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+def _run(args):
     from coursekit.autograde import batch, report
 
     course = course_from_args(args)

@@ -19,6 +19,48 @@ def ensure_alembic_on_path():
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+class GradebookError(RuntimeError):
+    """The gradebook's database cannot be used (the message says why and what to do)."""
+
+
+def describe_url(db_url):
+    """The gradebook URL for messages, its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except Exception:
+        return "(a db_url SQLAlchemy cannot parse)"
+
+
+def check_gradebook(course):
+    """Open the gradebook once, so a database that cannot be used stops the run with one clear
+    message (a missing driver, a server that is down, a wrong URL) instead of a traceback
+    later, or an export that silently keeps old scores."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    where = describe_url(course.db_url)
+    fix = ("fix NBGRADER_DB_URL or c.CourseDirectory.db_url in nbgrader_config.py "
+           "(PostgreSQL: postgresql://user:password@host:port/database)")
+    ensure_alembic_on_path()    # a new gradebook runs `alembic`
+    try:
+        with Gradebook(course.db_url):
+            pass
+    except ModuleNotFoundError as exc:
+        raise GradebookError(
+            f"coursekit autograde: the gradebook {where} needs the Python module {exc.name!r}, "
+            "which is not installed; run make venv (requirements.txt pins psycopg[binary], "
+            "the driver of postgresql:// URLs) or pip install it into this environment") from exc
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        hint = "; postgres:// is spelled postgresql://" if course.db_url.startswith(
+            "postgres://") else ""
+        raise GradebookError(
+            f"coursekit autograde: cannot open the gradebook {where} "
+            f"({detail[0] if detail else type(exc).__name__}){hint}; start the database server "
+            f"and create the database, or {fix}") from exc
+
+
 def gradebook_notebooks(course):
     """Notebook names of the assignment known to the gradebook (empty if none)."""
     with Gradebook(course.db_url) as gb:

@@ -212,6 +212,10 @@ def markdown_report(result):
 def export(course, refresh=True, feedback=False):
     """Refresh results from the gradebook, then write grades.csv and the summary."""
     results = load_results(course)
+    if refresh and results and (course.sqlite_path is None or course.sqlite_path.exists()):
+        # A gradebook server that cannot be reached is an error, not "no scores yet": the
+        # export would silently drop the manual grades.
+        gradebook.check_gradebook(course)
     for student, result in results.items():
         if refresh and result.get("status") != "error":
             before = result_json(result)
