@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = ("initdb", "pg_ctl")
+# Where Debian and Ubuntu install the server programs (one folder per major version).
+PG_ROOT = Path("/usr/lib/postgresql")
 SUPERUSER = "postgres"
 # Settings of the throw-away server: socket only, no durability (it is deleted at the end), and
 # a connection limit as small as a modest production server's, so a run that leaks
@@ -67,7 +69,7 @@ def find_programs():
     """{name: path} of initdb and pg_ctl; fails the test with what to install if missing."""
     found = {name: shutil.which(name) for name in PROGRAMS}
     if not all(found.values()):
-        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+        versions = sorted(PG_ROOT.glob("*/bin"),
                           key=lambda p: _version_key(p.parent.name))
         for bindir in reversed(versions):
             if all((bindir / name).is_file() for name in PROGRAMS):

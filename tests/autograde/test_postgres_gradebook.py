@@ -323,3 +323,26 @@ def test_postgres_scheme_gets_a_spelling_hint(tmp_path):
     course = tiny_settings(tmp_path, db_url="postgres://grader@db.example/gradebook")
     with pytest.raises(gradebook.GradebookError, match="spelled postgresql://"):
         gradebook.check_gradebook(course)
+
+
+def test_missing_postgresql_programs_fail_with_what_to_install(tmp_path, monkeypatch):
+    import postgres
+
+    monkeypatch.setattr(postgres.shutil, "which", lambda name: None)
+    monkeypatch.setattr(postgres, "PG_ROOT", tmp_path)       # no /usr/lib/postgresql/*/bin
+    with pytest.raises(pytest.fail.Exception) as info:
+        postgres.find_programs()
+    assert "initdb" in str(info.value) and "apt-get install postgresql" in str(info.value)
+
+
+def test_server_programs_are_found_in_a_versioned_folder(tmp_path, monkeypatch):
+    import postgres
+
+    for version in ("9.6", "15", "13"):
+        for name in postgres.PROGRAMS:
+            (tmp_path / version / "bin").mkdir(parents=True, exist_ok=True)
+            (tmp_path / version / "bin" / name).write_text("")
+    monkeypatch.setattr(postgres.shutil, "which", lambda name: None)
+    monkeypatch.setattr(postgres, "PG_ROOT", tmp_path)
+    assert postgres.find_programs() == {n: str(tmp_path / "15" / "bin" / n)
+                                        for n in postgres.PROGRAMS}
