@@ -26,7 +26,8 @@ class Course:
 
     root: Path = REPO_ROOT
     assignment: str = ASSIGNMENT
-    # Default: the notebooks of NOTEBOOKS that source/<assignment>/ has (all five when done).
+    # Default: the notebooks of NOTEBOOKS that source/<assignment>/ has (all five when done);
+    # for another course, the notebooks its source/<assignment>/ holds.
     notebooks: tuple = ()
     output_root: Path | None = None
     db_url: str = ""
@@ -53,7 +54,9 @@ class Course:
         if not self.notebooks:
             present = tuple(n for n in NOTEBOOKS if (root / "source" / self.assignment
                                                      / f"{n}.ipynb").exists())
-            object.__setattr__(self, "notebooks", present or NOTEBOOKS)
+            others = tuple(sorted(p.stem for p in (root / "source" / self.assignment).glob(
+                "*.ipynb")))
+            object.__setattr__(self, "notebooks", present or others or NOTEBOOKS)
         if self.config_file is None and (root / "nbgrader_config.py").exists():
             object.__setattr__(self, "config_file", root / "nbgrader_config.py")
         if not self.db_url:

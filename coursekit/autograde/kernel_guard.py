@@ -9,7 +9,9 @@ or the master solutions, write anywhere, or replace numpy functions the tests re
   and the private paths it is given, except the kernel's own folder and the Python
   installation;
 - writing anywhere but the kernel's own folder and its private temporary folder;
-- starting processes, loading C libraries through ctypes, opening SQLite databases;
+- starting processes, loading C libraries through ctypes, opening SQLite databases,
+  importing database drivers (a PostgreSQL gradebook holds the hidden tests too);
+- reading /proc of other processes (the grading run's environment holds its secrets);
 
 and, after every cell, puts back numpy/builtins functions the cell replaced. Every refusal
 and every repair is written as one line to a log the grading run reads afterwards; every
@@ -30,6 +32,9 @@ _WRITE_EVENTS = {"os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rena
                  "os.symlink": (1,), "os.link": (1,), "os.utime": (0,), "shutil.rmtree": (0,),
                  "shutil.copyfile": (1,), "shutil.move": (0, 1)}
 _LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob")
+# Top-level packages a grading kernel may not import: database drivers and toolkits.
+_DENIED_IMPORTS = frozenset({"psycopg", "psycopg2", "psycopg_binary", "pg8000", "asyncpg",
+                             "sqlalchemy", "pymysql", "MySQLdb"})
 _GUARDED_BUILTINS = ("abs", "all", "any", "float", "int", "isinstance", "len", "max", "min",
                      "round", "sum", "print", "open", "__import__")
 
@@ -64,12 +69,18 @@ def install():
             path = os.fsdecode(path)
         return os.path.realpath(os.path.join(home, os.fspath(path)))
 
+    own_proc = f"/proc/{os.getpid()}"
+
     def check_read(path, what):
         real = resolve(path)
         if real is None:
             return
         if real.endswith(".ipynb"):
             refuse(f"{what} of a notebook file ({path})")
+        parts = real.split(os.sep)
+        if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and not _under(
+                real, (own_proc,)):
+            refuse(f"{what} of another process ({path})")
         if _under(real, allow_read):
             return
         if _under(real, deny_read):
@@ -97,6 +108,9 @@ def install():
         elif event in _LIST_EVENTS:
             if args and args[0] is not None:
                 check_read(args[0], "listing")
+        elif event == "import" and args and isinstance(args[0], str) and \
+                args[0].split(".", 1)[0] in _DENIED_IMPORTS:
+            refuse(f"import of {args[0]} (the grading kernel may not open databases)")
         elif event.startswith(_PROCESS_EVENTS):
             refuse(f"{event} from {_caller()} (the grading kernel may not start programs or "
                    "load libraries)")
@@ -156,4 +170,6 @@ def _register_cell_check(snapshot, log):
                 log(f"repaired cell {cell}: {owner.__name__}.{name} was replaced")
         log(f"ok cell {cell}")
 
-    get_ipython().events.register("post_run_cell", check)
+    shell = get_ipython()
+    if shell is not None:  # None outside a kernel (the guard's own tests)
+        shell.events.register("post_run_cell", check)

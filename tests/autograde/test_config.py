@@ -62,3 +62,17 @@ def test_nbgraders_own_feedback_cuts_hidden_tests_first():
     preprocessors = config().GenerateFeedback.preprocessors
     assert preprocessors[0] == "coursekit.autograde.feedback.HideHiddenTests"
     assert "nbgrader.preprocessors.GetGrades" in preprocessors
+
+
+def test_a_course_without_the_cs231n_notebooks_grades_the_notebooks_of_its_source(tmp_path):
+    source = tmp_path / "source" / "assignment1"
+    source.mkdir(parents=True)
+    for stem in ("ops", "adder"):
+        (source / f"{stem}.ipynb").write_text("{}")
+    assert Course(root=tmp_path).notebooks == ("adder", "ops")
+    assert Course(root=tmp_path).given_files == ()
+    (source / "knn.ipynb").write_text("{}")
+    assert Course(root=tmp_path).notebooks == ("knn",)
+    assert Course().notebooks == ("knn", "softmax", "two_layer_net", "features",
+                                  "FullyConnectedNets")
+    assert set(Course().given_files) == set(GIVEN_FILES)

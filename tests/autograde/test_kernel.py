@@ -45,3 +45,46 @@ def test_ci_workflow_grades_one_submission_with_the_private_course():
     text = os.linesep.join(str(s) for s in steps)
     assert "secrets.COURSE_DEPLOY_KEY" in text and "vars.COURSE_REPO" in text
     assert "coursekit autograde" in text and "GITHUB_STEP_SUMMARY" in text
+
+
+GUARDED_PROBE = """
+import json, os, sys
+import coursekit.autograde.kernel_guard as guard
+guard.install()
+out = {}
+def attempt(name, f):
+    try:
+        f()
+        out[name] = "allowed"
+    except PermissionError as exc:
+        out[name] = "refused: " + str(exc)
+attempt("own_status", lambda: open("/proc/self/status").read())
+attempt("own_pid_status", lambda: open(f"/proc/{os.getpid()}/status").read())
+attempt("cpuinfo", lambda: open("/proc/cpuinfo").read())
+attempt("parent_environ", lambda: open(f"/proc/{os.getppid()}/environ", "rb").read())
+attempt("import_sqlalchemy", lambda: __import__("sqlalchemy"))
+attempt("import_psycopg", lambda: __import__("psycopg"))
+attempt("import_json_decoder", lambda: __import__("json.decoder"))
+print(json.dumps(out))
+"""
+
+
+def test_guard_refuses_other_processes_proc_files_and_database_drivers(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    log = tmp_path / "guard.log"
+    env = {**os.environ, "COURSEKIT_GUARD": json.dumps({"log": str(log)}),
+           "NBGRADER_DB_URL": "postgresql://grader:s3cret@db/cs231n"}
+    proc = subprocess.run([sys.executable, "-c", GUARDED_PROBE], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for allowed in ("own_status", "own_pid_status", "cpuinfo", "import_json_decoder"):
+        assert out[allowed] == "allowed", (allowed, out[allowed])
+    for refused in ("parent_environ", "import_sqlalchemy", "import_psycopg"):
+        assert out[refused].startswith("refused: blocked by the autograder"), (refused, out)
+    assert "s3cret" not in proc.stdout
+    logged = log.read_text()
+    assert "another process" in logged and "import of sqlalchemy" in logged
