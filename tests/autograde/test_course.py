@@ -1,9 +1,17 @@
-"""The real course graded end to end (slow): the master, the untouched release and a mutant in
-one parallel batch, on synthetic CIFAR-10 (the notebooks' grading mode needs only a subset).
+"""The acceptance batch of issue 6 (slow): the real course graded by ONE `make autograde -j 2`.
 
-Checks the pipeline on the real notebooks and the real module grader: every notebook runs,
-the master earns every automatic point of the notebook tests and module checks, the release
-and the mutant lose points exactly where they should, and nothing hidden reaches feedback."""
+The batch, on synthetic CIFAR-10 (the notebooks' grading mode needs only a subset): the master,
+the untouched release, module mutants of the master (the kNN tie-breaking one below and three
+of the grader's mutant corpus, tests/grader/test_mutants.py), every case of the robustness
+corpus (tests/autograde/robustness_corpus.py, there applied to the tiny course) applied to the
+real notebooks and package, and a few more damaged copies of the master.
+
+Checks: the run exits 0; every student has a JSON, a row of grades.csv that adds up, feedback
+pages without hidden-test source, and a place in the summary; the master earns every
+automatic point of the notebook tests and module checks; the release and each mutant or
+damaged copy lose points only where they differ from the master, with a message naming the
+problem where the pipeline gives one; nothing is written outside the submission folders."""
+import csv
 import html
 import json
 import os
@@ -14,10 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from robustness_corpus import CASES as CORPUS_CASES
 
 from coursekit.autograde import benchmark
-from coursekit.autograde.course import REPO_ROOT, Course
+from coursekit.autograde.course import NOTEBOOKS, REPO_ROOT, Course
 from coursekit.synthetic import write_synthetic_cifar10
+from tests.grader.conftest import edit
+from tests.grader.test_mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
 
@@ -78,8 +89,51 @@ def _append_cell(folder, notebook, source):
     path.write_text(json.dumps(nb))
 
 
-def damaged(dest, damage):
-    """The master submission with one thing a student can do wrong."""
+def _grade_id(cell):
+    return cell["metadata"].get("nbgrader", {}).get("grade_id")
+
+
+def _change_cells(folder, notebook, change):
+    """Apply change(cells) to the cell list of folder/<notebook>.ipynb."""
+    path = folder / f"{notebook}.ipynb"
+    nb = json.loads(path.read_text())
+    change(nb["cells"])
+    path.write_text(json.dumps(nb))
+
+
+def _index(cells, grade_id):
+    found = [i for i, cell in enumerate(cells) if _grade_id(cell) == grade_id]
+    assert len(found) == 1, f"no cell {grade_id} in the master notebook: update test_course.py"
+    return found[0]
+
+
+# The student's code of the in-notebook cases goes at the top of the last solution cell of
+# knn.ipynb (it chooses best_k); the test cell right after it is knn_best_k.
+KNN_SOLUTION = "knn_best_k_solution"
+
+
+def _prepend_code(folder, code, notebook="knn", grade_id=KNN_SOLUTION):
+    def change(cells):
+        cell = cells[_index(cells, grade_id)]
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        cell["source"] = code.strip("\n") + "\n" + source
+    _change_cells(folder, notebook, change)
+
+
+def pwned_targets(batch):
+    """Files a hostile submission tries to write outside its folder: the repository, the batch
+    folder, another student's submission, the grading output."""
+    return [REPO_ROOT / "PWNED-acceptance.txt", batch / "PWNED.txt",
+            batch / "submitted" / "master" / "assignment1" / "PWNED.txt",
+            batch / "out" / "PWNED.txt"]
+
+
+def damaged(dest, damage, batch):
+    """The master submission with one thing a student can do wrong (the cases of the
+    robustness corpus, on the real course, and a few more). `batch` is the batch folder."""
+    if damage == "empty_folder":
+        dest.mkdir(parents=True)
+        return dest
     master_submission(dest)
     package = dest / "cs231n"
     if damage == "renamed":
@@ -88,21 +142,73 @@ def damaged(dest, damage):
         (dest / "softmax.ipynb").unlink()
     elif damage == "invalid_json":
         (dest / "features.ipynb").write_text('{"cells": [oops')
-    elif damage == "edited_test_cell":
+    elif damage == "deleted_locked_cell":
+        _change_cells(dest, "knn", lambda cells: cells.pop(_index(cells, "knn_predict_labels")))
+    elif damage == "duplicated_locked_cell":
+        def duplicate(cells):
+            at = _index(cells, "knn_predict_labels")
+            cells.insert(at, json.loads(json.dumps(cells[at])))
+        _change_cells(dest, "knn", duplicate)
+    elif damage == "edited_locked_cell":
+        # The student "fixes" the test to pass a wrong function; the grader runs the real test.
         _edit_cell(dest, "knn", "knn_distances_two_loops", "print('all good')")
-        path = package / "classifiers" / "k_nearest_neighbor.py"
-        path.write_text(path.read_text().replace(
-            "def compute_distances_two_loops(self, X):",
-            "def compute_distances_two_loops(self, X):\n"
-            "        return np.zeros((X.shape[0], self.X_train.shape[0]))\n\n"
-            "    def _unused(self, X):"))
-    elif damage == "syntax_error":
-        path = package / "layers.py"
-        path.write_text(path.read_text().replace("def affine_forward(x, w, b):",
-                                                 "def affine_forward(x, w, b)"))
+        edit(dest, "classifiers/k_nearest_neighbor.py",
+             "def compute_distances_two_loops(self, X):",
+             "def compute_distances_two_loops(self, X):\n"
+             "        return np.zeros((X.shape[0], self.X_train.shape[0]))\n\n"
+             "    def _unused(self, X):")
+    elif damage == "syntax_error_in_module":
+        edit(dest, "layers.py", "def affine_forward(x, w, b):", "def affine_forward(x, w, b)")
+    elif damage == "missing_module":
+        (package / "features.py").unlink()   # imported by the features notebook only
+    elif damage == "sys_exit_at_import":
+        path = package / "features.py"
+        path.write_text("import sys\nsys.exit(3)\n" + path.read_text())
     elif damage == "os_exit_at_import":
-        path = package / "features.py"   # imported by the features notebook only
+        path = package / "features.py"
         path.write_text("import os\nos._exit(3)\n" + path.read_text())
+    elif damage == "infinite_loop":
+        _prepend_code(dest, "while True:\n    pass")
+    elif damage == "ignores_interrupts":
+        # Cannot be interrupted after its time limit: the notebook is given up.
+        _prepend_code(dest, "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                            "time.sleep(10**6)")
+    elif damage == "memory_bomb":
+        _prepend_code(dest, "blob = []\nwhile True:\n    blob.append(bytearray(64 * 2**20))")
+    elif damage == "huge_output":
+        _prepend_code(dest, "print('x' * 10_000_000)")
+    elif damage == "reads_hidden_tests":
+        # The graded notebook next to the kernel (hidden tests put back), the gradebook, the
+        # master notebook and the module checks' reference values.
+        paths = ["knn.ipynb", str(batch / "gradebook.db"), str(SOURCE / "knn.ipynb"),
+                 str(REPO_ROOT / "tests" / "hidden" / "references.json")]
+        _prepend_code(dest, f"""
+for path in {paths!r}:
+    try:
+        print(path, len(open(path, "rb").read()))
+    except OSError as exc:
+        print("could not read", path, type(exc).__name__)""")
+    elif damage == "writes_outside":
+        targets = [str(p) for p in pwned_targets(batch)]
+        _prepend_code(dest, f"""
+for path in {targets!r}:
+    try:
+        open(path, "w").write("pwned")
+    except OSError as exc:
+        print("write refused:", type(exc).__name__)""")
+    elif damage == "monkeypatches_numpy":
+        _prepend_code(dest, "np.allclose = lambda *args, **kw: True")
+    elif damage == "warning_on_stderr":
+        # predict_labels warns on every call (a new message each time, so Python shows each
+        # one), also inside the test cell knn_predict_labels.
+        edit(dest, "classifiers/k_nearest_neighbor.py", "def predict_labels(self, dists, k=1):",
+             "def predict_labels(self, dists, k=1):\n"
+             "        import warnings\n"
+             "        warnings.warn(f'predict_labels is slow (k={k}, {len(dists)} rows)')")
+    elif damage == "tampered_notebook_utils":
+        # Grading mode never detected: the notebooks would ask for the full CIFAR-10 sizes.
+        edit(dest, "notebook_utils.py", "def grading_mode():",
+             "def grading_mode():\n    return False\n\n\ndef _grading_mode_unused():")
     elif damage == "cheater":
         secret = REPO_ROOT / "tests" / "hidden" / "references.json"
         _append_cell(dest, "knn", "\n".join([
@@ -117,57 +223,178 @@ def damaged(dest, damage):
             "except OSError:",
             "    pass",
             "np.allclose = lambda *a, **k: True"]))
+    else:
+        raise ValueError(f"unknown damage {damage!r}")
     return dest
 
 
-DAMAGES = ("renamed", "missing_notebook", "invalid_json", "edited_test_cell", "syntax_error",
-           "os_exit_at_import", "cheater")
+# Every case of the robustness corpus (same names), plus the real course's own.
+DAMAGES = (*CORPUS_CASES, "cheater", "tampered_notebook_utils")
+
+# Student id: (mutant of tests/grader/test_mutants.py, notebooks whose tests may use it).
+MODULE_MUTANTS = {
+    "mutant_softmax_gradient": ("vectorized_gradient_not_divided_by_n", ("softmax", "features")),
+    "mutant_affine_backward": ("affine_backward_db_mean",
+                               ("two_layer_net", "features", "FullyConnectedNets")),
+    "mutant_adam": ("adam_no_bias_correction", ("FullyConnectedNets",)),
+}
+
+
+def module_mutant(dest, name):
+    master_submission(dest)
+    for relpath, old, new in MUTANTS[name][1]:
+        edit(dest, relpath, old, new)
+    return dest
+
+
+def tree_state(folder):
+    """{relative path: (size, mtime)} of every file and folder under `folder`."""
+    return {str(p.relative_to(folder)): (p.is_dir() or p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*"))}
 
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     assert SOURCE.is_dir() and list(SOURCE.glob("*.ipynb")), "no master notebooks yet"
-    tmp = tmp_path_factory.mktemp("course")
-    data = write_synthetic_cifar10(tmp / "data", num_train=1500, num_test=300)
-    course = Course(output_root=tmp / "out", db_url=f"sqlite:///{tmp}/gradebook.db?timeout=60",
+    batch = tmp_path_factory.mktemp("course")
+    data = write_synthetic_cifar10(batch / "data", num_train=1500, num_test=300)
+    out = batch / "out"
+    course = Course(output_root=out, db_url=f"sqlite:///{batch}/gradebook.db?timeout=60",
                     inline_grader=None, kernel_env={"CS231N_CIFAR10_DIR": str(data)})
-    submitted = tmp / "submitted"
+    submitted = batch / "submitted"
     master_submission(submitted / "master" / "assignment1")
     knn_mutant(submitted / "mutant" / "assignment1")
+    for student, (name, _) in MODULE_MUTANTS.items():
+        module_mutant(submitted / student / "assignment1", name)
     if RELEASE.is_dir():
         shutil.copytree(RELEASE, submitted / "release" / "assignment1")
     for damage in DAMAGES:
-        damaged(submitted / damage / "assignment1", damage)
-    # What `make autograde -j 2` runs, pointed at this test's folders.
-    env = {**os.environ, "CS231N_CIFAR10_DIR": str(data)}
-    env.pop("NBGRADER_DB_URL", None)
+        damaged(submitted / damage / "assignment1", damage, batch)
+    before = tree_state(submitted)
+    # The instructor's command, pointed at this test's folders and gradebook.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "JOBS", "FORCE", "CS231N_CIFAR10_DIR")}
+    env["NBGRADER_DB_URL"] = course.db_url
+    # `-o .venv/.installed`: this test runs in the virtualenv; it never reinstalls it.
     proc = subprocess.run(
-        [sys.executable, "-m", "coursekit", "autograde", "--all", "-j", "2", "-q",
-         "--submitted", str(submitted), "--output-root", str(tmp / "out")],
-        env={**env, "NBGRADER_DB_URL": course.db_url}, capture_output=True, text=True,
-        timeout=3000)
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "autograde", "-j", "2",
+         f"SUBMITTED={submitted}", f"OUTPUT_ROOT={out}", f"GRADING_DATA={data}"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3000)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    students = [p.name for p in submitted.iterdir()]
-    results = {s: json.loads(course.result_path(s).read_text()) for s in students}
+    students = sorted(p.name for p in submitted.iterdir())
+    results = {s: json.loads(course.result_path(s).read_text()) for s in students
+               if course.result_path(s).exists()}
     outcomes = {s: (r["score"], r["max_score"], r.get("status") == "error" or None)
                 for s, r in results.items()}
-    return course, outcomes, results
+    run = {"batch": batch, "students": students, "stdout": proc.stdout,
+           "submitted_before": before, "submitted_after": tree_state(submitted)}
+    return course, outcomes, results, run
 
 
 def by_id(result):
     return {i["id"]: i for i in result["items"]}
 
 
-def test_every_notebook_of_every_submission_is_graded(graded_course):
-    _, outcomes, results = graded_course
+def lost_items(graded_course, student):
+    """Columns of grades.csv (module checks grouped by function) where `student` has less."""
+    def per_column(result):
+        sums = {}
+        for item in result["items"]:
+            sums[item["column"]] = sums.get(item["column"], 0) + item["score"]
+        return sums
+
+    master, other = (per_column(graded_course[2][s]) for s in ("master", student))
+    return sorted(k for k in master if other.get(k, 0) < master[k] - 1e-9)
+
+
+# --- the batch as a whole ----------------------------------------------------------------
+
+def test_one_make_autograde_run_grades_every_student_of_the_batch(graded_course):
+    _, outcomes, results, run = graded_course
+    assert "autograde --all -j 2" in run["stdout"], run["stdout"][:2000]
+    expected = {"master", "release", "mutant", *MODULE_MUTANTS, *DAMAGES}
+    assert set(run["students"]) == expected
+    assert set(results) == expected, sorted(expected - set(results))
     assert {s: o[2] for s, o in outcomes.items() if o[2]} == {}
-    for student in ("master", "mutant", "release"):
+    assert all(r.get("status") != "error" for r in results.values())
+
+
+def test_every_notebook_of_every_submission_is_graded(graded_course):
+    _, outcomes, results, _ = graded_course
+    assert {s: o[2] for s, o in outcomes.items() if o[2]} == {}
+    for student in ("master", "mutant", "release", *MODULE_MUTANTS):
         if student not in results:
             continue
         result = results[student]
         statuses = {n: i["status"] for n, i in result["notebooks"].items()}
         assert set(statuses.values()) == {"graded"}, (student, statuses, result["notebooks"])
 
+
+def test_grades_csv_has_one_row_per_student_matching_the_json(graded_course):
+    course, _, results, _ = graded_course
+    rows = {r["student"]: r for r in csv.DictReader(course.grades_csv.open())}
+    assert sorted(rows) == sorted(results)
+    for student, result in results.items():
+        sums = {}
+        for item in result["items"]:
+            sums[item["column"]] = sums.get(item["column"], 0.0) + item["score"]
+        row = rows[student]
+        for column, value in sums.items():
+            # grades.csv writes 4 significant digits.
+            assert float(row[column]) == pytest.approx(value, rel=1e-3, abs=1e-3), \
+                (student, column)
+        assert float(row["total"]) == pytest.approx(result["score"], rel=1e-3), student
+    assert len({float(r["max_total"]) for r in rows.values()}) == 1
+
+
+def test_grades_csv_and_summary_cover_the_whole_batch(graded_course):
+    course, _, results, _ = graded_course
+    rows = list(csv.DictReader(course.grades_csv.open()))
+    assert sorted(r["student"] for r in rows) == sorted(results)
+    assert (course.autograded_dir / "summary.png").stat().st_size > 10_000
+    table = (course.autograded_dir / "summary.md").read_text()
+    assert f"{len(results)} students" in table and "module:affine_forward" in table
+
+
+def test_every_student_gets_feedback_pages(graded_course):
+    course, _, results, _ = graded_course
+    for student, result in results.items():
+        folder = course.feedback_dir / student / "assignment1"
+        index = (folder / "index.html").read_text()
+        assert f"{result['score']:g}" in index or str(round(result["score"])) in index, student
+        graded = [n for n, i in result["notebooks"].items() if i["status"] == "graded"]
+        assert all((folder / f"{n}.html").exists() for n in graded), (student, graded)
+
+
+def test_feedback_holds_no_hidden_test_source(graded_course):
+    course, _, results, _ = graded_course
+    hidden = []
+    for nb in SOURCE.glob("*.ipynb"):
+        for cell in json.loads(nb.read_text())["cells"]:
+            text = "".join(cell["source"])
+            if "BEGIN HIDDEN TESTS" in text:
+                body = text.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS", 1)[0]
+                hidden += [ln.strip() for ln in body.splitlines()[1:]
+                           if len(ln.strip()) > 25 and not ln.strip().startswith("#")]
+    assert hidden, "the master notebooks have no hidden tests to look for"
+    for student in results:
+        pages = Path(course.feedback_dir / student / "assignment1").glob("*.html")
+        text = html.unescape("".join(p.read_text() for p in pages))
+        leaked = [ln for ln in hidden if ln in text]
+        assert leaked == [], (student, leaked[:3])
+
+
+def test_nothing_is_written_outside_the_submission_folders(graded_course):
+    _, _, _, run = graded_course
+    batch = run["batch"]
+    assert [p for p in pwned_targets(batch) if p.exists()] == []
+    assert sorted(batch.rglob("PWNED*")) == []
+    assert not (REPO_ROOT / "ck-pwned.txt").exists()
+    # Grading works on copies: not one file of any submission changed, none appeared.
+    assert run["submitted_after"] == run["submitted_before"]
+
+
+# --- the good students -------------------------------------------------------------------
 
 def test_master_earns_every_automatic_notebook_and_module_point(graded_course):
     master = graded_course[2]["master"]
@@ -193,64 +420,181 @@ def test_release_scores_less_than_master(graded_course):
     assert results["release"]["score"] < results["master"]["score"]
 
 
+# --- mutants -------------------------------------------------------------------------------
+
 def test_mutant_loses_the_tie_breaking_points_only(graded_course):
     master, mutant = (by_id(graded_course[2][s]) for s in ("master", "mutant"))
     lost = sorted(k for k in master if mutant[k]["score"] < master[k]["score"])
     assert lost and all("knn" in k.lower() or "predict" in k.lower() for k in lost), lost
 
 
-def test_feedback_holds_no_hidden_test_source(graded_course):
-    course, _, results = graded_course
-    hidden = []
-    for nb in SOURCE.glob("*.ipynb"):
-        for cell in json.loads(nb.read_text())["cells"]:
-            text = "".join(cell["source"])
-            if "BEGIN HIDDEN TESTS" in text:
-                body = text.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS", 1)[0]
-                hidden += [ln.strip() for ln in body.splitlines()[1:]
-                           if len(ln.strip()) > 25 and not ln.strip().startswith("#")]
-    assert hidden, "the master notebooks have no hidden tests to look for"
-    for student in results:
-        pages = Path(course.feedback_dir / student / "assignment1").glob("*.html")
-        text = html.unescape("".join(p.read_text() for p in pages))
-        leaked = [ln for ln in hidden if ln in text]
-        assert leaked == [], (student, leaked[:3])
+@pytest.mark.parametrize("student", sorted(MODULE_MUTANTS))
+def test_module_mutant_loses_points_in_its_function_and_its_notebooks_only(graded_course,
+                                                                           student):
+    name, notebooks = MODULE_MUTANTS[student]
+    function = MUTANTS[name][0]
+    lost = lost_items(graded_course, student)
+    modules = [k for k in lost if k.startswith("module:")]
+    assert modules == [f"module:{function}"], lost
+    others = [k for k in lost if not k.startswith(("module:", *(f"{n}:" for n in notebooks)))]
+    assert others == [], lost
 
 
-def lost_items(graded_course, student):
-    """Columns of grades.csv (module checks grouped by function) where `student` has less."""
-    def per_column(result):
-        sums = {}
-        for item in result["items"]:
-            sums[item["column"]] = sums.get(item["column"], 0) + item["score"]
-        return sums
+# --- the damaged copies of the master --------------------------------------------------------
 
-    master, other = (per_column(graded_course[2][s]) for s in ("master", student))
-    return sorted(k for k in master if other.get(k, 0) < master[k] - 1e-9)
+# damage: (notebook statuses, column prefixes where points may be lost, a column that must be
+# lost (or None: nothing lost)). Notebooks not named must be graded.
+DAMAGE_TABLE = {
+    "renamed": ({"knn": "graded"}, (), None),
+    "missing_notebook": ({"softmax": "missing"}, ("softmax:",), "softmax:softmax_vectorized"),
+    "invalid_json": ({"features": "invalid"}, ("features:",), "features:features_softmax"),
+    "deleted_locked_cell": ({}, (), None),
+    "duplicated_locked_cell": ({}, (), None),
+    "edited_locked_cell": ({}, ("knn:", "module:KNearestNeighbor"),
+                           "knn:knn_distances_two_loops"),
+    "missing_module": ({}, ("features:", "model:"), "features:features_softmax"),
+    "sys_exit_at_import": ({}, ("features:", "model:"), "features:features_softmax"),
+    "os_exit_at_import": ({"features": "failed"}, ("features:", "model:"),
+                          "features:features_softmax"),
+    "infinite_loop": ({}, ("knn:knn_best_k",), "knn:knn_best_k"),
+    "ignores_interrupts": ({"knn": "failed"}, ("knn:",), "knn:knn_best_k"),
+    "memory_bomb": ({}, ("knn:knn_best_k",), "knn:knn_best_k"),
+    "huge_output": ({}, (), None),
+    "reads_hidden_tests": ({}, (), None),
+    "writes_outside": ({}, (), None),
+    "monkeypatches_numpy": ({}, ("knn:",), "knn:knn_best_k"),
+    "warning_on_stderr": ({}, (), None),
+    "tampered_notebook_utils": ({}, (), None),
+}
 
 
-@pytest.mark.parametrize("damage, notebook_status, lost_prefixes", [
-    ("renamed", {"knn": "graded"}, ()),
-    ("missing_notebook", {"softmax": "missing"}, ("softmax:",)),
-    ("invalid_json", {"features": "invalid"}, ("features:",)),
-    ("edited_test_cell", {"knn": "graded"}, ("knn:", "module:KNearestNeighbor")),
-    ("os_exit_at_import", {"features": "failed", "knn": "graded"}, ("features:", "model:")),
-])
-def test_damaged_submission_loses_points_only_where_it_is_damaged(graded_course, damage,
-                                                                  notebook_status,
-                                                                  lost_prefixes):
+# Cases where the pipeline does not (yet) give the result the issue asks for: the reason,
+# measured on this batch. Strict: the test fails as soon as the pipeline is fixed.
+KNOWN_GAPS = {
+    "deleted_locked_cell": "the re-added test cell knn_predict_labels goes right after the "
+                           "nearest earlier nbgrader cell (knn_inline_q1), i.e. before the "
+                           "unlocked cell that computes y_test_pred: NameError, 0 of 2 points",
+}
+
+
+def test_every_damage_of_the_batch_has_an_expectation():
+    assert set(DAMAGE_TABLE) | {"empty_folder", "syntax_error_in_module", "cheater"} == \
+        set(DAMAGES)
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[d]))
+    if d in KNOWN_GAPS else d for d in sorted(DAMAGE_TABLE)])
+def test_damaged_submission_loses_points_only_where_it_is_damaged(graded_course, damage):
+    statuses, lost_prefixes, must_lose = DAMAGE_TABLE[damage]
     result = graded_course[2][damage]
-    for notebook, status in notebook_status.items():
-        assert result["notebooks"][notebook]["status"] == status, result["notebooks"][notebook]
+    got = {n: i["status"] for n, i in result["notebooks"].items()}
+    assert got == {n: statuses.get(n, "graded") for n in NOTEBOOKS}, result["notebooks"]
     lost = lost_items(graded_course, damage)
     assert all(k.startswith(lost_prefixes) for k in lost), lost
-    assert bool(lost) == bool(lost_prefixes), lost
+    if must_lose is None:
+        assert lost == [], lost
+    else:
+        assert must_lose in lost, lost
+
+
+def test_warning_case_really_warns_on_every_new_call(graded_course):
+    # Else the warning_on_stderr case could not fail: the graded notebook keeps no trace of
+    # the warnings (IgnorePattern drops them). predict_labels runs outside the grader here.
+    folder = graded_course[3]["batch"] / "submitted" / "warning_on_stderr" / "assignment1"
+    code = ("import sys, warnings; sys.path.insert(0, sys.argv[1]); import numpy as np\n"
+            "from cs231n.classifiers.k_nearest_neighbor import KNearestNeighbor\n"
+            "knn = KNearestNeighbor(); knn.train(np.zeros((4, 1)), np.array([3, 1, 3, 1]))\n"
+            "for k in (1, 4, 4): knn.predict_labels(np.array([[1.0, 2.0, 3.0, 4.0]]), k=k)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True,
+                          text=True, timeout=120, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("UserWarning: predict_labels is slow") == 2, proc.stderr
+
+
+def test_renamed_notebook_is_graded_under_its_name(graded_course):
+    knn = graded_course[2]["renamed"]["notebooks"]["knn"]
+    assert "knn (1).ipynb" in knn["message"]
+
+
+def test_missing_or_invalid_notebook_says_so(graded_course):
+    results = graded_course[2]
+    assert "no softmax.ipynb" in results["missing_notebook"]["notebooks"]["softmax"]["message"]
+    assert "not a valid notebook" in results["invalid_json"]["notebooks"]["features"]["message"]
+    for student, notebook in (("missing_notebook", "softmax"), ("invalid_json", "features")):
+        items = [i for i in results[student]["items"] if i["id"].startswith(f"{notebook}:")
+                 if i.get("kind") == "test"]
+        assert items and all(i["score"] == 0 for i in items)
+        assert all(i["message"] in ("missing notebook", "invalid notebook") for i in items), items
+
+
+def test_empty_folder_scores_zero_everywhere_with_a_reason(graded_course):
+    result = graded_course[2]["empty_folder"]
+    assert result["score"] == 0
+    assert {n: i["status"] for n, i in result["notebooks"].items()} == \
+        {n: "missing" for n in NOTEBOOKS}
+    modules = [i for i in result["items"] if i["kind"] == "module"]
+    assert modules and all(i["score"] == 0 and i["message"] for i in modules)
 
 
 def test_syntax_error_in_a_module_costs_the_checks_of_that_module(graded_course):
-    lost = lost_items(graded_course, "syntax_error")
+    lost = lost_items(graded_course, "syntax_error_in_module")
     assert any(k.startswith("module:affine_forward") for k in lost), lost
     assert not any(k.startswith(("knn:", "module:KNearestNeighbor")) for k in lost), lost
+    items = [i for i in graded_course[2]["syntax_error_in_module"]["items"]
+             if i["column"] == "module:affine_forward"]
+    assert items and all("SyntaxError" in i["message"] or "syntax" in i["message"].lower()
+                         for i in items), items
+
+
+def test_kernel_killed_at_import_fails_that_notebook_with_a_reason(graded_course):
+    features = graded_course[2]["os_exit_at_import"]["notebooks"]["features"]
+    assert "kernel died" in features["message"]
+
+
+def test_uninterruptible_cell_fails_its_notebook_with_a_reason(graded_course):
+    knn = graded_course[2]["ignores_interrupts"]["notebooks"]["knn"]
+    assert "time limit" in knn["message"]
+
+
+@pytest.mark.parametrize("damage, error", [("infinite_loop", "CellTimeoutError"),
+                                           ("memory_bomb", "MemoryError")])
+def test_runaway_cell_shows_why_in_the_feedback(graded_course, damage, error):
+    course, _, results, _ = graded_course
+    page = (course.feedback_dir / damage / "assignment1" / "knn.html").read_text()
+    assert error in page
+    item = by_id(results[damage])["knn:knn_best_k"]
+    assert item["score"] == 0 and item["message"], item
+
+
+def test_huge_output_is_cut_in_the_graded_notebook_and_the_feedback(graded_course):
+    course = graded_course[0]
+
+    def sizes(student):
+        return ((course.autograded_dir / student / "assignment1" / "knn.ipynb").stat().st_size,
+                (course.feedback_dir / student / "assignment1" / "knn.html").stat().st_size)
+
+    (nb, page), (master_nb, master_page) = sizes("huge_output"), sizes("master")
+    assert nb < master_nb + 200_000 and page < master_page + 200_000, (nb, page)
+
+
+def test_reading_hidden_tests_gradebook_master_or_references_is_refused(graded_course):
+    notices = " ".join(graded_course[2]["reads_hidden_tests"]["notices"])
+    for name in ("knn.ipynb", "gradebook.db", str(SOURCE / "knn.ipynb"), "references.json"):
+        assert name in notices, notices
+
+
+def test_writing_outside_the_submission_is_refused(graded_course):
+    notices = " ".join(graded_course[2]["writes_outside"]["notices"])
+    assert "writing outside the submission folder" in notices
+    assert "PWNED-acceptance.txt" in notices and "PWNED.txt" in notices
+
+
+def test_monkeypatched_numpy_is_repaired_and_the_notebook_tests_score_zero(graded_course):
+    result = graded_course[2]["monkeypatches_numpy"]
+    assert "numpy.allclose" in result["notebooks"]["knn"]["message"]
+    tests = [i for i in result["items"] if i["id"].startswith("knn:") and i["kind"] == "test"]
+    assert tests and all(i["score"] == 0 for i in tests)
 
 
 def test_cheater_is_refused_and_its_tests_score_zero(graded_course):
@@ -263,12 +607,14 @@ def test_cheater_is_refused_and_its_tests_score_zero(graded_course):
     assert tests and all(i["score"] == 0 for i in tests)
 
 
-def test_grades_csv_and_summary_cover_the_whole_batch(graded_course):
-    import csv
-
-    course, _, results = graded_course
-    rows = list(csv.DictReader(course.grades_csv.open()))
-    assert sorted(r["student"] for r in rows) == sorted(results)
-    assert (course.autograded_dir / "summary.png").stat().st_size > 10_000
-    table = (course.autograded_dir / "summary.md").read_text()
-    assert f"{len(results)} students" in table and "module:affine_forward" in table
+def test_tampered_notebook_utils_still_earns_the_masters_notebook_points(graded_course):
+    # The instructor's cs231n/notebook_utils.py replaces the student's while grading, so a
+    # student cannot switch grading mode off (and run the notebooks on the full data).
+    master, tampered = (by_id(graded_course[2][s]) for s in ("master", "tampered_notebook_utils"))
+    notebook_items = [k for k, i in master.items() if i["kind"] in ("test", "answer")]
+    assert notebook_items
+    lost = {k: (tampered[k]["score"], master[k]["score"], tampered[k]["message"])
+            for k in notebook_items if tampered[k]["score"] < master[k]["score"]}
+    assert lost == {}
+    notices = " ".join(graded_course[2]["tampered_notebook_utils"]["notices"])
+    assert "notebook_utils.py" in notices, notices
