@@ -16,6 +16,8 @@
 #   AUTOGRADER_PYTHON    the Python 3.11 to build the virtualenv from (default: python3.11,
 #                        else python3, on PATH, when it is 3.11.5 or newer)
 #   CS231N_CIFAR10_DIR   an unpacked cifar-10-batches-py folder to use instead of downloading
+#   AUTOGRADER_OS_RELEASE  the os-release file telling Ubuntu (default /etc/os-release; the
+#                        tests point it elsewhere to emulate Gradescope's image)
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SRC="$ROOT/source"
@@ -61,7 +63,8 @@ else
     done
 fi
 if [ -z "$PY" ]; then
-    OS_ID="$( (. /etc/os-release && echo "${ID:-}") 2>/dev/null || true)"
+    OS_ID="$( (. "${AUTOGRADER_OS_RELEASE:-/etc/os-release}" && echo "${ID:-}") 2>/dev/null \
+        || true)"
     if [ "$OS_ID" != ubuntu ] || ! command -v apt-get >/dev/null 2>&1; then
         fail "no Python 3.11 (3.11.5 or newer) on PATH (tried python3.11 and python3)" \
             "install one (python.org, pyenv or your package manager) and run setup.sh again
