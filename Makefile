@@ -94,7 +94,7 @@ gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-aut
 	$(VENV)/bin/coursekit gradescope build --out dist/gradescope-autograder.zip
 
 test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batch, Gradescope run)
-	$(PY) -m pytest tests/autograde -m slow -q -n $(PYTEST_WORKERS)
+	$(PY) -m pytest tests/autograde -m slow -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # Starts its own throw-away PostgreSQL server (initdb, pg_ctl: apt-get install postgresql).
 test-postgres: $(STAMP) ## Grade a class in parallel into a PostgreSQL gradebook (needs the PostgreSQL server programs)
