@@ -45,6 +45,14 @@ if [ -z "${CS231N_CIFAR10_DIR:-}" ] && [ -d "$DATA" ]; then
   export CS231N_CIFAR10_DIR="$DATA"
 fi
 mkdir -p "$ROOT/results"
+if ! "$PY" -c "import coursekit" 2>/dev/null; then
+  echo "run_autograder: error: $PY cannot import coursekit: setup.sh did not finish;" \
+    "read its output in Gradescope's autograder settings, fix it and rebuild the image" >&2
+  echo '{"score": 0, "visibility": "visible", "tests": [], "output": "The autograder is' \
+    'not set up (its setup.sh did not finish), so this submission was not graded: tell' \
+    'your instructor."}' > "$ROOT/results/results.json"
+  exit 0
+fi
 cd "$ROOT/source"
 "$PY" -m coursekit gradescope run --root "$ROOT/source" --submission "$ROOT/submission" \\
   --results "$ROOT/results/results.json" || "$PY" -m coursekit gradescope fail \\

@@ -25,7 +25,7 @@ import pytest
 
 from coursekit.autograde import benchmark
 from coursekit.autograde.course import REPO_ROOT
-from coursekit.autograde.gradescope import SETUP_SH
+from coursekit.autograde.gradescope import RUN_AUTOGRADER, SETUP_SH
 from coursekit.synthetic import write_synthetic_cifar10
 
 # The Python 3.11 the repository's virtualenv was made from: the machine's, not a virtualenv's.
@@ -495,3 +495,17 @@ def test_setup_sh_says_what_to_check_when_the_deadsnakes_ppa_cannot_be_added(tmp
     assert "could not add ppa:deadsnakes/ppa" in proc.stderr
     assert "ppa.launchpadcontent.net" in proc.stderr
     assert "python3.11" not in log.read_text()   # stopped before installing
+
+
+def test_run_autograder_without_setup_still_writes_results_json_that_says_so(tmp_path):
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "run_autograder").write_text(RUN_AUTOGRADER)
+    env = autograder_env(root, tmp_path)
+    proc = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "setup.sh did not finish" in proc.stderr and "rebuild the image" in proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == 0 and data["tests"] == []
+    assert "not set up" in data["output"] and "tell your instructor" in data["output"]
