@@ -1,13 +1,15 @@
 """Gradescope for real (slow): the zip of `coursekit gradescope build`, unpacked into a folder
 laid out like /autograder, its setup.sh run as Gradescope runs it, then its run_autograder on
-two uploads (the master's solutions, the untouched release).
+two uploads (the master's solutions, the untouched release). Each stage runs once per pytest
+run, also under pytest-xdist; together about 4 minutes on 2 cores.
 
 Real here: the zip and its unpacking (`unzip`), setup.sh end to end (a virtualenv made from the
 machine's Python 3.11 found on PATH, `pip install` of requirements.txt from the package index,
 the editable course tooling, the gradebook), run_autograder with the virtualenv setup.sh made.
-Not run here: setup.sh's apt/deadsnakes branch (it runs only on Ubuntu without a Python 3.11.5+)
-and the CIFAR-10 download: synthetic CIFAR-10 is put where setup.sh looks, and curl/wget are
-replaced by stubs that fail and log, so any download attempt shows.
+Not real: the CIFAR-10 download (synthetic CIFAR-10 is put where setup.sh looks; curl and wget
+are stubs that fail and log, so any download attempt shows) and setup.sh's apt/deadsnakes
+branch, which runs only on Ubuntu without a Python 3.11.5+: the fast tests at the end emulate
+it with stubbed apt-get and add-apt-repository, and check setup.sh's other failure messages.
 """
 import contextlib
 import fcntl
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -247,8 +250,6 @@ def test_setup_sh_records_the_master_notebooks_in_the_gradebook(gradescope):
     root = gradescope[0]
     gradebook = list((root / "source").rglob("gradebook.db"))
     assert gradebook, "setup.sh left no gradebook.db under source/"
-    import sqlite3
-
     with sqlite3.connect(gradebook[0]) as db:
         notebooks = {row[0] for row in db.execute("SELECT name FROM notebook")}
     assert notebooks == {p.stem for p in SOURCE.glob("*.ipynb")}
