@@ -455,19 +455,20 @@ class Runner:
                 return False, f"setup-python: no file matched {dep} (cache-dependency-path)"
         elif given.get("cache"):
             raise Unsupported(f"setup-python: cache {given['cache']!r} not emulated")
-        bindir = self.toolcache / "Python" / "3.11" / "x64" / "bin"
-        bindir.mkdir(parents=True, exist_ok=True)
-        for name in ("python3.11", "python3", "python"):
-            link = bindir / name
-            if self.venv_seed:
-                link.write_text(_SEEDING_PYTHON.format(real=real, runner=HERE,
-                                                       seed=self.venv_seed))
-                link.chmod(0o755)
-            else:
-                link.symlink_to(real)
-        self.path_prefix.insert(0, str(bindir))
+        # The installation's own bin folder goes on PATH, as the action does with its tool
+        # cache: a venv made from it links to the interpreter itself, never through a link
+        # in another folder (which the grader's jail would not mount).
+        self.path_prefix.insert(0, str(real.parent))
+        if self.venv_seed:
+            bindir = self.toolcache / "seeding-python"
+            bindir.mkdir(parents=True, exist_ok=True)
+            for name in ("python3.11", "python3", "python"):
+                (bindir / name).write_text(_SEEDING_PYTHON.format(real=real, runner=HERE,
+                                                                  seed=self.venv_seed))
+                (bindir / name).chmod(0o755)
+            self.path_prefix.insert(0, str(bindir))
         self.set_env["pythonLocation"] = str(real.parent.parent)
-        return True, f"python {real} on PATH (via {bindir})\n"
+        return True, f"python {real} on PATH\n"
 
     def _cache(self, given):
         key, path = given["key"], self._inside(given["path"])

@@ -22,8 +22,8 @@ What is emulated (ghactions.py): actions/checkout clones local git repositories 
 python3.11 on PATH; actions/cache restores a synthetic CIFAR-10 (coursekit.synthetic) under the
 workflow's key; actions/upload-artifact only records the folder. setup-python's pip cache is
 emulated too: the venv `make venv` creates gets the distributions pinned in requirements.txt
-hard-linked from /work/main/.venv (this repository's own venv), and pip runs with PIP_NO_INDEX,
-so it finds them installed instead of downloading them. Set CK_GHA_REAL_VENV=1 to let pip
+hard-linked from this repository's own .venv, and pip runs with PIP_NO_INDEX, so it finds
+them installed instead of downloading them. Set CK_GHA_REAL_VENV=1 to let pip
 install everything from the package registry instead (several minutes more per run).
 Nothing downloads data: curl and wget are shadowed by stubs that fail.
 """
@@ -323,6 +323,15 @@ def test_job_succeeds_and_reports_the_graded_score(runs, name, student):
     assert tuple(map(float, summary.groups())) == pytest.approx((score, maximum), rel=1e-3)
     rows = re.findall(r"^\| (\S+:\S+) \|", result.summary, re.M)
     assert sorted(rows) == sorted(i["id"] for i in expected["items"])
+
+
+@pytest.mark.slow
+def test_both_runs_grade_every_item_of_the_course_without_a_grader_problem(runs):
+    a, b = graded(runs["a"], "alice"), graded(runs["b"], "dependabot_bot_")
+    # Notices reach the student: a clean submission must get none.
+    assert (a["notices"], b["notices"]) == ([], []), (a["notices"], b["notices"])
+    assert sorted(i["id"] for i in a["items"]) == sorted(i["id"] for i in b["items"])
+    assert {"test", "inline", "manual", "module", "model"} <= {i["kind"] for i in a["items"]}
 
 
 @pytest.mark.slow
