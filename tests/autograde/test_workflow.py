@@ -24,7 +24,7 @@ workflow's key; actions/upload-artifact only records the folder. setup-python's 
 emulated too: the venv `make venv` creates gets the distributions pinned in requirements.txt
 hard-linked from this repository's own .venv, and pip runs with PIP_NO_INDEX, so it finds
 them installed instead of downloading them. Set CK_GHA_REAL_VENV=1 to let pip
-install everything from the package registry instead (several minutes more per run).
+install everything from the package registry instead (measured here: 1-2 minutes more).
 Nothing downloads data: curl and wget are shadowed by stubs that fail.
 """
 import fcntl
