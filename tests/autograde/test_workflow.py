@@ -147,6 +147,40 @@ def test_runner_refuses_a_private_checkout_without_its_deploy_key(tmp_path):
     assert ok.status == "success" and (ok.workspace / "p" / "a.txt").exists()
 
 
+def _one_step_workflow(tmp_path, step, on="push"):
+    workflow = tmp_path / "wf.yml"
+    workflow.write_text(yaml.safe_dump({"on": on, "jobs": {"j": {"steps": [step]}}}))
+    return workflow
+
+
+@pytest.mark.parametrize("step, on, inputs", [
+    ({"uses": "actions/github-script@v7"}, "push", {}),
+    ({"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}}, "push", {}),
+    ({"run": "true", "continue-on-error": True}, "push", {}),
+    ({"run": "true", "shell": "sh"}, "push", {}),
+    ({"run": "echo ${{ hashFiles('x') }}"}, "push", {}),
+    ({"run": "true"}, "pull_request", {}),
+    ({"run": "true"}, {"workflow_dispatch": {"inputs": {"a": {}}}}, {"b": "1"}),
+])
+def test_runner_refuses_what_it_does_not_emulate(tmp_path, step, on, inputs):
+    repo = _make_repo(tmp_path / "repo", {"a.txt": "a"})
+    event = "workflow_dispatch" if isinstance(on, dict) else "push"
+    runner = ghactions.Runner(tmp_path / "runner", repository="o/r", actor="a", event=event,
+                              inputs=inputs, repositories={"o/r": repo})
+    with pytest.raises(ghactions.Unsupported):
+        runner.run(_one_step_workflow(tmp_path, step, on))
+
+
+def test_dispatch_inputs_take_their_defaults(tmp_path):
+    repo = _make_repo(tmp_path / "repo", {"a.txt": "a"})
+    on = {"workflow_dispatch": {"inputs": {"who": {"default": "dflt"}, "ref": {}}}}
+    step = {"run": 'echo "::notice::${{ inputs.who }}-${{ inputs.ref }}-${{ inputs.x }}"'}
+    result = ghactions.Runner(tmp_path / "runner", repository="o/r", actor="a",
+                              event="workflow_dispatch", repositories={"o/r": repo}).run(
+        _one_step_workflow(tmp_path, step, on))
+    assert result.annotations == [("notice", "", "dflt--")]
+
+
 def _strings(node):
     if isinstance(node, dict):
         for value in node.values():
