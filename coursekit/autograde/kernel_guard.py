@@ -11,7 +11,8 @@ or the master solutions, write anywhere, or replace numpy functions the tests re
 - writing anywhere but the kernel's own folder and its private temporary folder;
 - starting processes, loading C libraries through ctypes, opening SQLite databases,
   importing database drivers (a PostgreSQL gradebook holds the hidden tests too);
-- reading /proc of other processes (the grading run's environment holds its secrets);
+- reading other processes' /proc environment, arguments, memory and files (the grading
+  run's environment holds its secrets);
 
 and, after every cell, puts back numpy/builtins functions the cell replaced. Every refusal
 and every repair is written as one line to a log the grading run reads afterwards; every
@@ -32,6 +33,11 @@ _WRITE_EVENTS = {"os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rena
                  "os.symlink": (1,), "os.link": (1,), "os.utime": (0,), "shutil.rmtree": (0,),
                  "shutil.copyfile": (1,), "shutil.move": (0, 1)}
 _LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob")
+# Files of /proc/<pid>/ that give away another process's secrets (environment, arguments,
+# memory, open files); /proc/<pid>/stat and the like stay readable (ipykernel's shutdown
+# lists child processes through them).
+_PROC_SECRETS = frozenset({"environ", "cmdline", "mem", "maps", "smaps", "map_files", "fd",
+                           "fdinfo", "cwd", "root", "exe", "auxv", "pagemap"})
 # Top-level packages a grading kernel may not import: database drivers and toolkits.
 _DENIED_IMPORTS = frozenset({"psycopg", "psycopg2", "psycopg_binary", "pg8000", "asyncpg",
                              "sqlalchemy", "pymysql", "MySQLdb"})
@@ -78,9 +84,12 @@ def install():
         if real.endswith(".ipynb"):
             refuse(f"{what} of a notebook file ({path})")
         parts = real.split(os.sep)
-        if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and not _under(
+        if len(parts) > 3 and parts[1] == "proc" and parts[2].isdigit() and not _under(
                 real, (own_proc,)):
-            refuse(f"{what} of another process ({path})")
+            # /proc/<pid>/task/<tid>/<file> is the same file as /proc/<pid>/<file>
+            leaf = parts[5] if parts[3] == "task" and len(parts) > 5 else parts[3]
+            if leaf in _PROC_SECRETS:
+                refuse(f"{what} of another process's {leaf} ({path})")
         if _under(real, allow_read):
             return
         if _under(real, deny_read):

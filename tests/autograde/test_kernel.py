@@ -62,6 +62,10 @@ attempt("own_status", lambda: open("/proc/self/status").read())
 attempt("own_pid_status", lambda: open(f"/proc/{os.getpid()}/status").read())
 attempt("cpuinfo", lambda: open("/proc/cpuinfo").read())
 attempt("parent_environ", lambda: open(f"/proc/{os.getppid()}/environ", "rb").read())
+attempt("parent_cmdline", lambda: open(f"/proc/{os.getppid()}/cmdline", "rb").read())
+attempt("parent_stat", lambda: open(f"/proc/{os.getppid()}/stat").read())
+attempt("parent_thread_environ", lambda: open(
+    f"/proc/{os.getppid()}/task/{os.getppid()}/environ", "rb").read())
 attempt("import_sqlalchemy", lambda: __import__("sqlalchemy"))
 attempt("import_psycopg", lambda: __import__("psycopg"))
 attempt("import_json_decoder", lambda: __import__("json.decoder"))
@@ -81,9 +85,11 @@ def test_guard_refuses_other_processes_proc_files_and_database_drivers(tmp_path)
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    for allowed in ("own_status", "own_pid_status", "cpuinfo", "import_json_decoder"):
+    for allowed in ("own_status", "own_pid_status", "cpuinfo", "import_json_decoder",
+                    "parent_stat"):
         assert out[allowed] == "allowed", (allowed, out[allowed])
-    for refused in ("parent_environ", "import_sqlalchemy", "import_psycopg"):
+    for refused in ("parent_environ", "parent_cmdline", "parent_thread_environ",
+                    "import_sqlalchemy", "import_psycopg"):
         assert out[refused].startswith("refused: blocked by the autograder"), (refused, out)
     assert "s3cret" not in proc.stdout
     logged = log.read_text()
