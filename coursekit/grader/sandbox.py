@@ -158,13 +158,31 @@ def _bind_ro(libc, root, path):
     _mount(libc, None, inside, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
+def _symlink_hops(path):
+    """Every path the kernel passes through when it opens `path`: the path itself and each
+    symbolic link target in turn (a virtualenv's python -> /usr/local/bin/python3.11 ->
+    /opt/python/bin/python3.11 needs all three folders inside the jail)."""
+    hops, seen = [os.path.abspath(path)], set()
+    while os.path.islink(hops[-1]) and hops[-1] not in seen and len(hops) < 40:
+        seen.add(hops[-1])
+        target = os.readlink(hops[-1])
+        # A link target is relative to the folder of the link, which may itself be a link.
+        folder = os.path.realpath(os.path.dirname(hops[-1]))
+        hops.append(os.path.normpath(os.path.join(folder, target)))
+    return hops
+
+
 def _readonly_paths():
-    """What the interpreter needs: /usr, the Python installation and the virtualenv."""
+    """What the interpreter needs: /usr, the Python installation, the virtualenv and every
+    folder the interpreter's symbolic links go through."""
     paths = ["/usr"]
-    for p in {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}:
-        real = os.path.realpath(p)
-        if not any(real == q or real.startswith(q + "/") for q in paths):
-            paths.append(real)
+    hop_dirs = {os.path.dirname(p) for p in _symlink_hops(sys.executable)}
+    for p in sorted({sys.prefix, sys.base_prefix,
+                     os.path.dirname(os.path.realpath(sys.executable)), *hop_dirs}):
+        # The folder as the links name it and as it really is (it may be a link itself).
+        for path in dict.fromkeys((os.path.realpath(p), os.path.abspath(p))):
+            if not any(path == q or path.startswith(q + "/") for q in paths):
+                paths.append(path)
     # The virtualenv is found through the path of its interpreter, so keep its own path too.
     if sys.prefix not in paths and os.path.realpath(sys.prefix) != sys.prefix:
         paths.append(sys.prefix)

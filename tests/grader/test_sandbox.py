@@ -320,3 +320,29 @@ def test_copy_stops_at_the_file_count_limit(tmp_path, monkeypatch):
     notes = copy_submission(src, tmp_path / "dest")
     assert len(list((tmp_path / "dest").iterdir())) == 3
     assert any("first 3" in n for n in notes)
+
+
+def test_jail_mounts_every_folder_the_interpreters_symlinks_pass_through(tmp_path, monkeypatch):
+    # venv/bin/python -> tools/bin/python3.11 -> (linked folder) opt/python/bin/python3.11
+    import sys
+
+    from coursekit.grader import sandbox
+
+    real_bin = tmp_path / "opt" / "python" / "bin"
+    real_bin.mkdir(parents=True)
+    (real_bin / "python3.11").write_text("")
+    (tmp_path / "linked").symlink_to(real_bin)
+    tools = tmp_path / "tools" / "bin"
+    tools.mkdir(parents=True)
+    (tools / "python3.11").symlink_to(tmp_path / "linked" / "python3.11")
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to("../../tools/bin/python3.11")
+    monkeypatch.setattr(sys, "executable", str(venv_bin / "python"))
+    hops = sandbox._symlink_hops(sys.executable)
+    assert hops[0] == str(venv_bin / "python") and hops[1] == str(tools / "python3.11")
+    assert os.path.realpath(hops[-1]) == str(real_bin / "python3.11")
+    mounted = sandbox._readonly_paths()
+    for folder in (tools, tmp_path / "linked", real_bin):
+        assert any(str(folder) == m or str(folder).startswith(m + "/") for m in mounted), \
+            (folder, mounted)
