@@ -118,7 +118,11 @@ def grades_rows(course, results):
 
 
 def _num(x):
-    return f"{x:.4g}" if abs(x - round(x)) > 1e-9 else str(int(round(x)))
+    """A score as written in grades.csv: whole numbers plain, others to 4 decimals (a partial
+    module check is worth fractions of a point; a total must not lose them)."""
+    if abs(x - round(x)) <= 1e-9:
+        return str(int(round(x)))
+    return f"{x:.4f}".rstrip("0").rstrip(".")
 
 
 def write_grades_csv(course, results):

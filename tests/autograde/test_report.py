@@ -83,3 +83,16 @@ def test_grader_results_become_module_and_model_columns():
         "module:KNearestNeighbor.compute_distances_two_loops", "model:best_softmax"]
     assert items[1]["message"] == "not graded"
     assert [(i["score"], i["max_score"]) for i in items] == [(2.0, 2.0), (0.0, 3.0)]
+
+
+def test_grades_csv_keeps_fractional_points_of_large_totals(tmp_path):
+    course = course_at(tmp_path)
+    items = [item(f"module:f{i}", 99.5 + i / 16, 100) for i in range(120)]
+    write_results(course, [result("cat", items)])
+    export(course, refresh=False)
+    header, row = list(csv.reader(course.grades_csv.open()))
+    cat = dict(zip(header, row, strict=True))
+    expected_total = sum(99.5 + i / 16 for i in range(120))   # 12382.125
+    assert float(cat["total"]) == expected_total
+    assert "e" not in cat["total"].lower() and cat["max_total"] == "12000"
+    assert cat["module:f1"] == "99.5625"
