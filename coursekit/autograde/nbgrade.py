@@ -31,7 +31,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 from nbgrader.utils import capture_log
-from traitlets import Integer
+from traitlets import Integer, Unicode
 
 from coursekit.autograde.course import load_nbgrader_config
 
@@ -183,27 +183,55 @@ class RobustOverwriteCells(OverwriteCells):
     nbgrader 0.9.6 crashes the whole notebook (KeyError) when a deleted grade cell follows a
     cell that is neither graded nor a solution, or when any cell carries nbgrader metadata
     unknown to the gradebook (a copied cell, an answer cell, a cell of another notebook). Here a
-    deleted cell goes back after the nearest earlier master cell the submission still has.
+    deleted cell goes back right after the cell that precedes it in the master notebook
+    (`master_dir`), found in the submission by its cell id or grade id: a test comes back after
+    the plain cell that computes what it checks, not after the previous graded cell. Without the
+    master notebook, it goes just before the next master cell the submission still has.
     Configured by nbgrader's own `OverwriteCells.add_missing_cells`.
     """
+
+    master_dir = Unicode("", help="folder of the master notebooks (cell order)").tag(config=True)
+
+    def _master_cells(self):
+        import nbformat
+
+        path = Path(self.master_dir or "/nonexistent") / f"{self.notebook_id}.ipynb"
+        if not self.master_dir or not path.is_file():
+            return []
+        return nbformat.read(str(path), as_version=4).cells
+
+    def _insert_position(self, nb, name, source_ids, master_cells):
+        present = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        cell_ids = [c.get("id") for c in nb.cells]
+        master_names = [c.metadata.get("nbgrader", {}).get("grade_id") for c in master_cells]
+        if name in master_names:
+            for earlier in reversed(master_cells[:master_names.index(name)]):
+                grade_id = earlier.metadata.get("nbgrader", {}).get("grade_id")
+                if grade_id and grade_id in present:
+                    return present.index(grade_id) + 1
+                if not grade_id and earlier.get("id") and earlier.get("id") in cell_ids:
+                    return cell_ids.index(earlier.get("id")) + 1
+            return 0
+        at = source_ids.index(name)
+        for later in source_ids[at + 1:]:
+            if later in present:
+                return present.index(later)
+        return len(nb.cells)
 
     def add_missing_grade_cells(self, nb, resources):
         source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
         source_cells = list(source_nb.source_cells)
         source_ids = [cell.name for cell in source_cells]
         solution_ids = {cell.name for cell in source_nb.solution_cells}
+        master_cells = self._master_cells()
         for grade_cell in source_nb.grade_cells:
             present = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
             if grade_cell.name in present or grade_cell.name not in source_ids:
                 continue
             self.log.warning("Missing grade cell %s encountered, adding to notebook",
                              grade_cell.name)
+            insert_at = self._insert_position(nb, grade_cell.name, source_ids, master_cells)
             at = source_ids.index(grade_cell.name)
-            insert_at = 0
-            for earlier in reversed(source_ids[:at]):
-                if earlier in present:
-                    insert_at = present.index(earlier) + 1
-                    break
             cell = self.missing_cell_transform(source_cells[at], grade_cell.max_score,
                                                is_solution=grade_cell.name in solution_ids)
             nb.cells.insert(insert_at, nbformat_from_dict(cell))
@@ -257,6 +285,8 @@ def autograde_config(course, stage_root):
     cfg.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
     cfg.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
     cfg.Autograde.create_student = True
+    # Deleted grade cells go back where the master notebook has them.
+    cfg.RobustOverwriteCells.master_dir = str(course.source_dir)
     return cfg
 
 
