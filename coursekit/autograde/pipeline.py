@@ -148,6 +148,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
         manifest = collect.collect_submission(submission_dir, submitted, course.notebooks)
         notices += collect.install_given_files(course.root, submitted, course.given_files)
     notebooks = {}
+    test_errors = {}
     with _timed(timing, "nbgrader"):
         for name in course.notebooks:
             info = dict(manifest["notebooks"][name])
@@ -157,6 +158,12 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                 info["seconds"] = run["seconds"]
                 if run["success"]:
                     info["status"] = "graded"  # a renamed notebook keeps its note in message
+                    test_errors[name], raised = cell_errors(graded / f"{name}.ipynb",
+                                                            cell_timeout(course))
+                    if raised:
+                        more = f"; and {len(raised) - 3} more" if len(raised) > 3 else ""
+                        info["message"] = _join(info.get("message"), "errors in your cells: "
+                                                + "; ".join(raised[:3]) + more)
                     problems = guard_findings(log, graded / f"{name}.ipynb")
                     if problems["tampered"]:
                         gradebook.zero_tests(course, student, name)
@@ -193,7 +200,8 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                     "id": f"{name}:{g['name']}", "column": f"{name}:{g['name']}",
                     "kind": g["kind"], "score": g["score"], "max_score": g["max_score"],
                     "pending": g["needs_manual_grade"] and g["manual_score"] is None,
-                    "message": inline_messages.get(g["name"]) or _cell_message(g, notebooks[name]),
+                    "message": inline_messages.get(g["name"]) or _cell_message(
+                        g, notebooks[name], test_errors.get(name, {}).get(g["name"])),
                 })
     with _timed(timing, "modules"):
         module_items, module_notices, grader_notes = modules.run_module_checks(course,
@@ -221,11 +229,54 @@ def _join(*parts):
     return "; ".join(p for p in parts if p)
 
 
-def _cell_message(grade, notebook_info):
+def _cell_message(grade, notebook_info, error=None):
     if notebook_info["status"] != "graded":
         return f"{notebook_info['status']} notebook"
-    return manual_message(grade) or (
-        "" if grade["score"] >= grade["max_score"] else "test failed")
+    if grade["score"] >= grade["max_score"]:
+        return manual_message(grade)
+    return manual_message(grade) or ("test failed" + (f" ({error})" if error else ""))
+
+
+# Errors whose name alone does not say what happened.
+_ERROR_HINTS = {
+    "CellTimeoutError": "stopped at the grader's time limit of {timeout} s per cell",
+    "KeyboardInterrupt": "stopped at the grader's time limit of {timeout} s per cell",
+    "MemoryError": "over the grader's memory limit",
+}
+
+
+def cell_timeout(course):
+    return load_nbgrader_config(course.config_file).Execute.get("timeout", 30)
+
+
+def cell_errors(graded_notebook, timeout):
+    """What raised in a graded notebook, as messages a student can act on.
+
+    Returns ({grade id of a test cell: error name}, [one line per other cell that raised]).
+    A test cell's error is named only (its message could quote a hidden test); the other
+    cells run the student's code, so their first error line is shown with the cell's name.
+    """
+    path = Path(graded_notebook)
+    if not path.exists():
+        return {}, []
+    nb = nbformat.read(str(path), as_version=4)
+    tests, others = {}, []
+    for index, cell in enumerate(nb.cells, 1):
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if cell.cell_type != "code" or not errors:
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        names = list(dict.fromkeys(str(o.get("ename") or "Error") for o in errors))
+        hint = next((_ERROR_HINTS[n].format(timeout=timeout) for n in names
+                     if n in _ERROR_HINTS), "")
+        if meta.get("grade") and not meta.get("solution"):
+            tests[meta.get("grade_id")] = names[-1] + (f", {hint}" if hint else "")
+            continue
+        first = str(errors[-1].get("evalue") or "").strip().splitlines()
+        detail = f"{names[-1]}: {first[0][:200]}" if first else names[-1]
+        label = meta.get("grade_id") or f"cell {index}"
+        others.append(f"{label}: {detail}" + (f" ({hint})" if hint else ""))
+    return tests, others
 
 
 def manual_message(grade):
