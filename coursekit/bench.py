@@ -236,9 +236,20 @@ def bench_autograde():
         Row(f"full autograde of one submission ({kind}), seconds", f"{one['total_seconds']:.0f} s",
             "<= 120 s", one["total_seconds"] <= 120),
         Row("autograde stages", stages or "n/a"),
+        *_slowest_notebook_row(one["notebooks"]),
         Row(f"autograde batch of {batch['students']} with -j 2, seconds per student",
             f"{batch['seconds_per_student']:.0f} s"),
     ]
+
+
+def _slowest_notebook_row(seconds):
+    """Issue 3: each notebook runs in grading mode in under a minute on 2 cores."""
+    timed = {name: t for name, t in seconds.items() if isinstance(t, (int, float))}
+    if not timed:
+        return [Row("slowest notebook in grading mode (nbgrader autograde), seconds", "n/a")]
+    name = max(timed, key=timed.get)
+    return [Row("slowest notebook in grading mode (nbgrader autograde), seconds",
+                f"{timed[name]:.0f} s ({name})", "<= 60 s", timed[name] <= 60)]
 
 
 SECTIONS = {

@@ -33,7 +33,7 @@ def grading_cifar_dir(tmp_path_factory):
 def test_master_passes_every_test_cell_under_nbgrader_validate(name, grading_cifar_dir):
     result = run.validate_notebook(run.notebook_path(name), grading_cifar_dir)
     assert result.ok, f"{name}: {result.failed_tests + result.errors}"
-    assert result.wall_seconds < 120, f"{name} took {result.wall_seconds:.0f} s in grading mode"
+    # The time of each notebook in grading mode is a benchmark figure (make bench), not a test.
 
 
 @pytest.mark.parametrize("name", run.NOTEBOOKS)

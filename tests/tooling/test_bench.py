@@ -53,3 +53,14 @@ def test_write_readme_without_markers_says_what_is_missing(tmp_path, monkeypatch
     monkeypatch.setattr(bench, "README", str(readme))
     with pytest.raises(SystemExit, match="markers"):
         bench.write_readme("| t |", "env")
+
+
+def test_slowest_notebook_row_names_the_notebook_and_checks_the_minute_target():
+    from coursekit.bench import _slowest_notebook_row
+
+    (row,) = _slowest_notebook_row({"knn": 4.2, "softmax": 71.0, "features": None})
+    assert "softmax" in row.figure and "71" in row.figure and row.ok is False
+    (row,) = _slowest_notebook_row({"knn": 4.2, "softmax": 9.6})
+    assert "softmax" in row.figure and row.ok is True
+    (row,) = _slowest_notebook_row({"knn": None})
+    assert row.figure == "n/a" and row.ok is None
