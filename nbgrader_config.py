@@ -32,9 +32,9 @@ c.OverwriteCells.add_missing_cells = True
 # The student's files are graded as handed in: nbgrader copies the instructor's version of every
 # non-notebook file of source/ over the submission unless it is listed here. The exceptions are
 # the given files grading relies on (grading-mode switch, data loading, saving, numeric
-# gradients: coursekit.autograde.course.GIVEN_FILES), which are always the course's copies.
-_GIVEN = {"cs231n/notebook_utils.py", "cs231n/model_io.py", "cs231n/data_utils.py",
-          "cs231n/gradient_check.py"}
+# gradients), which are always the course's copies.
+from coursekit.autograde.course import GIVEN_FILES  # noqa: E402
+
 c.Autograde.exclude_overwriting = {
     "assignment1": sorted(
         rel for rel in (
@@ -43,7 +43,7 @@ c.Autograde.exclude_overwriting = {
             for folder, _, names in os.walk(os.path.join(HERE, "source", "assignment1"),
                                             followlinks=True)
             for name in names if not name.endswith(".ipynb") and "__pycache__" not in folder)
-        if rel.replace(os.sep, "/") not in _GIVEN
+        if rel.replace(os.sep, "/") not in GIVEN_FILES
     )
 }
 # `nbgrader generate_feedback` (and formgrader's feedback button) would show the hidden tests,

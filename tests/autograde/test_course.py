@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hidden_source import hidden_test_lines
 from robustness_corpus import CASES as CORPUS_CASES
 
 from coursekit.autograde import benchmark
@@ -368,15 +369,7 @@ def test_every_student_gets_feedback_pages(graded_course):
 
 def test_feedback_holds_no_hidden_test_source(graded_course):
     course, _, results, _ = graded_course
-    hidden = []
-    for nb in SOURCE.glob("*.ipynb"):
-        for cell in json.loads(nb.read_text())["cells"]:
-            text = "".join(cell["source"])
-            if "BEGIN HIDDEN TESTS" in text:
-                body = text.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS", 1)[0]
-                hidden += [ln.strip() for ln in body.splitlines()[1:]
-                           if len(ln.strip()) > 25 and not ln.strip().startswith("#")]
-    assert hidden, "the master notebooks have no hidden tests to look for"
+    hidden = hidden_test_lines(SOURCE)
     for student in results:
         pages = Path(course.feedback_dir / student / "assignment1").glob("*.html")
         text = html.unescape("".join(p.read_text() for p in pages))

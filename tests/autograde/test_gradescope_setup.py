@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hidden_source import hidden_test_lines
 
 from coursekit.autograde import benchmark
 from coursekit.autograde.course import REPO_ROOT
@@ -300,16 +301,9 @@ def test_release_gets_a_low_score(master_results, release_results):
 
 def hidden_material():
     """Lines of the hidden tests (master notebooks, hidden checks) and reference values."""
-    lines = []
-    for nb in SOURCE.glob("*.ipynb"):
-        for cell in json.loads(nb.read_text())["cells"]:
-            text = "".join(cell["source"])
-            if "BEGIN HIDDEN TESTS" in text:
-                body = text.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS", 1)[0]
-                lines += body.splitlines()[1:]
-    lines += (HIDDEN / "checks.py").read_text().splitlines()
-    lines = [ln.strip() for ln in lines if len(ln.strip()) > 25 and not ln.strip()
-             .startswith(("#", '"""'))]
+    lines = hidden_test_lines(SOURCE)
+    lines += [ln.strip() for ln in (HIDDEN / "checks.py").read_text().splitlines()
+              if len(ln.strip()) > 25 and not ln.strip().startswith(("#", '"""'))]
     numbers = set(re.findall(r"-?\d\.\d{8,}", (HIDDEN / "references.json").read_text()))
     return lines, numbers
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import ghactions
 import pytest
 import yaml
+from hidden_source import hidden_test_lines
 
 from coursekit.autograde.course import REPO_ROOT
 from coursekit.synthetic import write_synthetic_cifar10
@@ -209,20 +210,6 @@ def test_every_expression_action_and_key_of_the_workflow_is_emulated():
 
 
 # ---- the workflow, end to end (slow) -----------------------------------------------------
-
-def hidden_test_lines():
-    """Lines of the master notebooks' hidden tests long enough to identify them."""
-    lines = []
-    for nb in SOURCE.glob("*.ipynb"):
-        for cell in json.loads(nb.read_text())["cells"]:
-            text = "".join(cell["source"])
-            if "BEGIN HIDDEN TESTS" in text:
-                body = text.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS", 1)[0]
-                lines += [ln.strip() for ln in body.splitlines()[1:]
-                          if len(ln.strip()) > 25 and not ln.strip().startswith("#")]
-    assert lines, "the master notebooks have no hidden tests to look for"
-    return lines
-
 
 def working_tree_repo(dest):
     """A git repository of this working tree (tracked and new files, as they are now)."""
