@@ -44,7 +44,7 @@ test-realdata: $(CIFAR_DIR)/test_batch ## Run the tests that need the real CIFAR
 	CS231N_CIFAR10_DIR=$(CIFAR_DIR) $(PY) -m pytest -m realdata -q
 
 lint: $(STAMP) ## Lint the code with ruff
-	$(VENV)/bin/ruff check cs231n coursekit tests
+	$(VENV)/bin/ruff check cs231n coursekit tests grading
 
 bench: $(STAMP) ## Print the speed benchmarks (ratios measured side by side); BENCH_ARGS=--write-readme updates the README
 	$(PY) -m coursekit.bench $(BENCH_ARGS)
@@ -101,8 +101,8 @@ test-postgres: $(STAMP) ## Grade a class in parallel into a PostgreSQL gradebook
 	$(PY) -m pytest tests/autograde -m postgres -q
 
 # Hidden module grading (coursekit.grader): reference values, one submission, slow corpora.
-references: $(STAMP) ## Regenerate tests/hidden/references.json from the master package (seeded)
-	$(PY) tests/hidden/make_references.py
+references: $(STAMP) ## Regenerate grading/hidden/references.json from the master package (seeded)
+	$(PY) -c "from coursekit.grader.driver import write_references; print('wrote', write_references())"
 
 grade-module: $(STAMP) ## Grade one submission's cs231n package: make grade-module SUBMISSION=path [OUT=dir]
 	@test -n "$(SUBMISSION)" || { echo "error: name the folder holding cs231n/: make grade-module SUBMISSION=path" >&2; exit 1; }

@@ -28,7 +28,7 @@ from pathlib import Path
 from coursekit.autograde.course import REPO_ROOT, Course
 
 # The tooling and the private grading material, relative to the repository.
-CODE_PATHS = ("pyproject.toml", "requirements.txt", "coursekit", "cs231n", "tests/hidden")
+CODE_PATHS = ("pyproject.toml", "requirements.txt", "coursekit", "cs231n", "grading")
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", "cifar-10-batches-py", ".pytest_cache"}
 SETTINGS_FILE = "gradescope.json"
 

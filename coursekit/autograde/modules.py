@@ -47,7 +47,10 @@ def normalise_checks(result):
         function = str(_first(check, "function", "group", "target", default=""))
         is_model = check_id.startswith("model") or function.startswith("saved/")
         if is_model:
-            prefix, group = "model", check_id.split(".", 1)[-1]
+            # One item and column per saved model, named by its file: model:best_softmax.
+            group = (function.removeprefix("saved/").removesuffix(".npy")
+                     if function.startswith("saved/") else check_id.split(".", 1)[-1])
+            prefix, check_id = "model", group
         else:
             prefix, group = "module", function or check_id.split(".")[0]
         max_score = float(_first(check, "max_points", "max_score", "points_possible",

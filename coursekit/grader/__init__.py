@@ -1,21 +1,26 @@
-"""Hidden module grading: runs a submission's `cs231n` package in a sandbox and scores it.
+"""Hidden module grading: a submission's `cs231n` package run in a sandbox and judged by pytest.
 
-Entry point: `grade_submission(path)` grades the `cs231n/` folder inside `path` against the
-hidden checks and reference values of tests/hidden/ and returns a `GradeResult` (`.points`,
-`.max_points`, `.checks`, `.notes`, `.seconds`, `.to_dict()`); report.py writes its JSON and the
-summary by function. `coursekit grade-module PATH` is the command line.
+The hidden checks are the pytest tests of grading/hidden/ (test_<topic>.py, each test with its
+points and student function as markers; references.json; models.toml for the saved models).
+`pytest grading/hidden --submission PATH` runs them for an instructor; `grade_submission(path)`
+runs the same through `pytest.main` and returns a `GradeResult` (`.points`, `.max_points`,
+`.checks`, `.notes`, `.seconds`, `.to_dict()`); `coursekit grade-module PATH` is the command
+line.
 
 The modules, in the order a submission meets them:
 
+    driver.py      pytest.main on grading/hidden; record mode for the reference values
+    plugin.py      the pytest plugin: options, markers, the `student` fixture, the results
     sandbox.py     copy the submission, start the jailed worker, one request at a time
     worker.py      the worker itself (runs the student's code) and the array wire format
-    driver.py      load checks.py and rubric.toml, run every check, gather the results
-    context.py     what a check uses: calls into the worker, comparisons, numeric gradients
+    context.py     `student`: calls into the worker, comparisons, numeric gradients, messages
+    tolerances.py  how close every kind of value must be, and why
+    functions.py   the 20 student functions and their files
     rules.py       source rules read from the submitted files (loops, norm, scipy)
     references.py  the reference values file (written by `make references`)
     master.py      the trusted master modules the grader itself uses
     models.py      the saved models, evaluated on the CIFAR-10 test images
-    results.py     CheckResult and GradeResult;  report.py  their JSON and text forms
+    results.py     CheckResult and GradeResult;  report.py  their JSON, text and Gradescope forms
 """
 
 

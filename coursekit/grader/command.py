@@ -9,17 +9,21 @@ from coursekit.grader.report import summary, to_json, write_reports
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "grade-module", help="Grade the cs231n package of one submission (hidden checks)",
-        description="Run the hidden checks of tests/hidden/ on the cs231n/ package in PATH, in "
-        "the sandbox, and grade its saved models when CIFAR-10 is available. Prints the "
-        "summary by function; --out writes grade.json and summary.txt.",
+        description="Run the hidden tests of grading/hidden/ (pytest, through pytest.main) on "
+        "the cs231n/ package in PATH, in the sandbox, and grade its saved models when "
+        "CIFAR-10 is available. Prints the summary by function; --out writes grade.json, "
+        "summary.txt and Gradescope's results.json. The same tests run with plain pytest: "
+        "pytest grading/hidden --submission PATH",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("path", help="a folder holding cs231n/ (or the cs231n folder itself)")
-    parser.add_argument("--out", help="folder for grade.json and summary.txt")
+    parser.add_argument("--out", help="folder for grade.json, summary.txt and results.json")
     parser.add_argument("--json", action="store_true", help="print the JSON, not the summary")
     parser.add_argument("--cifar-dir", help="CIFAR-10 folder for the saved models "
                         "(default: $CS231N_CIFAR10_DIR, else cs231n/datasets/cifar-10-batches-py)")
     parser.add_argument("--no-models", action="store_true", help="skip the saved models")
+    parser.add_argument("--function", action="append", default=[], metavar="NAME",
+                        help="only the checks of this student function (repeatable)")
     parser.add_argument("--timeout-scale", type=float, default=1.0,
                         help="multiply every check's time limit (slow machines)")
     parser.set_defaults(func=run)
@@ -27,7 +31,7 @@ def add_parser(subparsers):
 
 def run(args):
     result = grade_submission(args.path, cifar_dir=args.cifar_dir, models=not args.no_models,
-                              timeout_scale=args.timeout_scale)
+                              timeout_scale=args.timeout_scale, functions=args.function)
     if args.out:
         write_reports(result, args.out)
     sys.stdout.write(to_json(result) if args.json else summary(result))

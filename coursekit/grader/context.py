@@ -1,18 +1,27 @@
-"""The context a hidden check runs in: it talks to the worker and judges what comes back.
+"""`student`: what a hidden test uses to run the submission's code and to judge it.
 
-`Context.call/new/get/set/numeric_grad/timed` send requests to the sandboxed worker and raise
-CheckFailed (with the status: error, not_implemented, timeout, crashed, flood, junk) when the
-submission's code fails; `expect`, `require`, `array`, `scalar`, `finite`, `expect_grad_close`
-judge the values. In "record" mode `expect` stores the master's values as the references.
+A hidden test (grading/hidden/test_*.py) receives a `Student` bound to itself: `rng` and `seed`
+(fixed by the test's id, so its inputs never change), the calls into the sandboxed worker
+(`call`, `new`, `get`, `set`, `numeric_grad`, `timed`) and the judge (`expect` against the
+recorded reference, `require` for a property, `array`/`scalar`/`finite` for the form of a
+value, `expect_grad_close` against centred differences). Every failure raises CheckFailed, whose
+message is what the student reads: it says what is wrong and how far off, never an expected
+value, a grader path or a line of the hidden test.
+
+In record mode (`make references`, on the master package) `expect` stores the value and its
+tolerance instead of comparing.
 """
 
+import re
 import time
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
+from coursekit.grader.functions import is_student_code
 from coursekit.grader.master import master_module
-from coursekit.grader.references import GraderError
+from coursekit.grader.references import GraderError, Reference, scaled_error
 from coursekit.grader.worker import Junk
 
 BASE_SEED = 20250611
@@ -24,13 +33,27 @@ LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_ba
 LAYER_PATCH = [{"module": "cs231n.layers", "attr": name, "oracle": name}
                for name in LAYER_FUNCTIONS]
 
+_WHERE = re.compile(r"^cs231n/(?P<file>[^:]+):(?P<line>\d+) in (?P<function>\S+)$")
+
 
 class CheckFailed(Exception):
-    """The check's verdict: the submission does not do what it should."""
+    """The check's verdict: the submission does not do what it should.
 
-    def __init__(self, message, status="failed"):
+    status: failed, error, not_implemented, timeout, crashed, flood, junk, partial;
+    fraction: the share of the check's points earned all the same (saved models only).
+    """
+
+    def __init__(self, message, status="failed", fraction=0.0):
         super().__init__(message)
         self.status = status
+        self.fraction = fraction
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    id: str  # "<topic>.<test name>", e.g. "layers.affine_forward_matches_the_reference"
+    function: str  # the student function (or saved model) whose points it holds
+    time_limit: float = 10.0  # seconds of this check, timeout scale applied
 
 
 def seed_for(check_id):
@@ -38,22 +61,22 @@ def seed_for(check_id):
     return (BASE_SEED + zlib.crc32(check_id.encode())) % (2**31)
 
 
-class Context:
-    """Everything one check needs; made fresh for every check by driver.run_checks."""
+class Student:
+    """Everything one hidden test needs; made fresh for every test by the plugin."""
 
-    def __init__(self, sandbox, check_def, mode, refs, deadline, sources):
+    def __init__(self, sandbox, check, mode, refs, deadline, sources):
         self.sandbox = sandbox
-        self.check = check_def
+        self.check = check
         self.mode = mode
         self.refs = refs
         self.recorded = {}
         self.deadline = deadline
         self.sources = sources
-        self.rng = np.random.RandomState(seed_for(check_def.id))
-        self.seed = seed_for(check_def.id)
+        self.seed = seed_for(check.id)
+        self.rng = np.random.RandomState(self.seed)
         self.oracle_log = []
         self.oracles = {}
-        self.warnings = []
+        self.message = ""  # said even when the check passes (a saved model's accuracy)
 
     # -- talking to the worker
 
@@ -69,7 +92,7 @@ class Context:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise CheckFailed(f"{what}: stopped, the check's time limit "
-                              f"({self.check.timeout:g} s) was used up", "timeout")
+                              f"({self.check.time_limit:g} s) was used up", "timeout")
         if limit is not None:
             remaining = min(remaining, limit)
         # The grader answers only the stand-ins this request installed: any other call (a proxy
@@ -82,29 +105,37 @@ class Context:
             return self._oracle(name, args, kwargs)
 
         reply = self.sandbox.request(req, remaining, oracle=oracle)
-        warned = reply.extra.get("warnings") if isinstance(reply.extra, dict) else None
-        if isinstance(warned, list):
-            self.warnings += [w[:300] for w in warned[:5] if isinstance(w, str)]
         if reply.status == "ok":
             return reply
         if reply.status == "error":
-            # Whatever the worker sent is untrusted: short strings only.
-            err = {k: str(reply.error.get(k))[:cap] if reply.error.get(k) is not None else None
-                   for k, cap in (("type", 100), ("message", 500), ("where", 200))}
-            err["not_implemented"] = reply.error.get("not_implemented") is True
-            where = f" at {err['where']}" if err.get("where") else ""
-            if err.get("not_implemented"):
-                said = err.get("message") or f"{what} is not implemented yet"
-                raise CheckFailed(f"{said} (NotImplementedError{where})", "not_implemented")
-            if err.get("type") == "SystemExit":
-                raise CheckFailed(f"{what} called sys.exit(){where}; return values instead",
-                                  "error")
-            raise CheckFailed(f"{what} raised {err.get('type')}{where}: {err.get('message')}",
-                              "error")
+            raise CheckFailed(*self._error_message(reply.error, what))
         message = f"{what}: {reply.message}"
         if reply.extra.get("output"):
             message += "\nlast lines printed:\n" + reply.extra["output"]
         raise CheckFailed(message, reply.status)
+
+    def _error_message(self, error, what):
+        """(message, status) of an exception the submission's code raised."""
+        # Whatever the worker sent is untrusted: short strings only.
+        err = {k: str(error.get(k))[:cap] if error.get(k) is not None else None
+               for k, cap in (("type", 100), ("message", 500), ("where", 200))}
+        where = err.get("where") or ""
+        if error.get("not_implemented") is True:
+            said = err.get("message") or f"{what} is not implemented yet"
+            return f"{said} (NotImplementedError{' at ' + where if where else ''})", \
+                "not_implemented"
+        if err.get("type") == "SystemExit":
+            return f"{what} called sys.exit(){' at ' + where if where else ''}; return " \
+                   "values instead", "error"
+        match = _WHERE.match(where)
+        if match and not is_student_code(match["file"], match["function"]):
+            # A given function (Solver._step, affine_relu_forward, ...) failed on what the
+            # student's function returned or stored: that function is the one to look at.
+            return (f"{what}: the given code at {where} raised {err.get('type')}: "
+                    f"{err.get('message')}. It works with what your {self.check.function} "
+                    "returns or stores: check that first", "error")
+        return f"{what} raised {err.get('type')}{' at ' + where if where else ''}: " \
+               f"{err.get('message')}", "error"
 
     @staticmethod
     def _fn(fn):
@@ -116,13 +147,22 @@ class Context:
 
     def call(self, fn, *args, what=None, seed=None, keep=False, keep_path=(), show=None,
              layers=False, patch=(), limit=None, **kwargs):
-        """Call fn ("module:Qual.name" or (handle, "method")) in the worker; returns its value."""
+        """Call fn ("module:Qual.name" or (handle, "method")) in the worker; returns its value.
+
+        keep: also return a handle of the result (or of result[keep_path]) kept in the worker;
+        layers: the network's layer functions are the grader's during the call (LAYER_PATCH).
+        """
         patches = list(patch) + (LAYER_PATCH if layers else [])
         req = {"op": "call", "fn": self._fn(fn), "args": list(args), "kwargs": kwargs,
                "seed": seed, "keep": keep, "keep_path": list(keep_path), "show": show,
                "patch": patches}
         reply = self.request(req, what or self._what(fn), limit)
         return (reply.value, reply.handle) if keep else reply.value
+
+    def keep(self, value):
+        """A handle of a copy of `value` kept in the worker (to see what a call does to it)."""
+        return self.call("numpy:array", value, keep=True, show="none",
+                         what="copying an input")[1]
 
     def new(self, cls, *args, what=None, seed=None, fallback_attrs=None, **kwargs):
         module, attr = cls.split(":")
@@ -143,29 +183,21 @@ class Context:
                       "value": value}, "setting " + ".".join(map(str, path)))
 
     def numeric_grad(self, fn, args, indices, *, arg=None, target=None, select=(),
-                     project=None, h=1e-5, layers=False, what=None, **kwargs):
-        """Centered differences of the worker's f at the given entries of one input."""
+                     h=1e-5, layers=False, what=None, **kwargs):
+        """Centred differences of the worker's f at the given entries of one input."""
         patches = LAYER_PATCH if layers else []
         perturb = {"arg": arg} if arg is not None else {"target": target}
         req = {"op": "fevals", "call": {"fn": self._fn(fn), "args": list(args), "kwargs": kwargs},
                "perturb": perturb, "indices": [list(map(int, i)) for i in indices],
-               "select": list(select), "project": project, "h": h, "patch": patches}
+               "select": list(select), "project": None, "h": h, "patch": patches}
         values = self.request(req, what or self._what(fn)).value
         values = self.array(values, "the function's values", shape=(len(indices), 2))
         return (values[:, 0] - values[:, 1]) / (2 * h)
 
     def timed(self, fn, *args, what=None, limit=None, **kwargs):
-        """Wall time of one call as the grader sees it (the result is not sent back).
-
-        With `limit`, a call still running after `limit` seconds is stopped and counts as
-        taking that long (the worker is restarted; the check goes on).
-        """
+        """Wall time of one call as the grader sees it (the result is not sent back)."""
         start = time.perf_counter()
-        try:
-            self.call(fn, *args, what=what, show="none", limit=limit, **kwargs)
-        except CheckFailed as exc:
-            if limit is None or exc.status != "timeout" or time.perf_counter() - start < limit:
-                raise
+        self.call(fn, *args, what=what, show="none", limit=limit, **kwargs)
         return time.perf_counter() - start
 
     @staticmethod
@@ -191,69 +223,90 @@ class Context:
     def array(value, what, shape=None, ndim=None):
         """value as a numeric ndarray, or a failed check saying why it is not one."""
         if isinstance(value, Junk):
-            raise CheckFailed(f"{what} is a {value.description}, not a numpy array of numbers")
+            raise CheckFailed(f"{what}: got a {value.description}, not a numpy array of numbers")
         if value is None:
-            raise CheckFailed(f"{what} is None (was the result computed and returned?)")
+            raise CheckFailed(f"{what}: got None (was it computed and returned?)")
         if isinstance(value, (bool, int, float, np.generic)):
             value = np.asarray(value)
         if isinstance(value, list):
             try:
                 value = np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
-                raise CheckFailed(f"{what} is not an array of numbers") from None
+                raise CheckFailed(f"{what}: got a list that is not an array of numbers") from None
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
-            raise CheckFailed(f"{what} is a {type(value).__name__}, not an array of numbers")
+            raise CheckFailed(f"{what}: got a {type(value).__name__}, not an array of numbers")
         if shape is not None and tuple(value.shape) != tuple(shape):
-            raise CheckFailed(f"{what} has shape {tuple(value.shape)}; it should have shape "
-                              f"{tuple(shape)}")
+            raise CheckFailed(f"{what}: shape {tuple(value.shape)}, should be {tuple(shape)}")
         if ndim is not None and value.ndim != ndim:
-            raise CheckFailed(f"{what} has {value.ndim} dimensions; it should have {ndim}")
+            raise CheckFailed(f"{what}: {value.ndim} dimensions, should be {ndim}")
         return value
 
     def scalar(self, value, what):
         array = self.array(value, what)
         if array.size != 1:
-            raise CheckFailed(f"{what} should be a single number; it has shape {array.shape}")
+            raise CheckFailed(f"{what}: should be a single number, got shape {array.shape}")
         return float(array.reshape(()))
 
     def finite(self, value, what):
         array = self.array(value, what)
         if not np.all(np.isfinite(array)):
-            raise CheckFailed(f"{what} contains NaN or inf")
+            raise CheckFailed(f"{what}: contains NaN or inf")
         return array
 
-    def expect(self, key, value, what, rtol=1e-7, atol=1e-9):
-        """Compare value with the reference `key` of this check (record it, in record mode)."""
+    def expect(self, key, value, what, tol):
+        """Compare value with this check's reference `key` within `tol` (tolerances.py).
+
+        Record mode stores the value and the tolerance. Returns the value as an array.
+        """
         array = self.array(value, what)
         if self.mode == "record":
             if not np.all(np.isfinite(array)):
                 raise GraderError(f"{self.check.id}: reference {key} is not finite")
-            self.recorded[key] = np.array(array)
-            return
+            self.recorded[key] = Reference(np.array(array), tol)
+            return array
         try:
-            expected = self.refs[self.check.id][key]
+            ref = self.refs[self.check.id][key]
         except KeyError:
             raise GraderError(f"{self.check.id}: no reference value {key!r}; "
                               "run `make references`") from None
+        if ref.tol != tol:
+            raise GraderError(f"{self.check.id}: {key} is recorded with tolerance {ref.tol:g}, "
+                              f"checked with {tol:g}; run `make references`")
+        expected = ref.value
         if array.shape != expected.shape:
-            raise CheckFailed(f"{what} has shape {array.shape}; it should have shape "
-                              f"{expected.shape}")
+            raise CheckFailed(f"{what}: shape {array.shape}, should be {expected.shape}")
         self.finite(array, what)
-        ok = np.abs(array.astype(np.float64) - expected) <= atol + rtol * np.abs(expected)
-        if not np.all(ok):
-            raise CheckFailed(f"{what} does not match the reference values "
-                              f"({int(np.sum(~ok))} of {ok.size} entries differ beyond the "
-                              "tolerance)")
+        if tol == 0:
+            wrong = int(np.sum(array != expected))
+            if wrong:
+                raise CheckFailed(f"{what}: {wrong} of {array.size} wrong")
+            return array
+        error = scaled_error(array, expected)
+        if not error <= tol:
+            # One significant digit: the size of the error, not a way back to the expected value.
+            raise CheckFailed(f"{what}: wrong values (largest error {error:.0e} relative to the "
+                              f"largest expected value; allowed {tol:.0e})")
+        return array
 
     def expect_grad_close(self, analytic, numeric, what, tol):
-        """Analytic against numeric gradient (both from the student's code, so printable)."""
+        """An analytic gradient against centred differences of the student's own function.
+
+        Both come from the student's code, so their error may be printed. A function whose
+        value does not move (a constant or zero loss, as a stub returns) has nothing to check
+        and fails: a numeric-gradient check needs a loss first.
+        """
         analytic = np.asarray(self.finite(analytic, what), dtype=np.float64)
         numeric = np.asarray(numeric, dtype=np.float64)
         if not np.all(np.isfinite(numeric)):
             raise CheckFailed(f"your function's values around the inputs contain NaN or inf, "
                               f"so {what} cannot be checked against a numeric gradient")
-        rel = np.max(np.abs(analytic - numeric) / np.maximum(1e-8, np.abs(analytic)
-                                                             + np.abs(numeric)))
-        if not rel <= tol:  # NaN fails too
+        if not np.max(np.abs(numeric)) > 1e-8:
+            raise CheckFailed(f"your function's value does not change when its input changes "
+                              f"(numeric gradient 0), so {what} cannot be checked: compute the "
+                              "loss first")
+        scale = max(np.max(np.abs(analytic)), np.max(np.abs(numeric)))
+        error = np.max(np.abs(analytic - numeric)) / scale
+        if not error <= tol:  # NaN fails too
             raise CheckFailed(f"{what} does not match the numeric gradient of your own function "
-                              f"(relative error {rel:.1e}, allowed {tol:.0e})")
+                              f"(largest error {error:.1e} relative to the largest entry; "
+                              f"allowed {tol:.0e})")

@@ -1,216 +1,118 @@
-"""The check driver: runs the hidden checks of tests/hidden/ against one submission.
+"""Grading a submission's `cs231n` package: the hidden tests of grading/hidden/ run by pytest.
 
-A hidden check is a function `check(ctx)` registered with `@check(id, function, module)` in
-tests/hidden/checks.py. It builds its inputs with `ctx.rng` (seeded from its id), asks the
-sandboxed worker to run the submission's code through `ctx` (`call`, `new`, `get`, `set`,
-`numeric_grad`, `timed`) and judges what comes back with `ctx.expect` (against the stored
-reference values) or `ctx.require` (a property). The same checks, run on the master package in
-"record" mode, produce the reference values (`write_references`), so the inputs of a reference
-and of its comparison can never drift apart.
-
-Student code only ever runs in the worker. Expected values stay in this process; the messages a
-student sees say what was wrong, never what was expected.
+`grade_submission(path)` runs `pytest.main` on grading/hidden with the plugin's options and
+returns the GradeResult the plugin wrote (`coursekit grade-module`, step 3 of `coursekit
+autograde`, the Gradescope run). `generate_references()` / `write_references()` run the same
+tests on the master package in record mode (`make references`).
 """
 
-import importlib.util
-import time
-import tomllib
-from dataclasses import dataclass
+import contextlib
+import io
+import json
+import tempfile
 from pathlib import Path
 
-from coursekit.grader.context import CheckFailed, Context
+import pytest
+
 from coursekit.grader.master import HIDDEN_DIR, REPO_ROOT
-from coursekit.grader.references import (
-    REFERENCES_FILE,
-    GraderError,
-    dump_references,
-    load_references,
-)
-from coursekit.grader.results import CheckResult, GradeResult
-from coursekit.grader.sandbox import Limits, Sandbox
+from coursekit.grader.references import REFERENCES_FILE, GraderError
+from coursekit.grader.results import GradeResult
 
-RUBRIC_FILE = "rubric.toml"
+MODELS_FILE = "test_saved_models.py"
 
 
-@dataclass
-class Check:
-    id: str
-    function: str
-    module: str
-    run: object
-    timeout: float = 10.0
+def hidden_targets(hidden_dir=HIDDEN_DIR, models=True, code=True):
+    """The hidden test files to run: the code checks, the saved models, or both."""
+    files = sorted(Path(hidden_dir).glob("test_*.py"))
+    return [str(f) for f in files if (f.name == MODELS_FILE and models)
+            or (f.name != MODELS_FILE and code)]
 
 
-_REGISTRY = []
+def run_pytest(args, hidden_dir=HIDDEN_DIR, quiet=True):
+    """pytest.main on the hidden tests with their own ini file; returns its exit code."""
+    base = ["-c", str(Path(hidden_dir) / "pytest.ini"), "--rootdir", str(hidden_dir),
+            "-p", "no:cacheprovider"]
+    if not quiet:
+        return int(pytest.main(base + args))
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = int(pytest.main(base + ["-q", "--no-header"] + args))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise GraderError(f"the hidden tests could not run (pytest exit code {code}):\n"
+                          + sink.getvalue()[-3000:])
+    return code
 
 
-def check(check_id, function, module, timeout=10.0):
-    """Register a hidden check (used by tests/hidden/checks.py)."""
-
-    def register(fn):
-        _REGISTRY.append(Check(check_id, function, module, fn, timeout))
-        return fn
-
-    return register
-
-
-def load_checks(hidden_dir=HIDDEN_DIR):
-    """The checks defined in hidden_dir/checks.py, in definition order."""
-    _REGISTRY.clear()
-    path = Path(hidden_dir) / "checks.py"
-    spec = importlib.util.spec_from_file_location("_coursekit_hidden_checks", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    checks = list(_REGISTRY)
-    ids = [c.id for c in checks]
-    if len(set(ids)) != len(ids):
-        raise GraderError(f"{path}: duplicate check ids")
-    return checks
-
-
-def load_rubric(hidden_dir=HIDDEN_DIR):
-    with open(Path(hidden_dir) / RUBRIC_FILE, "rb") as f:
-        return tomllib.load(f)
-
-
-# ---------------------------------------------------------------------------------------------
-# Running the checks.
-
-
-def error_text(reply):
-    """'Type: message' of a failed reply, cut short (the worker's strings are untrusted)."""
-    if reply.status != "error":
-        return reply.message
-    return f"{str(reply.error.get('type'))[:100]}: {str(reply.error.get('message'))[:500]}"
-
-
-def _module_file(module):
-    return module.replace(".", "/").removeprefix("cs231n/") + ".py"
-
-
-# Wall-clock budget of all the code checks of one submission (a correct one needs a few seconds;
-# this bounds a submission whose every function hangs).
-TOTAL_BUDGET = 240.0
-
-
-def run_checks(sandbox, checks, rubric, refs, mode, timeout_scale=1.0, progress=None,
-               strict=True):
-    points = rubric.get("checks", {})
-    budget_end = time.monotonic() + TOTAL_BUDGET * timeout_scale
-    results, recorded = [], {}
-    import_errors, hung = {}, set()
-    sources = sandbox.sources
-    for module in dict.fromkeys(c.module for c in checks):
-        reply = sandbox.request({"op": "import", "module": module}, 20 * timeout_scale)
-        if reply.ok and isinstance(reply.value, str):
-            sandbox.notes.append(f"import: {reply.value[:300]}")
-        if not reply.ok:
-            detail = error_text(reply)
-            import_errors[module] = f"cs231n/{_module_file(module)} could not be imported " \
-                                    f"({detail})"
-    for check_def in checks:
-        max_points = float(points.get(check_def.id, 0))
-        start = time.monotonic()
-        status, message = "passed", ""
-        ctx = None
-        if check_def.module in import_errors:
-            status, message = "error", import_errors[check_def.module]
-        elif check_def.function in hung:
-            status, message = "timeout", (f"skipped: {check_def.function} did not finish in an "
-                                          "earlier check")
-        elif start >= budget_end:
-            status, message = "timeout", ("skipped: the time for grading this submission "
-                                          f"({TOTAL_BUDGET * timeout_scale:g} s) was used up by "
-                                          "functions that did not finish")
-        else:
-            deadline = min(start + check_def.timeout * timeout_scale, budget_end)
-            ctx = Context(sandbox, check_def, mode, refs, deadline, sources)
-            try:
-                check_def.run(ctx)
-            except CheckFailed as exc:
-                status, message = exc.status, str(exc)
-            except GraderError:
-                raise
-            except Exception as exc:  # a reply the check did not expect: junk from the worker
-                status = "failed"
-                message = f"the results could not be checked ({type(exc).__name__}: {exc})"
-        placeholder = [w for w in (ctx.warnings if ctx else []) if "not implemented" in w]
-        if placeholder and status in ("passed", "failed"):
-            # A release placeholder ran (it returns zeros and warns): not the student's work.
-            status, message = "not_implemented", placeholder[0]
-        if status == "timeout":
-            hung.add(check_def.function)
-        seconds = time.monotonic() - start
-        if mode == "record":
-            if status != "passed" and strict:
-                raise GraderError(f"the master package fails {check_def.id}: {message}")
-            if ctx is not None and ctx.recorded:
-                recorded[check_def.id] = ctx.recorded
-        earned = max_points if status == "passed" else 0.0
-        results.append(CheckResult(check_def.id, check_def.function, earned, max_points,
-                                   status, message, seconds))
-        if progress:
-            progress(results[-1])
-    return results, recorded
-
-
-def _package_dir(path):
-    path = Path(path)
-    if path.name == "cs231n" and (path / "__init__.py").exists() and not path.is_symlink():
-        return path
-    return path / "cs231n"
-
-
-def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, limits=None,
-                     isolation="auto", timeout_scale=1.0, models=True, code=True,
-                     progress=None):
+def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, isolation="auto",
+                     timeout_scale=1.0, models=True, code=True, functions=(), tests=None):
     """Grade the `cs231n/` package in folder `path`; returns a GradeResult.
 
-    - hidden_dir: the folder of checks.py, rubric.toml and references.json.
-    - cifar_dir: CIFAR-10 folder for the saved models (default: $CS231N_CIFAR10_DIR, else the
-      master's cs231n/datasets/cifar-10-batches-py); without it they are "not graded".
-    - limits: sandbox.Limits (memory, CPU, output); isolation: "auto", "jail" or "none".
+    - cifar_dir: CIFAR-10 folder for the saved models (default: $CS231N_CIFAR10_DIR); without
+      it they are "not graded".
+    - isolation: "auto", "jail", "userns" or "none" (sandbox.py).
     - timeout_scale: multiplies every check's time limit.
     - models / code: grade the saved models / run the code checks (both by default).
+    - functions: only the checks of these student functions.
+    - tests: explicit test ids ("test_layers.py::test_x"), run in that order.
     """
-    start = time.monotonic()
-    pkg = _package_dir(path)
-    result = GradeResult(str(path))
-    checks = load_checks(hidden_dir)
-    rubric = load_rubric(hidden_dir)
-    refs = load_references(hidden_dir)
-    if not pkg.is_dir() or pkg.is_symlink():
-        for c in checks:
-            result.checks.append(CheckResult(c.id, c.function, 0.0,
-                                             float(rubric["checks"].get(c.id, 0)), "error",
-                                             f"no cs231n/ folder in {path}", 0.0))
-        result.notes.append(f"no cs231n/ package folder found in {path}")
-        result.seconds = time.monotonic() - start
-        return result
-    with Sandbox(pkg, limits=limits or Limits(), isolation=isolation) as sandbox:
-        if code:
-            results, _ = run_checks(sandbox, checks, rubric, refs, "grade", timeout_scale,
-                                    progress)
-            result.checks += results
-        if models:
-            from coursekit.grader.models import grade_models
-
-            result.checks += grade_models(sandbox, rubric, cifar_dir, timeout_scale)
-        result.notes += sandbox.notes + sandbox.copy_notes
-        if sandbox.restarts > 1:
-            result.notes.append(f"the worker was restarted {sandbox.restarts - 1} time(s) "
-                                "after a crash, a timeout or an unreadable reply")
-    result.seconds = time.monotonic() - start
+    targets = ([str(Path(hidden_dir) / t) for t in tests] if tests
+               else hidden_targets(hidden_dir, models, code))
+    with tempfile.TemporaryDirectory(prefix="ck-grade-") as tmp:
+        out = Path(tmp) / "grade.json"
+        args = [*targets, "--submission", str(path), "--results-json", str(out),
+                "--isolation", isolation, "--timeout-scale", str(timeout_scale)]
+        if cifar_dir:
+            args += ["--cifar-dir", str(cifar_dir)]
+        for function in functions:
+            args += ["--function", function]
+        run_pytest(args, hidden_dir)
+        if not out.exists():
+            raise GraderError("the hidden tests ran but wrote no results")
+        result = GradeResult.from_dict(json.loads(out.read_text()))
+    errors = [c for c in result.checks if c.status == "grader_error"]
+    if errors:
+        raise GraderError("; ".join(f"{c.id}: {c.message}" for c in errors[:5]))
     return result
 
 
+class _Collector:
+    """pytest plugin object: keeps what the grading plugin learnt of each collected test."""
+
+    def __init__(self):
+        self.checks = []
+
+    def pytest_collection_finish(self, session):
+        from coursekit.grader.plugin import CHECK_KEY, POINTS_KEY
+
+        self.checks = [(item.stash[CHECK_KEY], item.stash[POINTS_KEY]) for item in session.items]
+
+
+def collect_checks(hidden_dir=HIDDEN_DIR, models=True):
+    """[(CheckInfo, points)] of the hidden tests, in grading order, without running them."""
+    collector = _Collector()
+    sink = io.StringIO()
+    base = ["-c", str(Path(hidden_dir) / "pytest.ini"), "--rootdir", str(hidden_dir),
+            "-p", "no:cacheprovider", "-q", "--collect-only", "--submission", str(REPO_ROOT)]
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = pytest.main(base + hidden_targets(hidden_dir, models), plugins=[collector])
+    if code != pytest.ExitCode.OK:
+        raise GraderError(f"the hidden tests could not be collected:\n{sink.getvalue()[-3000:]}")
+    return collector.checks
+
+
 def generate_references(master_root=REPO_ROOT, hidden_dir=HIDDEN_DIR):
-    """Run every check on the master package and return the reference file's text."""
-    checks = load_checks(hidden_dir)
-    rubric = load_rubric(hidden_dir)
-    with Sandbox(_package_dir(master_root)) as sandbox:
-        _, recorded = run_checks(sandbox, checks, rubric, {}, "record")
-    return dump_references(recorded)
+    """Run every code check on the master package in record mode; returns the file's text."""
+    with tempfile.TemporaryDirectory(prefix="ck-refs-") as tmp:
+        out, results = Path(tmp) / REFERENCES_FILE, Path(tmp) / "grade.json"
+        run_pytest([*hidden_targets(hidden_dir, models=False), "--submission", str(master_root),
+                    "--record-references", str(out), "--results-json", str(results)],
+                   hidden_dir)
+        if not out.exists():
+            failed = [c for c in GradeResult.from_dict(json.loads(results.read_text())).checks
+                      if c.status != "passed"]
+            raise GraderError("the master package fails " + "; ".join(
+                f"{c.id}: {c.message}" for c in failed[:5]))
+        return out.read_text()
 
 
 def write_references(master_root=REPO_ROOT, hidden_dir=HIDDEN_DIR):
@@ -218,8 +120,3 @@ def write_references(master_root=REPO_ROOT, hidden_dir=HIDDEN_DIR):
     path = Path(hidden_dir) / REFERENCES_FILE
     path.write_text(text)
     return path
-
-
-__all__ = ["Check", "CheckFailed", "CheckResult", "GradeResult", "GraderError", "REFERENCES_FILE",
-           "check", "grade_submission", "generate_references", "load_references",
-           "write_references"]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HIDDEN_DIR = REPO_ROOT / "tests" / "hidden"
+HIDDEN_DIR = REPO_ROOT / "grading" / "hidden"
 
 
 def master_module(name, repo_root=REPO_ROOT):

@@ -5,31 +5,40 @@ sends back their numeric arrays. Everything else happens here, with trusted code
 its preprocessing (the master's data_utils and features, loaded from the repository, never the
 submission's), the forward pass and the accuracy. The test labels never leave this process.
 
-Preprocessing follows the notebooks (rubric.toml says which model uses which):
+Used by grading/hidden/test_saved_models.py; grading/hidden/models.toml lists the models (file,
+kind, pipeline, target accuracy, points). Preprocessing follows the notebooks:
 - raw, linear models (softmax.ipynb): rows of channels-last pixels minus the mean training row;
 - raw, networks (two_layer_net.ipynb, get_CIFAR10_data): channels-first rows minus the mean;
 - features (features.ipynb): HOG + 25-bin hue histogram, minus the training features' mean and
   divided by their std. The features of the training set take a while (about 40 s for 49000
   images), so their mean/std and the test features are cached in .cache/grader/.
 A bias column of ones is appended when the first weight matrix has one row more than the inputs.
-Points scale linearly from chance (0.10) to the rubric's target accuracy.
+Points scale linearly from chance (0.10) to the model's target accuracy.
 """
 
 import hashlib
 import os
+import tomllib
 from pathlib import Path
 
 import numpy as np
 
-from coursekit.grader.driver import error_text
-from coursekit.grader.master import REPO_ROOT, master_module
-from coursekit.grader.results import CheckResult
+from coursekit.grader.context import CheckFailed
+from coursekit.grader.master import HIDDEN_DIR, REPO_ROOT, master_module
 from coursekit.grader.worker import Junk
 
 CHANCE = 0.10
 NUM_TRAIN = 49000
 NUM_TEST = 1000
 CACHE_DIR = REPO_ROOT / ".cache" / "grader"
+
+
+MODELS_FILE = "models.toml"
+
+
+def load_models(hidden_dir=HIDDEN_DIR):
+    """The saved models graded, from grading/hidden/models.toml: {name: spec}."""
+    return tomllib.loads((Path(hidden_dir) / MODELS_FILE).read_text())["models"]
 
 
 def dataset_dir(cifar_dir=None):
@@ -40,7 +49,7 @@ def dataset_dir(cifar_dir=None):
     return REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
 
 
-class TestData:
+class CifarTestSet:
     """The test inputs of each pipeline, computed on first use."""
 
     def __init__(self, root):
@@ -132,50 +141,37 @@ def predict(params, kind, X):
     return np.argmax(np.maximum(X @ W1 + b1, 0) @ W2 + b2, axis=1)
 
 
-def grade_models(sandbox, rubric, cifar_dir=None, timeout_scale=1.0):
-    models = rubric.get("models", {})
-    root = dataset_dir(cifar_dir)
-    results = []
-    if not (root / "test_batch").is_file():
-        for name, spec in models.items():
-            results.append(CheckResult(
-                f"model.{name}", f"saved/{spec['file']}", 0.0, float(spec["points"]),
-                "not_graded", f"not graded: dataset missing (no CIFAR-10 test_batch in {root}; "
-                "set CS231N_CIFAR10_DIR to grade the saved models)", 0.0))
-        return results
-    data = TestData(root)
-    for name, spec in models.items():
-        results.append(grade_model(sandbox, data, name, spec, timeout_scale))
-    return results
+def accuracy_points(accuracy, target):
+    """The share of a model's points: 0 at chance, 1 from the target accuracy on, linear between."""
+    return min(1.0, max(0.0, (accuracy - CHANCE) / (target - CHANCE)))
 
 
-def grade_model(sandbox, data, name, spec, timeout_scale=1.0):
-    max_points = float(spec["points"])
-    check_id, function = f"model.{name}", f"saved/{spec['file']}"
-
-    def result(points, status, message, seconds=0.0):
-        return CheckResult(check_id, function, round(points, 4), max_points, status, message,
-                           seconds)
-
-    if not (Path(sandbox.cwd) / "cs231n" / "saved" / spec["file"]).is_file():
-        return result(0.0, "failed", f"cs231n/saved/{spec['file']} is missing: run the notebook "
-                                     "cell that saves it")
-    reply = sandbox.request({"op": "load_model", "path": f"cs231n/saved/{spec['file']}"},
-                            60 * timeout_scale)
-    if not reply.ok:
-        detail = error_text(reply)
-        return result(0.0, "failed", f"cs231n/saved/{spec['file']} could not be loaded "
-                                     f"({detail})", reply.seconds)
-    if not isinstance(reply.value, dict):
-        return result(0.0, "failed", f"cs231n/saved/{spec['file']} does not hold a dictionary")
+def load_saved_model(student, file):
+    """The numeric arrays of cs231n/saved/<file>, opened in the worker (the file is pickled)."""
+    if not (Path(student.sandbox.cwd) / "cs231n" / "saved" / file).is_file():
+        raise CheckFailed(f"cs231n/saved/{file} is missing: run the notebook cell that saves it")
     try:
-        predicted = predict(reply.value, spec["kind"], data.inputs(spec["pipeline"], spec["kind"]))
+        params = student.request({"op": "load_model", "path": f"cs231n/saved/{file}"},
+                                 f"loading cs231n/saved/{file}").value
+    except CheckFailed as exc:
+        raise CheckFailed(f"cs231n/saved/{file} could not be loaded ({exc})") from None
+    if not isinstance(params, dict):
+        raise CheckFailed(f"cs231n/saved/{file} does not hold a dictionary")
+    return params
+
+
+def judge_model(student, data, spec):
+    """Score a saved model on the test images: passes, or CheckFailed with the share earned."""
+    params = load_saved_model(student, spec["file"])
+    try:
+        predicted = predict(params, spec["kind"], data.inputs(spec["pipeline"], spec["kind"]))
     except ValueError as exc:
-        return result(0.0, "failed", f"cs231n/saved/{spec['file']}: {exc}", reply.seconds)
+        raise CheckFailed(f"cs231n/saved/{spec['file']}: {exc}") from None
     accuracy = float(np.mean(predicted == data.labels))
-    fraction = min(1.0, max(0.0, (accuracy - CHANCE) / (spec["target"] - CHANCE)))
-    points = max_points * fraction
-    status = "passed" if fraction >= 1.0 else ("partial" if points > 0 else "failed")
-    return result(points, status, f"test accuracy {accuracy:.3f} (full points from "
-                                  f"{spec['target']:.2f}, none at chance {CHANCE:.2f}): "
-                                  f"{points:.2f} of {max_points:g} points", reply.seconds)
+    fraction = accuracy_points(accuracy, spec["target"])
+    message = (f"test accuracy {accuracy:.3f} (full points from {spec['target']:.2f}, none at "
+               f"chance {CHANCE:.2f}): {fraction * spec['points']:.2f} of {spec['points']:g} "
+               "points")
+    if fraction < 1.0:
+        raise CheckFailed(message, "partial" if fraction > 0 else "failed", fraction)
+    student.message = message

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from coursekit.grader.functions import STUDENT_FUNCTIONS
+
 STATUS_WORDS = {
     "passed": "ok",
     "partial": "partial",
@@ -14,6 +16,7 @@ STATUS_WORDS = {
     "flood": "OUTPUT FLOOD",
     "junk": "BAD REPLY",
     "not_graded": "not graded",
+    "grader_error": "GRADER ERROR",
 }
 
 
@@ -22,19 +25,31 @@ def to_json(result):
 
 
 def write_reports(result, out_dir):
-    """Write grade.json and summary.txt into out_dir; returns their paths."""
+    """Write grade.json, summary.txt and results.json (Gradescope's format) into out_dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, text_path = out_dir / "grade.json", out_dir / "summary.txt"
-    json_path.write_text(to_json(result))
-    text_path.write_text(summary(result))
-    return json_path, text_path
+    paths = out_dir / "grade.json", out_dir / "summary.txt", out_dir / "results.json"
+    paths[0].write_text(to_json(result))
+    paths[1].write_text(summary(result))
+    paths[2].write_text(json.dumps(gradescope_results(result), indent=1) + "\n")
+    return paths
+
+
+def gradescope_results(result):
+    """Gradescope's results.json: one test per check, named by its function and id."""
+    tests = [{"name": f"{c.function}: {c.id}", "score": c.points, "max_score": c.max_points,
+              "status": "passed" if c.status == "passed" else "failed",
+              "output": c.message or "ok", "visibility": "visible"} for c in result.checks]
+    return {"score": result.points, "execution_time": round(result.seconds, 1),
+            "tests": tests}
 
 
 def summary(result):
     """One line per function (points and status), then the message of each lost check."""
+    # In the assignment's order of the functions, the saved models last.
+    order = {name: i for i, name in enumerate(STUDENT_FUNCTIONS)}
     by_function = {}
-    for c in result.checks:
+    for c in sorted(result.checks, key=lambda c: order.get(c.function, len(order))):
         by_function.setdefault(c.function, []).append(c)
     width = max([len(f) for f in by_function] + [8])
     lines = [f"Module grade of {result.submission}",
@@ -52,7 +67,8 @@ def summary(result):
         else:
             word = "some checks failed"
         lines.append(f"  {function:<{width}}  {got:5g} / {top:<4g} {word}")
-    problems = [c for c in result.checks if c.status not in ("passed", "not_graded")]
+    problems = [c for checks in by_function.values() for c in checks
+                if c.status not in ("passed", "not_graded")]
     if problems:
         lines += ["", "What to fix:"]
         for c in problems:

@@ -43,6 +43,15 @@ class GradeResult:
     def by_id(self):
         return {c.id: c for c in self.checks}
 
+    @classmethod
+    def from_dict(cls, data):
+        result = cls(data["submission"], notes=list(data.get("notes", [])),
+                     seconds=float(data.get("seconds", 0.0)))
+        result.checks = [CheckResult(c["id"], c["function"], c["points"], c["max_points"],
+                                     c["status"], c["message"], c["seconds"])
+                         for c in data["checks"]]
+        return result
+
     def to_dict(self):
         return {"submission": self.submission, "points": self.points,
                 "max_points": self.max_points, "graded_max_points": self.graded_max_points,

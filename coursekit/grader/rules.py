@@ -23,10 +23,16 @@ def count_loops(node):
     return sum(isinstance(n, LOOP_NODES) for n in ast.walk(node))
 
 
+HIDDEN_LOOPS = ("cdist", "pdist", "distance_matrix", "vectorize", "apply_along_axis", "fromiter")
+
+
 def forbidden_uses(func, tree, forbidden_attrs=("norm",), forbidden_modules=("scipy",),
-                   forbidden_names=("cdist", "pdist", "distance_matrix", "vectorize",
-                                    "apply_along_axis", "fromiter")):
-    """Names in func that reach np.linalg.norm, scipy or a hidden loop, including aliases."""
+                   forbidden_names=HIDDEN_LOOPS):
+    """Names in func that reach np.linalg.norm, scipy or a hidden loop, including aliases.
+
+    Add to forbidden_names the functions whose loops would be hidden behind a call (the other
+    distance methods, for a kNN distance method).
+    """
     aliases = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):

@@ -11,6 +11,9 @@ ASSIGNMENT = "assignment1"
 MASTER_PACKAGE = os.path.join(REPO_ROOT, "cs231n")
 MASTER_NOTEBOOKS = os.path.join(REPO_ROOT, "source", ASSIGNMENT)
 TESTS_DIR = os.path.join(REPO_ROOT, "tests")
+GRADING_DIR = os.path.join(REPO_ROOT, "grading")  # hidden checks (grading/hidden/), never released
+# What the leak check fingerprints: every file of these folders, and the hidden/ folder of each.
+GRADER_DIRS = (TESTS_DIR, GRADING_DIR)
 NBGRADER_CONFIG = os.path.join(REPO_ROOT, "nbgrader_config.py")
 
 # Student side: the folder students get.

@@ -8,11 +8,11 @@ What counts as secret (collected from the master side):
 - hidden-test: every line inside a `### BEGIN HIDDEN TESTS` region;
 - answer-key: every line of a manually graded answer cell's solution region (or of the whole
   answer cell when it has none), and of mark schemes;
-- reference-file: a release file that equals a file under tests/, a data file (.npy, .npz,
-  .pkl, ...), or a number of 7+ significant digits stored under tests/hidden/ appearing in the
-  release text;
+- reference-file: a release file that equals a file under tests/ or grading/, a data file
+  (.npy, .npz, .pkl, ...), or a number of 7+ significant digits stored under grading/hidden/
+  (the hidden checks' reference values) appearing in the release text;
 - tests-content: a `tests` folder, a `test_*.py` or `conftest.py` in the release, or a release
-  file that repeats distinctive lines of one file of tests/hidden/ (5 of them, and at least a
+  file that repeats distinctive lines of one file of grading/hidden/ (5 of them, and at least a
   tenth of that file's; lines that other test files or the master also have do not count).
 
 How lines are compared: a line is normalised by deleting all whitespace, and a secret line leaks
@@ -216,19 +216,19 @@ def _significant(literal):
         return None
 
 
-def _reference_numbers(hidden_dir):
+def _reference_numbers(hidden_dirs):
     numbers = {}
-    for rel, path in release_files(hidden_dir) if os.path.isdir(hidden_dir) else []:
-        values = []
-        if path.endswith((".npy", ".npz")):
-            values = _array_numbers(path)
-        else:
-            text = read_text(path)
-            values = NUMBER.findall(text) if text else []
-        for value in values:
-            key = _significant(value)
-            if key:
-                numbers.setdefault(key, f"tests/hidden/{rel}")
+    for label, hidden_dir in hidden_dirs:
+        for rel, path in release_files(hidden_dir):
+            if path.endswith((".npy", ".npz")):
+                values = _array_numbers(path)
+            else:
+                text = read_text(path)
+                values = NUMBER.findall(text) if text else []
+            for value in values:
+                key = _significant(value)
+                if key:
+                    numbers.setdefault(key, f"{label}/{rel}")
     return numbers
 
 
@@ -264,34 +264,39 @@ def secret_lines(secrets):
 
 @dataclass
 class GraderFiles:
-    """What identifies the content of tests/: whole files, hidden numbers, hidden lines."""
+    """What identifies the grader's files: whole files, hidden numbers, hidden lines."""
 
-    files: dict  # bytes -> "tests/<rel>"
-    numbers: dict  # significant-digit key -> "tests/hidden/<rel>"
-    hidden_lines: dict  # "tests/hidden/<rel>" -> its distinctive normalised lines
+    files: dict  # bytes -> "<dir>/<rel>"
+    numbers: dict  # significant-digit key -> "<dir>/hidden/<rel>"
+    hidden_lines: dict  # "<dir>/hidden/<rel>" -> its distinctive normalised lines
 
 
-def grader_files(tests_dir, public):
-    test_files = release_files(tests_dir) if os.path.isdir(tests_dir) else []
-    files = {}
-    for rel, path in test_files:
-        with open(path, "rb") as f:
-            files.setdefault(f.read(), f"tests/{rel}")
-    hidden_dir = os.path.join(tests_dir, "hidden")
-    # Lines of the other test files are generic test code (imports, loops over params, the
-    # published checks): sharing them with a hidden file proves nothing.
-    generic = set()
-    for rel, path in test_files:
-        if not rel.startswith("hidden/"):
-            generic.update(normalise(x) for x in (read_text(path) or "").split("\n"))
+def grader_files(grader_dirs, public):
+    """Fingerprints of the folders of grader files (tests/, grading/): each file, and the
+    numbers and distinctive lines of each folder's hidden/ subfolder."""
+    if isinstance(grader_dirs, str):
+        grader_dirs = (grader_dirs,)
+    dirs = [(os.path.basename(os.path.normpath(d)), d) for d in grader_dirs if os.path.isdir(d)]
+    files, generic, hidden = {}, set(), []
+    for label, folder in dirs:
+        for rel, path in release_files(folder):
+            with open(path, "rb") as f:
+                files.setdefault(f.read(), f"{label}/{rel}")
+            # Lines of the other test files are generic test code (imports, loops over params,
+            # the published checks): sharing them with a hidden file proves nothing.
+            if not rel.startswith("hidden/"):
+                generic.update(normalise(x) for x in (read_text(path) or "").split("\n"))
+        if os.path.isdir(os.path.join(folder, "hidden")):
+            hidden.append((f"{label}/hidden", os.path.join(folder, "hidden")))
     hidden_lines = {}
-    for rel, path in release_files(hidden_dir) if os.path.isdir(hidden_dir) else []:
-        distinct = {normalise(x) for x in (read_text(path) or "").split("\n")}
-        distinct = {x for x in distinct if not is_trivial(x) and x not in public
-                    and x not in generic}
-        if distinct:
-            hidden_lines[f"tests/hidden/{rel}"] = distinct
-    return GraderFiles(files, _reference_numbers(hidden_dir), hidden_lines)
+    for label, hidden_dir in hidden:
+        for rel, path in release_files(hidden_dir):
+            distinct = {normalise(x) for x in (read_text(path) or "").split("\n")}
+            distinct = {x for x in distinct if not is_trivial(x) and x not in public
+                        and x not in generic}
+            if distinct:
+                hidden_lines[f"{label}/{rel}"] = distinct
+    return GraderFiles(files, _reference_numbers(hidden), hidden_lines)
 
 
 def path_leaks(rel):
@@ -330,8 +335,11 @@ def grader_file_leaks(rel, data, text, fingerprints):
 
 
 def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
-               master_notebooks=layout.MASTER_NOTEBOOKS, tests_dir=layout.TESTS_DIR):
-    """Every leak found in `release_dir`, sorted; an empty list means the release is clean."""
+               master_notebooks=layout.MASTER_NOTEBOOKS, tests_dir=layout.GRADER_DIRS):
+    """Every leak found in `release_dir`, sorted; an empty list means the release is clean.
+
+    tests_dir: the folder (or folders) of grader files: the repository's tests/ and grading/.
+    """
     if not os.path.isdir(release_dir):
         raise FileNotFoundError(f"leak check: no release folder {release_dir}; run `make release`")
     secrets = collect_secrets(master_package, master_notebooks)

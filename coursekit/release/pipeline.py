@@ -39,7 +39,7 @@ class Course:
     package: str = layout.MASTER_PACKAGE
     notebooks_dir: str = layout.MASTER_NOTEBOOKS
     notebooks: list = field(default_factory=lambda: list(layout.NOTEBOOKS))
-    tests_dir: str = layout.TESTS_DIR
+    tests_dir: tuple = layout.GRADER_DIRS
     nbgrader_config: str = layout.NBGRADER_CONFIG
 
 

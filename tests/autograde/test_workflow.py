@@ -53,7 +53,7 @@ ORG = "cs231n-org"
 COURSE, STUDENT_REPO = f"{ORG}/cs231n-course", f"{ORG}/a1-alice"
 DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nemulated\n-----END OPENSSH PRIVATE KEY-----"
 # The course checkout's mark: this reference value is changed in the private course copy.
-MARKED_CHECK = "layers.relu_forward.values"
+MARKED_CHECK = "layers.relu_forward_matches_the_reference"
 
 
 # ---- the runner (fast) -------------------------------------------------------------------
@@ -227,7 +227,7 @@ def working_tree_repo(dest):
 def private_course_repo(dest):
     """The instructor's private course, its references.json marked (one value changed)."""
     working_tree_repo(dest)
-    path = dest / "tests" / "hidden" / "references.json"
+    path = dest / "grading" / "hidden" / "references.json"
     refs = json.loads(path.read_text())
     out = refs[MARKED_CHECK]["out"]
     out["data"] = [v + 1.0 for v in out["data"]]
@@ -394,8 +394,9 @@ def test_student_checkout_holds_no_hidden_test_or_reference(runs):
     submission = runs["a"].workspace / "submission"
     files = [p for p in submission.rglob("*") if p.is_file() and ".git" not in p.parts]
     assert any(p.name == "knn.ipynb" for p in files)
-    assert not (submission / "tests").exists()
-    assert [p for p in files if p.name in ("references.json", "checks.py", "rubric.toml")] == []
+    assert not (submission / "tests").exists() and not (submission / "grading").exists()
+    assert [p for p in files if p.name in ("references.json", "models.toml")
+            or p.parent.name == "hidden"] == []
     assert [p for p in files if p.suffix in (".ipynb", ".py")
             and "BEGIN HIDDEN TESTS" in p.read_text(errors="replace")] == []
 
@@ -403,12 +404,12 @@ def test_student_checkout_holds_no_hidden_test_or_reference(runs):
 @pytest.mark.slow
 def test_hidden_references_come_from_the_course_checkout(runs):
     course = runs["a"].workspace / "course"
-    # The grading venv's coursekit is the checked-out course's, so is its tests/hidden.
+    # The grading venv's coursekit is the checked-out course's, so is its grading/hidden.
     where = subprocess.run([str(course / ".venv" / "bin" / "python"), "-c",
                             "from coursekit.grader.master import HIDDEN_DIR; print(HIDDEN_DIR)"],
                            cwd=course.parent, env={"PATH": "/usr/bin:/bin"},
                            capture_output=True, text=True, check=True).stdout.strip()
-    assert Path(where) == course / "tests" / "hidden"
+    assert Path(where) == course / "grading" / "hidden"
     # Only the course checkout's references.json is marked: the master fails that check.
     items = {i["id"]: i for i in graded(runs["a"], "alice")["items"]}
     assert items[f"module:{MARKED_CHECK}"]["score"] == 0

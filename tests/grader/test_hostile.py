@@ -68,13 +68,14 @@ def _hostile_memory_search(check_key, shape):
 HOSTILE = {
     "disk_search": ("affine_forward", [
         ("layers.py", "out = x.reshape(x.shape[0], -1) @ w + b",
-         'out = _hostile_disk_search("layers.affine_forward.values", (x.shape[0], w.shape[1]))'),
+         'out = _hostile_disk_search("layers.affine_forward_matches_the_reference", '
+         '(x.shape[0], w.shape[1]))'),
     ], ("layers.py", SEARCH_HELPERS)),
     "stack_and_memory_search": ("affine_backward", [
         ("layers.py", "dx = (dout @ w.T).reshape(x.shape)",
-         'dx = _hostile_memory_search("layers.affine_backward.values", x.shape)'),
+         'dx = _hostile_memory_search("layers.affine_backward_matches_the_reference", x.shape)'),
         ("layers.py", "db = dout.sum(axis=0)",
-         'db = _hostile_memory_search("layers.affine_backward.values", b.shape)'),
+         'db = _hostile_memory_search("layers.affine_backward_matches_the_reference", b.shape)'),
     ], ("layers.py", SEARCH_HELPERS)),
     "hang": ("relu_forward", [
         ("layers.py", "out = np.maximum(0, x)", "while True:\n        pass")], None),
@@ -137,7 +138,7 @@ def test_hostile_submission_gains_nothing_and_the_run_goes_on(name, tmp_path):
     if helpers:
         path = submission / "cs231n" / helpers[0]
         path.write_text(path.read_text() + helpers[1])
-    result = grade(submission, timeout_scale=0.3)
+    result = grade(submission)
     own = [c for c in result.checks if c.function == function]
     others = [c for c in result.checks if c.function != function]
     assert own and sum(c.points for c in own) == 0, [(c.id, c.status) for c in own]
@@ -174,9 +175,9 @@ def test_reference_numbers_are_found_by_the_leak_scan():
 
 @pytest.mark.slow
 def test_total_time_of_a_submission_is_bounded(tmp_path, monkeypatch):
-    from coursekit.grader import driver
+    from coursekit.grader import plugin
 
-    monkeypatch.setattr(driver, "TOTAL_BUDGET", 4.0)
+    monkeypatch.setattr(plugin, "TOTAL_BUDGET", 4.0)
     submission = copy_master(tmp_path)
     for relpath, old in (("layers.py", "out = x.reshape(x.shape[0], -1) @ w + b"),
                          ("layers.py", "dx = (dout @ w.T).reshape(x.shape)"),
@@ -209,20 +210,16 @@ def test_grader_functions_kept_from_a_net_check_answer_nothing_later(tmp_path):
          "        out = stolen(x, w, b)[0]\n"
          "    else:\n"
          "        out = np.zeros((x.shape[0], w.shape[1]))")
-    # Run the net checks first, in the same worker, then affine_forward's.
-    from coursekit.grader import driver
-    from coursekit.grader.references import load_references
-    from coursekit.grader.sandbox import Sandbox
-
-    checks = driver.load_checks()
-    order = [c for c in checks if c.id.startswith("twolayer.loss")] + \
-            [c for c in checks if c.id.startswith("layers.affine_forward")]
-    with Sandbox(submission / "cs231n") as sandbox:
-        results, _ = driver.run_checks(sandbox, order, driver.load_rubric(),
-                                       load_references(), "grade")
-    by_id = {r.id: r for r in results}
-    assert by_id["twolayer.loss.reg0"].status == "passed"
-    for check_id in ("layers.affine_forward.values", "layers.affine_forward.edge_shapes"):
+    # The net checks first, in the same worker, then affine_forward's (tests run in this order).
+    result = grade(submission, tests=[
+        "test_nets.py::test_two_layer_loss_and_gradients_match_the_reference",
+        "test_layers.py::test_affine_forward_matches_the_reference",
+        "test_layers.py::test_affine_forward_handles_one_example_and_singleton_dimensions"])
+    by_id = {r.id: r for r in result.checks}
+    assert list(by_id)[0] == "nets.two_layer_loss_and_gradients_match_the_reference"
+    assert by_id["nets.two_layer_loss_and_gradients_match_the_reference"].status == "passed"
+    for check_id in ("layers.affine_forward_matches_the_reference",
+                     "layers.affine_forward_handles_one_example_and_singleton_dimensions"):
         assert by_id[check_id].points == 0, by_id[check_id].message
 
 
@@ -243,5 +240,5 @@ def test_disk_search_finds_nothing_in_the_user_namespace_jail(tmp_path):
         edit(submission, relpath, old, new)
     path = submission / "cs231n" / helpers[0]
     path.write_text(path.read_text() + helpers[1])
-    result = grade(submission, isolation="userns", timeout_scale=0.3)
+    result = grade(submission, isolation="userns")
     assert sum(c.points for c in result.checks if c.function == function) == 0

@@ -3,8 +3,7 @@ import os
 
 import pytest
 
-from coursekit.grader import grade_submission
-from coursekit.grader.driver import load_rubric
+from coursekit.grader import grade_submission, models
 from coursekit.grader.master import REPO_ROOT
 
 pytestmark = pytest.mark.realdata
@@ -13,7 +12,7 @@ pytestmark = pytest.mark.realdata
 def test_master_saved_models_reach_their_targets():
     cifar = os.environ.get("CS231N_CIFAR10_DIR")
     assert cifar, "set CS231N_CIFAR10_DIR (make test-realdata does)"
-    files = [spec["file"] for spec in load_rubric()["models"].values()]
+    files = [spec["file"] for spec in models.load_models().values()]
     missing = [f for f in files if not (REPO_ROOT / "cs231n" / "saved" / f).is_file()]
     assert not missing, (f"cs231n/saved/ lacks {', '.join(missing)}: run the master notebooks "
                          "(they save the models) and commit the files")

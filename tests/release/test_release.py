@@ -127,6 +127,35 @@ def test_release_holds_the_five_notebooks_and_the_student_files(release_dir):
     assert os.listdir(os.path.join(release_dir, "cs231n", "saved")) == [".gitkeep"]
 
 
+def pinned_requirements(path):
+    """{canonical name: version} of a requirements file; every line must be `name==version`."""
+    import re
+
+    pins = {}
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, sep, version = line.partition("==")
+            assert sep and version.strip(), f"{path}: {line!r} is not pinned (name==version)"
+            pins[re.sub(r"[-_.]+", "-", name.split("[", 1)[0].strip()).lower()] = version.strip()
+    return pins
+
+
+def test_release_requirements_are_the_courses_pins_and_carry_future(release_dir):
+    """A student's kernel runs what the grading kernel runs: the same versions, and `future`,
+    whose `past.builtins` the official starter's modules import (`from past.builtins import
+    xrange`); without it a finished official submission fails its first notebook cell."""
+    course = pinned_requirements(os.path.join(layout.REPO_ROOT, "requirements.txt"))
+    release = pinned_requirements(os.path.join(release_dir, "requirements.txt"))
+    assert "future" in course and "future" in release
+    assert sorted(set(release) - set(course)) == [], "the grading environment lacks these"
+    differ = {name: (version, course[name]) for name, version in release.items()
+              if course.get(name) != version}
+    assert differ == {}, f"(release, course) versions differ: {differ}"
+
+
 def test_stubbed_modules_keep_every_docstring_and_todo_of_the_master(release_dir):
     for rel in python_files(layout.MASTER_PACKAGE):
         master = open(os.path.join(layout.MASTER_PACKAGE, rel)).read()
@@ -282,24 +311,26 @@ def test_a_real_secret_injected_into_the_release_is_caught(release_copy, kind):
 
 
 def hidden_files():
-    hidden = os.path.join(layout.TESTS_DIR, "hidden")
+    hidden = os.path.join(layout.GRADING_DIR, "hidden")
     found = [os.path.join(layout.TESTS_DIR, "conftest.py")]
     for dirpath, _, filenames in os.walk(hidden):
-        found.extend(os.path.join(dirpath, name) for name in sorted(filenames)[:3])
+        found.extend(os.path.join(dirpath, name) for name in sorted(filenames)
+                     if name.endswith((".json", ".py", ".toml")))
     return found
 
 
 @pytest.mark.parametrize("path", hidden_files(),
-                         ids=lambda p: os.path.relpath(p, layout.TESTS_DIR))
+                         ids=lambda p: os.path.relpath(p, layout.REPO_ROOT))
 def test_a_copied_test_or_reference_file_is_caught(release_copy, path):
     shutil.copyfile(path, release_copy / "cs231n" / "saved" / os.path.basename(path))
     kinds = {leak.kind for leak in find_leaks(str(release_copy))}
     assert kinds & {"reference-file", "tests-content"}
 
 
-def test_a_part_of_a_hidden_check_file_pasted_into_the_release_is_caught(release_copy):
-    hidden = os.path.join(layout.TESTS_DIR, "hidden", "checks.py")
-    assert os.path.exists(hidden), "tests/hidden/checks.py (the hidden module checks) is missing"
+@pytest.mark.parametrize("name", ["test_knn.py", "test_layers.py", "test_nets.py"])
+def test_a_part_of_a_hidden_check_file_pasted_into_the_release_is_caught(release_copy, name):
+    hidden = os.path.join(layout.GRADING_DIR, "hidden", name)
+    assert os.path.exists(hidden), f"grading/hidden/{name} (a hidden check file) is missing"
     lines = open(hidden).read().splitlines()
     half = "\n".join(lines[len(lines) // 2:])
     (release_copy / "cs231n" / "extra.py").write_text(half)
