@@ -116,6 +116,19 @@ class GuardedKernelManager(AsyncKernelManager):
             kwargs.setdefault("ip", tempfile.mkdtemp(dir=KernelSettings.ipc_dir) + "/k")
         super().__init__(**kwargs)
 
+    @property
+    def kernel_spec(self):
+        """The ipykernel of the grading interpreter (sys.executable, as the module worker), never
+        a kernel spec found on the Jupyter paths: JUPYTER_PATH or a user-level `ipykernel
+        install --user` of another Python would otherwise run the notebooks there, without the
+        pinned packages (numpy, future for the official starter's `past.builtins`)."""
+        if self._kernel_spec is None:
+            from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+            from jupyter_client.kernelspec import KernelSpec
+
+            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+        return self._kernel_spec
+
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         limits = ["--memory-mb", str(KernelSettings.memory_mb),
                   "--cpu-seconds", str(KernelSettings.cpu_seconds),
@@ -318,7 +331,7 @@ def guard_settings(course, stage_root, guard_log):
     scratch = Path(KernelSettings.scratch or tempfile.gettempdir())
     import coursekit
 
-    # The course tooling is not secret (reference values live in tests/hidden/); tracebacks
+    # The course tooling is not secret (reference values live in grading/hidden/); tracebacks
     # and autoreload read its sources.
     allow_read = [str(scratch / "mpl"), str(Path(coursekit.__file__).parent)]
     data_dir = course.kernel_env.get("CS231N_CIFAR10_DIR") or os.environ.get("CS231N_CIFAR10_DIR")

@@ -8,6 +8,19 @@ from pathlib import Path
 import nbformat
 import tinycourse
 
+# The first lines of the official 2025 starter's modules: Python-2 imports of the `future`
+# package (pinned in requirements.txt) that a finished official submission still carries.
+OFFICIAL_STARTER_HEADER = ("from __future__ import print_function\n"
+                           "from builtins import range\n"
+                           "from builtins import object\n"
+                           "from past.builtins import xrange\n")
+# The official solver.py's.
+OFFICIAL_SOLVER_HEADER = ("from __future__ import print_function, division\n"
+                          "from future import standard_library\n"
+                          "standard_library.install_aliases()\n"
+                          "from builtins import range\n"
+                          "from builtins import object\n")
+
 
 def _nb(folder, name="adder"):
     return nbformat.read(str(Path(folder) / f"{name}.ipynb"), as_version=4)
@@ -140,11 +153,18 @@ def monkeypatches_numpy(folder, course):
                      "return int(a + b)")
 
 
+def official_starter_imports(folder, course):
+    # A correct module that begins as the official starter's do and uses xrange.
+    (folder / "tiny" / "ops.py").write_text(
+        OFFICIAL_STARTER_HEADER + "\n\ndef mul(a, b):\n    return sum(a for _ in xrange(b))\n")
+
+
 CASES = {f.__name__: f for f in (
     renamed, missing_notebook, invalid_json, empty_folder, deleted_locked_cell,
     duplicated_locked_cell, edited_locked_cell, syntax_error_in_module, missing_module,
     infinite_loop, ignores_interrupts, sys_exit_at_import, os_exit_at_import, memory_bomb,
-    huge_output, reads_hidden_tests, writes_outside, monkeypatches_numpy, warning_on_stderr)}
+    huge_output, reads_hidden_tests, writes_outside, monkeypatches_numpy, warning_on_stderr,
+    official_starter_imports)}
 
 
 def build_corpus(course, submitted):

@@ -24,9 +24,11 @@ import numpy as np
 import pytest
 from hidden_source import hidden_test_lines
 from robustness_corpus import CASES as CORPUS_CASES
+from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 
 from coursekit.autograde import benchmark
-from coursekit.autograde.course import NOTEBOOKS, REPO_ROOT, Course
+from coursekit.autograde.course import GIVEN_FILES, NOTEBOOKS, REPO_ROOT, Course
+from coursekit.grader.master import HIDDEN_DIR
 from coursekit.synthetic import write_synthetic_cifar10
 from tests.grader.conftest import edit
 from tests.grader.test_mutants import MUTANTS
@@ -121,6 +123,13 @@ def _prepend_code(folder, code, notebook="knn", grade_id=KNN_SOLUTION):
     _change_cells(folder, notebook, change)
 
 
+def official_starter_modules(package):
+    """The modules of `package` a student's copy replaces (not the course's GIVEN_FILES nor the
+    __init__ files): what begins with the official starter's Python-2 imports."""
+    return [p for p in sorted(package.rglob("*.py")) if p.name != "__init__.py"
+            and p.relative_to(package.parent).as_posix() not in GIVEN_FILES]
+
+
 def pwned_targets(batch):
     """Files a hostile submission tries to write outside its folder: the repository, the batch
     folder, another student's submission, the grading output."""
@@ -182,7 +191,7 @@ def damaged(dest, damage, batch):
         # The graded notebook next to the kernel (hidden tests put back), the gradebook, the
         # master notebook and the module checks' reference values.
         paths = ["knn.ipynb", str(batch / "gradebook.db"), str(SOURCE / "knn.ipynb"),
-                 str(REPO_ROOT / "tests" / "hidden" / "references.json")]
+                 str(HIDDEN_DIR / "references.json")]
         _prepend_code(dest, f"""
 for path in {paths!r}:
     try:
@@ -197,6 +206,15 @@ for path in {targets!r}:
         open(path, "w").write("pwned")
     except OSError as exc:
         print("write refused:", type(exc).__name__)""")
+    elif damage == "official_starter_imports":
+        # A finished official submission: every module begins with the official starter's
+        # imports (`from past.builtins import xrange`: the future package), kNN loops on xrange.
+        for path in official_starter_modules(package):
+            header = OFFICIAL_SOLVER_HEADER if path.name == "solver.py" else \
+                OFFICIAL_STARTER_HEADER
+            path.write_text(header + path.read_text())
+        edit(dest, "classifiers/k_nearest_neighbor.py", "for i in range(num_test):",
+             "for i in xrange(num_test):", count=3)
     elif damage == "monkeypatches_numpy":
         _prepend_code(dest, "np.allclose = lambda *args, **kw: True")
     elif damage == "warning_on_stderr":
@@ -211,7 +229,7 @@ for path in {targets!r}:
         edit(dest, "notebook_utils.py", "def grading_mode():",
              "def grading_mode():\n    return False\n\n\ndef _grading_mode_unused():")
     elif damage == "cheater":
-        secret = REPO_ROOT / "tests" / "hidden" / "references.json"
+        secret = HIDDEN_DIR / "references.json"
         _append_cell(dest, "knn", "\n".join([
             "import numpy as np",
             f"for path in ['knn.ipynb', {str(secret)!r}]:",
@@ -458,6 +476,7 @@ DAMAGE_TABLE = {
     "monkeypatches_numpy": ({}, ("knn:",), "knn:knn_best_k"),
     "warning_on_stderr": ({}, (), None),
     "tampered_notebook_utils": ({}, (), None),
+    "official_starter_imports": ({}, (), None),
 }
 
 
@@ -608,6 +627,30 @@ def test_tampered_notebook_utils_still_earns_the_masters_notebook_points(graded_
     assert lost == {}
     notices = " ".join(graded_course[2]["tampered_notebook_utils"]["notices"])
     assert "notebook_utils.py" in notices, notices
+
+
+def test_official_starter_imports_earn_the_masters_notebook_and_module_points(graded_course):
+    # Issue 10: without `future` in the kernel's environment the first cell of each notebook
+    # failed on `from past.builtins import xrange` and every test cell with a NameError.
+    folder = graded_course[3]["batch"] / "submitted" / "official_starter_imports" / "assignment1"
+    modules = official_starter_modules(folder / "cs231n")
+    assert {p.name for p in modules} >= {"k_nearest_neighbor.py", "softmax.py", "layers.py",
+                                         "fc_net.py", "optim.py", "solver.py"}
+    assert all(p.read_text().startswith(("from __future__ import print_function\n"
+                                          "from builtins import range\n", OFFICIAL_SOLVER_HEADER))
+               for p in modules)
+    master, official = (graded_course[2][s] for s in ("master", "official_starter_imports"))
+    assert {n: i["status"] for n, i in official["notebooks"].items()} == \
+        {n: "graded" for n in NOTEBOOKS}
+    master_items, official_items = by_id(master), by_id(official)
+    graded = [k for k, i in master_items.items()
+              if i["kind"] in ("test", "answer") or k.startswith("module:")]
+    assert len([k for k in graded if not k.startswith("module:")]) > 0
+    differ = {k: (official_items.get(k, {}).get("score"), master_items[k]["score"],
+                  official_items.get(k, {}).get("message")) for k in graded
+              if official_items.get(k, {}).get("score") != master_items[k]["score"]}
+    assert differ == {}
+    assert official["score"] == master["score"]
 
 
 @pytest.mark.parametrize("damage, notebook, words", [

@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import yaml
+from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 
 from coursekit.autograde import nbgrade
 from coursekit.autograde.course import REPO_ROOT, Course
@@ -94,3 +95,92 @@ def test_guard_refuses_other_processes_proc_files_and_database_drivers(tmp_path)
     assert "s3cret" not in proc.stdout
     logged = log.read_text()
     assert "another process" in logged and "import of sqlalchemy" in logged
+
+
+def write_official_starter_package(folder):
+    """A `cs231n` package whose modules begin as the official starter's do and use xrange."""
+    pkg = folder / "cs231n"
+    (pkg / "classifiers").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "classifiers" / "__init__.py").write_text(
+        "from cs231n.classifiers.k_nearest_neighbor import *\n")
+    (pkg / "classifiers" / "k_nearest_neighbor.py").write_text(OFFICIAL_STARTER_HEADER + (
+        "import numpy as np\n\n\n"
+        "class KNearestNeighbor(object):\n"
+        "    def compute_distances_two_loops(self, X, Y):\n"
+        "        dists = np.zeros((X.shape[0], Y.shape[0]))\n"
+        "        for i in xrange(X.shape[0]):\n"
+        "            for j in range(Y.shape[0]):\n"
+        "                dists[i, j] = np.sqrt(np.sum((X[i] - Y[j]) ** 2))\n"
+        "        return dists\n"))
+    (pkg / "solver.py").write_text(OFFICIAL_SOLVER_HEADER + (
+        "\n\nclass Solver(object):\n"
+        "    def epochs(self, n):\n"
+        "        return [e for e in range(n)]\n"))
+
+
+def run_in_grading_kernel(folder, source, scratch, guard_log):
+    """Run one code cell in a kernel started as grading starts it (GuardedExecute: the
+    GuardedKernelManager, kernel_launch's limits, the cleaned environment, the guard) with
+    `folder` as the notebook's folder. Returns the cell's outputs."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    course = Course()
+    nbgrade.prepare_worker(course, scratch=scratch)
+    nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, folder.parent, guard_log)
+    nb = new_notebook(cells=[new_code_cell(source)],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    executor = nbgrade.GuardedExecute(timeout=60, kernel_name="python3")
+    nb, _ = executor.preprocess(nb, {"metadata": {"path": str(folder)}})
+    return nb.cells[0].outputs
+
+
+def test_grading_kernel_runs_a_package_with_the_official_starters_python2_imports(
+        tmp_path, monkeypatch):
+    import json
+    import sys
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    student = tmp_path / "stage" / "ann"
+    write_official_starter_package(student)
+    log = tmp_path / "guard.log"
+    source = ("import json, sys\n"
+              "import numpy as np\n"
+              "from cs231n.classifiers import KNearestNeighbor\n"
+              "from cs231n.solver import Solver\n"
+              "d = KNearestNeighbor().compute_distances_two_loops(np.zeros((2, 2)), "
+              "np.array([[3.0, 4.0]]))\n"
+              "print(json.dumps({'dists': d.tolist(), 'epochs': Solver().epochs(3), "
+              "'python': sys.executable}))")
+    outputs = run_in_grading_kernel(student, source, tmp_path / "worker", log)
+    errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
+    assert errors == [], errors
+    text = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stdout")
+    got = json.loads(text.strip().splitlines()[-1])
+    assert got["dists"] == [[5.0], [5.0]] and got["epochs"] == [0, 1, 2]
+    # The module worker's interpreter (sys.executable), so both import the same packages.
+    assert got["python"] == sys.executable
+    guard = log.read_text().splitlines()
+    assert "ok cell 1" in guard and not [g for g in guard if not g.startswith("ok ")], guard
+
+
+def test_grading_kernel_is_the_grading_interpreter_whatever_the_jupyter_paths_hold(
+        tmp_path, monkeypatch):
+    """A python3 kernel spec of another Python on the Jupyter paths (JUPYTER_PATH, a user-level
+    `ipykernel install --user`) would run the notebooks without the pinned packages."""
+    import json
+    import sys
+
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": ["/nonexistent/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "another Python", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    assert KernelSpecManager().get_kernel_spec("python3").argv[0] == "/nonexistent/python3"
+    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+    cmd = nbgrade.GuardedKernelManager(kernel_name="python3").format_kernel_cmd()
+    assert cmd[:3] == [sys.executable, "-m", "ipykernel_launcher"]

@@ -151,3 +151,11 @@ def test_monkeypatched_numpy_is_repaired_and_the_notebook_tests_score_zero(corpu
     r = corpus[2]["monkeypatches_numpy"]
     assert changed(r) == {"adder:test_add": 0, "adder:test_grading_mode": 0}
     assert "numpy.allclose" in r["notebooks"]["adder"]["message"]
+
+
+def test_official_starter_imports_in_a_module_cost_nothing(corpus):
+    # `from past.builtins import xrange` and the rest of the official starter's first lines:
+    # the notebook kernel and the module check import them as the student's Jupyter does.
+    r = corpus[2]["official_starter_imports"]
+    assert changed(r) == {}
+    assert {nb["status"] for nb in r["notebooks"].values()} == {"graded"}
