@@ -6,6 +6,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# cosmic-ray (make mutation; tests/mutation needs it too), pinned in requirements-mutation.txt.
+MUTATION_STAMP := $(VENV)/.mutation-installed
 # Where the real CIFAR-10 is built for the real-data suites (outside the repository, never committed).
 SHARED ?= ../shared
 CIFAR_CACHE ?= $(HOME)/.cache/cs231n-a1
@@ -30,7 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## Create the virtualenv with the pinned requirements
 
-test: $(STAMP) ## Run the fast test suite (no real data needed; about a few minutes)
+test: $(STAMP) $(MUTATION_STAMP) ## Run the fast test suite (no real data needed; about a few minutes)
 	$(PY) -m pytest -m "not realdata and not slow and not postgres" -n $(PYTEST_WORKERS) -q
 
 cifar10: $(CIFAR_DIR)/test_batch ## Build the real CIFAR-10 from ../shared into the cache folder
@@ -110,3 +112,16 @@ grade-module: $(STAMP) ## Grade one submission's cs231n package: make grade-modu
 
 test-mutants: $(STAMP) ## Run the grader's slow corpora (mutants of the master, hostile submissions)
 	$(PY) -m pytest tests/grader -m slow -q -n $(PYTEST_WORKERS)
+
+# Mutation testing (coursekit.mutation): cosmic-ray, pinned in requirements-mutation.txt, is
+# installed into the virtualenv on first use. Mutates copies under .mutation/, never cs231n/.
+# MUTATION_ARGS: --function NAME (a quick partial run), --report-only (rescore the last run after
+# editing grading/mutation/equivalent.toml), --write-readme (the README's mutation block).
+.PHONY: mutation
+
+$(MUTATION_STAMP): requirements-mutation.txt | $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-mutation.txt
+	touch $@
+
+mutation: $(MUTATION_STAMP) ## Mutation testing of the 20 solution regions (cosmic-ray): hidden and public scores, grading/mutation/report.md
+	$(PY) -m coursekit.mutation $(MUTATION_ARGS)

@@ -3,8 +3,9 @@
 Distances are compared with the reference to tolerances.FLOAT64 of the largest distance: the
 no-loop expansion ||x||^2 + ||t||^2 - 2 x.t loses a few digits for near points, never 1e-7 of
 the largest distance, and the notebook's own comparison (Frobenius difference < 1e-3) is looser.
-No input point equals a training point, so an expansion that does not clamp tiny negative
-squares at zero is not punished for a rounding it never meets in the notebook. Labels are
+Some test points lie within 1 of a training point (a wrong clamp of the squares shows), none
+on one, so an expansion that does not clamp tiny negative squares at zero is not punished for a
+rounding it never meets in the notebook. Labels are
 compared exactly; distance ties are avoided (random real distances), vote ties are not.
 The rules and the speed of a method count only once its values are right.
 """
@@ -36,9 +37,12 @@ def each_method(*names):
 
 
 def knn_data(student, n_train=40, n_test=17, dim=24):
-    """Pixel-like integer points (0..255); no test point equals a training point."""
+    """Pixel-like integer points (0..255), and four test points within 1 of a training point
+    (so distances below 1 are met); no test point equals a training point."""
     X_train = student.rng.randint(0, 256, size=(n_train, dim)).astype(np.float64)
     X_test = student.rng.randint(0, 256, size=(n_test, dim)).astype(np.float64)
+    near = student.rng.choice(n_train, size=4, replace=False)
+    X_test[:4] = X_train[near] + student.rng.uniform(-0.15, 0.15, size=(4, dim))
     y_train = student.rng.randint(0, 6, size=n_train)
     return X_train, y_train, X_test
 

@@ -3,9 +3,13 @@
 Several steps in a row, the returned config carried to the next step, compared with the
 reference to tolerances.UPDATE (the published checks' bar). Gradients keep |dw| >= 0.5, where
 epsilon added inside or outside the square root moves the weights by less than 1e-7 of their
-size: both placements pass, as in the notebook. Where a gradient is exactly 0 at the first step
-the weight must stay put, which needs an epsilon somewhere (0 / 0 is NaN). Updating w in place
-and returning it is allowed (the given sgd does so).
+size: both placements pass, as in the notebook. The decay rates of the multi-step checks are
+well below the defaults (0.3-0.45), where a wrong expression such as `1 % beta` stops agreeing
+with `1 - beta`. At the first step with the defaults, a gradient of exactly 0 must leave its
+weight where it is (which needs an epsilon somewhere: 0 / 0 is NaN) and a tiny gradient (1e-9)
+must move its weight downhill (epsilon added to the denominator, not taken from it); by how
+much depends on where epsilon is, so those entries are judged by direction only. Updating w in
+place and returning it is allowed (the given sgd does so).
 """
 
 import numpy as np
@@ -17,8 +21,8 @@ from coursekit.grader.context import CheckFailed
 OPTIM = "cs231n.optim"
 RULES = {
     "sgd_momentum": ({"learning_rate": 0.03, "momentum": 0.85}, ["velocity"]),
-    "rmsprop": ({"learning_rate": 0.02, "decay_rate": 0.95}, ["cache"]),
-    "adam": ({"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.97}, ["m", "v", "t"]),
+    "rmsprop": ({"learning_rate": 0.02, "decay_rate": 0.4}, ["cache"]),
+    "adam": ({"learning_rate": 0.01, "beta1": 0.3, "beta2": 0.45}, ["m", "v", "t"]),
 }
 
 
@@ -33,16 +37,18 @@ def gradient(student, shape, low=0.5, high=2.0):
     return signs * student.rng.uniform(low, high, size=shape)
 
 
-def check_step(student, rule, value, w, state, tag):
+def check_step(student, rule, value, w, state, tag, judged=None):
+    """next_w and the state against the reference; `judged`: the entries of next_w compared."""
     if not isinstance(value, tuple) or len(value) != 2 or not isinstance(value[1], dict):
         raise CheckFailed(f"{rule} should return (next_w, config)")
     next_w, config = value
     next_w = student.array(next_w, "next_w", shape=w.shape)
-    student.expect(f"{tag}_w", next_w, f"next_w {tag.replace('_', ' ')}", tolerances.UPDATE)
+    words = tag.replace("_", " ")
+    student.expect(f"{tag}_w", next_w if judged is None else next_w[judged], f"next_w {words}",
+                   tolerances.UPDATE)
     for key in state:
         tol = tolerances.LABELS if key == "t" else tolerances.UPDATE
-        student.expect(f"{tag}_{key}", config.get(key), f"config['{key}'] "
-                                                         f"{tag.replace('_', ' ')}", tol)
+        student.expect(f"{tag}_{key}", config.get(key), f"config['{key}'] {words}", tol)
     return np.asarray(next_w, dtype=np.float64)
 
 
@@ -68,9 +74,21 @@ def test_steps_carry_the_state_in_config(student, rule):
 def test_first_step_with_the_default_hyperparameters(student, rule):
     _, state = RULES[rule]
     w, dw = student.rng.randn(3, 6), gradient(student, (3, 6))
-    dw[1, :2] = 0.0  # no gradient: the weight stays, and nothing divides 0 by 0
+    zero, tiny = np.zeros(dw.shape, bool), np.zeros(dw.shape, bool)
+    zero[1, :2], tiny[2, :3] = True, True
+    dw[zero] = 0.0
+    dw[tiny] *= 1e-9
     value = student.call(f"{OPTIM}:{rule}", w, dw, None, what=f"{rule}(w, dw, config=None)")
-    check_step(student, rule, value, w, state, "with_default_hyperparameters")
+    next_w = check_step(student, rule, value, w, state, "with_default_hyperparameters",
+                        judged=~(zero | tiny))
+    student.require(np.array_equal(next_w[zero], w[zero]),
+                    "a weight whose gradient is 0 should not move at the first step (is epsilon "
+                    "in the denominator?)")
+    moved = np.sign(next_w[tiny] - w[tiny])
+    student.require(np.array_equal(moved, -np.sign(dw[tiny])),
+                    "a weight whose gradient is tiny (1e-9) should move against its gradient at "
+                    "the first step; it moved the other way or not at all (add epsilon to the "
+                    "denominator, do not subtract it)")
 
 
 @pytest.mark.points(1)

@@ -97,8 +97,10 @@ def test_distance_references_equal_scipy_cdist():
     for name in ("two_loops", "one_loop", "no_loops"):
         check_id = f"knn.distances_match_the_reference[{name}]"
         X_train, _, X_test = knn.knn_data(InputsOnly(check_id))
-        np.testing.assert_allclose(refs[check_id]["dists"].value, cdist(X_test, X_train),
-                                   rtol=1e-10)
+        exact = cdist(X_test, X_train)
+        assert exact.min() < 1  # some test points lie within 1 of a training point
+        # Near points lose digits in the master's expansion, never more than 1e-7 absolute.
+        np.testing.assert_allclose(refs[check_id]["dists"].value, exact, rtol=1e-10, atol=1e-7)
 
 
 def test_softmax_loss_references_equal_logsumexp_cross_entropy():
