@@ -1,36 +1,22 @@
-"""The sandbox: a worker process that runs a submission's code away from the grader.
+"""The sandbox of the module checks: a worker process that runs a submission's code.
 
 Student code never runs in the grader's process. `Sandbox` copies the submission's `cs231n/`
 (regular files only: a symlink could point at the master or at the references) into a private
-temporary folder and starts `worker.py` in a fresh interpreter (`python -I`) there. When the grader
-runs as root (the course's grading machine, CI), the worker is jailed before it starts:
-
-- new mount, network, IPC and UTS namespaces: no network at all (only a loopback that is down);
-- a chroot whose root is an empty tmpfs (64 MB, the only writable place, /tmp) holding only,
-  read-only, /usr, the Python installation and the virtualenv (for numpy), the submission copy,
-  the worker script and /dev/null, /dev/zero, /dev/urandom. The repository (master package,
-  reference values, hidden checks, .git), the host's /tmp, /root and /home do not exist there;
-- a user id of its own (unique per sandbox, no passwd entry), no supplementary groups, and
-  no_new_privs, so setuid binaries under /usr give nothing back and no other process can be
-  signalled or traced;
-- resource limits: address space, CPU time, file size (stdout/stderr go to a file, so this also
-  stops an output flood), process count, no core files.
-
-Without root, the same jail is built in a user namespace where the grader's user is root
-(isolation "userns"): same view, no network, same limits, but the worker keeps the grader's user
-id, and execs with an empty capability bounding set so that it cannot leave the chroot or undo
-its mounts. Where neither is permitted (no namespaces at all, e.g. some containers), the worker
-gets only the resource limits and a temporary working directory, and the result carries a note
-saying that the submission could read the grader's files.
+temporary folder and starts `worker.py` in a fresh interpreter (`python -I`) inside the jail of
+coursekit/jail.py: a bubblewrap jail with no network, its own PID namespace (nothing outlives
+the worker), a read-only system and interpreter, the submission copy read-only, a small private
+/tmp as the only writable place, and nothing of the course (master package, grading/ and its
+reference values, tests, .git). When the grader is root the worker runs as a user id of its own
+without capabilities; limits on memory, CPU time, file size (stdout/stderr go to a file, so this
+also stops an output flood) and processes hold inside. Where bwrap cannot run, jail.py's
+fallback (a user switch and the limits, or the limits alone) is used and the notes say so.
 
 Each request has a wall-clock timeout enforced here. A worker that hangs, dies or answers with
 something unreadable is killed and restarted for the next request.
 """
 
-import ctypes
 import os
 import random
-import resource
 import select
 import shutil
 import signal
@@ -43,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursekit import jail
 from coursekit.grader import worker as wire
 
 WORKER_SOURCE = Path(wire.__file__)
@@ -53,19 +40,14 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_FILES = 5000
 
-CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x40000000
-CLONE_NEWUSER = 0x10000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
-PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
-
 
 @dataclass
-class Limits:
-    memory_mb: int = 2048  # address space of the worker (numpy alone maps a few hundred MB)
-    cpu_seconds: int = 600  # CPU time of one worker over all its requests (backstop)
+class Limits(jail.Limits):
+    """The worker's limits: the jail's, with the output of one request capped."""
+
     output_bytes: int = 4 * 1024 * 1024  # stdout + stderr of one request
-    processes: int = 1  # tasks of the worker's own user id: the worker only, no fork, no thread
+    processes: int = 1  # its own user's tasks: the worker only, no fork, no thread
+    tmp_mb: int = 64
 
 
 @dataclass
@@ -123,6 +105,14 @@ def copy_submission(src_pkg, dest_pkg):
     return notes
 
 
+def _open_to_all(folder):
+    """Readable by the submission's own user (the copy belongs to the grader)."""
+    for dirpath, _, filenames in os.walk(folder):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+
+
 def read_sources(pkg_dir):
     """The text of every .py file of a package copy, keyed by path relative to it."""
     sources = {}
@@ -133,207 +123,45 @@ def read_sources(pkg_dir):
     return sources
 
 
-def _libc():
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
-    return libc
-
-
-def _check(ret, what):
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _mount(libc, src, target, fstype, flags, data=None):
-    args = [None if s is None else os.fsencode(s) for s in (src, target, fstype)]
-    opts = None if data is None else os.fsencode(data)
-    _check(libc.mount(*args, flags, opts), f"mount {target}")
-
-
-def _bind_ro(libc, root, path):
-    inside = root + path
-    os.makedirs(inside, mode=0o755, exist_ok=True)
-    _mount(libc, path, inside, None, MS_BIND | MS_REC)
-    _mount(libc, None, inside, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-
-
-def _symlink_hops(path):
-    """Every path the kernel passes through when it opens `path`: the path itself and each
-    symbolic link target in turn (a virtualenv's python -> /usr/local/bin/python3.11 ->
-    /opt/python/bin/python3.11 needs all three folders inside the jail)."""
-    hops, seen = [os.path.abspath(path)], set()
-    while os.path.islink(hops[-1]) and hops[-1] not in seen and len(hops) < 40:
-        seen.add(hops[-1])
-        target = os.readlink(hops[-1])
-        # A link target is relative to the folder of the link, which may itself be a link.
-        folder = os.path.realpath(os.path.dirname(hops[-1]))
-        hops.append(os.path.normpath(os.path.join(folder, target)))
-    return hops
-
-
-def _readonly_paths():
-    """What the interpreter needs: /usr, the Python installation, the virtualenv and every
-    folder the interpreter's symbolic links go through."""
-    paths = ["/usr"]
-    hop_dirs = {os.path.dirname(p) for p in _symlink_hops(sys.executable)}
-    for p in sorted({sys.prefix, sys.base_prefix,
-                     os.path.dirname(os.path.realpath(sys.executable)), *hop_dirs}):
-        # The folder as the links name it and as it really is (it may be a link itself).
-        for path in dict.fromkeys((os.path.realpath(p), os.path.abspath(p))):
-            if not any(path == q or path.startswith(q + "/") for q in paths):
-                paths.append(path)
-    # The virtualenv is found through the path of its interpreter, so keep its own path too.
-    if sys.prefix not in paths and os.path.realpath(sys.prefix) != sys.prefix:
-        paths.append(sys.prefix)
-    return paths
-
-
-def _set_limits(limits):
-    mem = limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _enter_user_namespace(libc, flags):
-    """unshare with a new user namespace in which this process's user is root (no privilege
-    outside it): how a grader that is not root may still build the jail."""
-    uid, gid = os.getuid(), os.getgid()
-    _check(libc.unshare(CLONE_NEWUSER | flags), "unshare")
-    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"),
-                       ("gid_map", f"0 {gid} 1")):
-        with open(f"/proc/self/{name}", "w") as f:
-            f.write(text)
-
-
-def _jail(stage, uid, limits, worker_bytes, userns=False):
-    """Runs in the forked child, before exec: namespaces, chroot, user switch, limits.
-
-    userns: the grader is not root; the jail is built in a user namespace and the worker keeps
-    the grader's user id (no other is available), with the same view and limits.
-    """
-    libc = _libc()
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-    if userns:
-        _enter_user_namespace(libc, flags)
-    else:
-        _check(libc.unshare(flags), "unshare")
-    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-    root = os.path.join(stage, "root")
-    _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755")
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        if os.path.islink("/" + name):
-            os.symlink(os.readlink("/" + name), os.path.join(root, name))
-        elif os.path.isdir("/" + name):
-            _bind_ro(libc, root, "/" + name)
-    for path in _readonly_paths():
-        _bind_ro(libc, root, path)
-    os.makedirs(root + "/dev", mode=0o755)
-    for dev in ("null", "zero", "urandom", "random"):
-        open(f"{root}/dev/{dev}", "w").close()
-        _mount(libc, "/dev/" + dev, f"{root}/dev/{dev}", None, MS_BIND)
-    # exist_ok: /tmp is already there when the virtualenv lives under the host's /tmp (a CI
-    # checkout in /tmp/...); its bind mount stays read-only below the jail's writable /tmp.
-    os.makedirs(root + "/tmp", mode=0o777, exist_ok=True)
-    os.chmod(root + "/tmp", 0o1777)
-    os.makedirs(root + "/grader", mode=0o755)
-    with open(root + "/grader/worker.py", "wb") as f:
-        f.write(worker_bytes)
-    os.makedirs(root + "/submission", mode=0o755)
-    _mount(libc, os.path.join(stage, "sub"), root + "/submission", None, MS_BIND)
-    # Read-only: the only writable place is the jail's small tmpfs (/tmp), so the submission's
-    # code cannot fill the grader's disk.
-    _mount(libc, None, root + "/submission", None,
-           MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        last_cap = int(f.read())
-    os.chroot(root)
-    os.chdir("/submission")
-    if userns:
-        # Root of its namespace, but with an empty capability bounding set the worker execs
-        # with no capability at all: no way out of the chroot, no unmounting of the jail.
-        for cap in range(last_cap + 1):
-            _check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl")
-    else:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
-    _set_limits(limits)
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-
-
-def _probe(userns):
-    """Whether a child process can create the namespaces the jail needs."""
-    pid = os.fork()
-    if pid == 0:  # the probe: a child that tries what the jail needs, then exits
-        try:
-            libc = _libc()
-            if userns:
-                _enter_user_namespace(libc, CLONE_NEWNS | CLONE_NEWNET)
-            else:
-                _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
-            ok = libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
-        except BaseException:
-            ok = False
-        os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
-def choose_isolation():
-    """("jail" | "userns" | "none", why not better): the strongest isolation permitted here."""
-    if not sys.platform.startswith("linux"):
-        return "none", "namespaces need Linux"
-    if os.geteuid() == 0:
-        if _probe(userns=False):
-            return "jail", ""
-        why = "mount and network namespaces are not permitted here"
-    else:
-        why = "the grader is not running as root"
-    if _probe(userns=True):
-        return "userns", why
-    return "none", why + ", and user namespaces are not permitted either"
-
-
 class Sandbox:
     """One submission's worker. Use as a context manager; `request()` sends one request."""
 
     def __init__(self, submission_pkg, limits=None, isolation="auto"):
         self.limits = limits or Limits()
         self.notes = []
+        # 0711: the submission's own user (the uid fallback) may cross it, not list it.
         self.stage = tempfile.mkdtemp(prefix="ckgrade-")
-        os.chmod(self.stage, 0o700)
+        os.chmod(self.stage, 0o711)
         self.copy_notes = copy_submission(submission_pkg, Path(self.stage, "sub", "cs231n"))
         # Read before the worker starts: the submission's code may rewrite its own files.
         self.sources = read_sources(Path(self.stage, "sub", "cs231n"))
+        grader = Path(self.stage, "grader")
+        grader.mkdir(mode=0o755)
+        self.worker_path = grader / "worker.py"
+        shutil.copyfile(WORKER_SOURCE, self.worker_path)
+        os.chmod(self.worker_path, 0o644)
+        _open_to_all(Path(self.stage, "sub"))
         self.log_path = os.path.join(self.stage, "output.log")
         self.proc = None
         self.restarts = 0
-        why = ""
-        if isolation == "auto":
-            isolation, why = choose_isolation()
-        self.isolation = isolation
-        if isolation in ("jail", "userns"):
-            os.makedirs(os.path.join(self.stage, "root"))
-        if isolation == "jail":
-            self.uid = random.SystemRandom().randrange(2_000_000, 2_000_000_000)
-            self.notes.append("sandbox: chroot with namespaces (no network), "
-                              "unprivileged user, resource limits")
-        elif isolation == "userns":
-            self.uid = None
-            self.notes.append("sandbox: chroot in a user namespace (no network), the grader's "
-                              f"own user id, resource limits{f' ({why})' if why else ''}")
-        elif why:
-            self.notes.append(
-                f"sandbox: no filesystem/network isolation ({why}); the submission ran "
-                "with only resource limits and could read the grader's files")
-        else:
-            self.notes.append("sandbox: no filesystem/network isolation (isolation='none'); "
-                              "the submission ran with only resource limits")
+        self.isolation = jail.mode() if isolation == "auto" else isolation
+        if self.isolation not in ("bwrap", "uid", "none"):
+            raise ValueError(f"isolation {isolation!r}: use auto, bwrap, uid or none")
+        root = os.geteuid() == 0
+        self.uid = jail.new_uid() if root and self.isolation != "none" else None
         self.cwd = os.path.join(self.stage, "sub")
+        # Inside the jail the copy is /submission and the worker /grader/worker.py; without
+        # the jail the host paths.
+        self.inside_cwd = "/submission" if self.isolation == "bwrap" else self.cwd
+        self.inside_worker = ("/grader/worker.py" if self.isolation == "bwrap"
+                              else str(self.worker_path))
+        self.jail = jail.Jail(uid=self.uid, readonly=[(self.cwd, "/submission"),
+                                                      (str(grader), "/grader")],
+                              limits=self.limits, kind=self.isolation,
+                              env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                                   "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+                                   "PYTHONDONTWRITEBYTECODE": "1"})
+        self.notes.append(jail.notes(self.isolation))
 
     # -- process management
 
@@ -341,32 +169,13 @@ class Sandbox:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-        if self.isolation in ("jail", "userns"):
-            worker_bytes = WORKER_SOURCE.read_bytes()
-            stage, uid, limits = self.stage, self.uid, self.limits
-            userns = self.isolation == "userns"
-
-            def preexec():
-                _jail(stage, uid, limits, worker_bytes, userns=userns)
-
-            script, cwd = "/grader/worker.py", None
-        else:
-            script = os.path.join(self.stage, "worker.py")
-            shutil.copyfile(WORKER_SOURCE, script)
-            limits = self.limits
-
-            def preexec():
-                _set_limits(limits)
-
-            cwd = self.cwd
+        argv = [sys.executable, "-I", self.inside_worker, str(req_r), str(resp_w)]
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", script, str(req_r), str(resp_w)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(req_r, resp_w),
-                cwd=cwd, env=env, preexec_fn=preexec, start_new_session=True)
+                self.jail.command(argv, self.inside_cwd), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, pass_fds=(req_r, resp_w), cwd=self.cwd,
+                env=self.jail.environment(), preexec_fn=self.jail.preexec,
+                start_new_session=True)
         finally:
             os.close(req_r)
             os.close(resp_w)
@@ -391,22 +200,10 @@ class Sandbox:
         self.proc = None
 
     def _kill_strays(self):
-        """Processes of this sandbox's own user id that left the process group."""
-        if self.isolation != "jail":
-            return
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/status") as f:
-                    uid_line = next(line for line in f if line.startswith("Uid:"))
-            except (OSError, StopIteration):
-                continue
-            if int(uid_line.split()[1]) == self.uid:
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        """Processes of this sandbox's own user id that left the process group (the uid
+        fallback; in the jail its PID namespace ends with the worker)."""
+        if self.uid is not None and self.isolation != "bwrap":
+            jail.kill_user_processes(self.uid)
 
     def close(self):
         self.kill()
