@@ -64,8 +64,9 @@ def seed_for(check_id):
 class Student:
     """Everything one hidden test needs; made fresh for every test by the plugin."""
 
-    def __init__(self, sandbox, check, mode, refs, deadline, sources):
+    def __init__(self, sandbox, check, mode, refs, deadline, sources, oracle_server=None):
         self.sandbox = sandbox
+        self.oracle_server = oracle_server
         self.check = check
         self.mode = mode
         self.refs = refs
@@ -75,18 +76,23 @@ class Student:
         self.seed = seed_for(check.id)
         self.rng = np.random.RandomState(self.seed)
         self.oracle_log = []
-        self.oracles = {}
+        # Grader functions this check lends to the student's code: name -> (master module, attr).
+        self.oracles = {name: ("layers", name) for name in LAYER_FUNCTIONS}
         self.message = ""  # said even when the check passes (a saved model's accuracy)
 
     # -- talking to the worker
 
     def _oracle(self, name, args, kwargs):
+        """A grader function the student's code called: computed in the oracle process, sized
+        and timed like the student's own calls (oracle.py)."""
         self.oracle_log.append((name, args, kwargs))
-        if name in self.oracles:
-            return self.oracles[name](*args, **kwargs)
-        if name in LAYER_FUNCTIONS:
-            return getattr(master_module("layers"), name)(*args, **kwargs)
-        raise GraderError(f"no grader function {name}")
+        if name not in self.oracles:
+            raise GraderError(f"no grader function {name}")
+        module, attr = self.oracles[name]
+        if self.oracle_server is None:  # record mode and the repository's own tools
+            return getattr(master_module(module), attr)(*args, **kwargs)
+        return self.oracle_server.call(module, attr, args, kwargs,
+                                       timeout=self.deadline - time.monotonic())
 
     def request(self, req, what, limit=None):
         remaining = self.deadline - time.monotonic()

@@ -9,6 +9,7 @@ tests on the master package in record mode (`make references`).
 import contextlib
 import io
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, isolation="
 
     - cifar_dir: CIFAR-10 folder for the saved models (default: $CS231N_CIFAR10_DIR); without
       it they are "not graded".
-    - isolation: "auto", "jail", "userns" or "none" (sandbox.py).
+    - isolation: "auto", "bwrap", "uid" or "none" (coursekit/jail.py).
     - timeout_scale: multiplies every check's time limit.
     - models / code: grade the saved models / run the code checks (both by default).
     - functions: only the checks of these student functions.
@@ -57,7 +58,9 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, isolation="
     """
     targets = ([str(Path(hidden_dir) / t) for t in tests] if tests
                else hidden_targets(hidden_dir, models, code))
-    with tempfile.TemporaryDirectory(prefix="ck-grade-") as tmp:
+    # The pid in the name: a run killed before it removes the folder is recognised and swept
+    # (coursekit/autograde/scratch.py).
+    with tempfile.TemporaryDirectory(prefix=f"ck-grade-{os.getpid()}-") as tmp:
         out = Path(tmp) / "grade.json"
         args = [*targets, "--submission", str(path), "--results-json", str(out),
                 "--isolation", isolation, "--timeout-scale", str(timeout_scale)]

@@ -28,6 +28,7 @@ import pytest
 
 from coursekit.grader.context import CheckFailed, CheckInfo, Student
 from coursekit.grader.functions import STUDENT_FUNCTIONS, module_of
+from coursekit.grader.oracle import OracleServer
 from coursekit.grader.references import GraderError, dump_references, load_references
 from coursekit.grader.report import gradescope_results, summary, to_json
 from coursekit.grader.results import CheckResult, GradeResult
@@ -53,7 +54,7 @@ def pytest_addoption(parser):
                     help="only the tests of this student function (repeatable)")
     group.addoption("--timeout-scale", type=float, default=1.0,
                     help="multiply every check's time limit (slow machines)")
-    group.addoption("--isolation", default="auto", choices=("auto", "jail", "userns", "none"),
+    group.addoption("--isolation", default="auto", choices=("auto", "bwrap", "uid", "none"),
                     help="sandbox of the worker (default: the strongest this machine allows)")
     group.addoption("--results-json", metavar="FILE", help="write the per-check JSON here")
     group.addoption("--summary", metavar="FILE", help="write the summary by function here")
@@ -136,6 +137,7 @@ class GradingSession:
         self.import_errors = {}
         self.hung = set()
         self.refs = None
+        self.oracles = OracleServer()
         self.budget_end = None
         self.start = time.monotonic()
 
@@ -164,6 +166,7 @@ class GradingSession:
                 self.import_errors[module] = f"cs231n/{file} could not be imported ({detail})"
 
     def close(self):
+        self.oracles.close()
         if self.sandbox is None:
             return
         self.result.notes += self.sandbox.notes + self.sandbox.copy_notes
@@ -191,7 +194,7 @@ class GradingSession:
                               "that did not finish", "timeout")
         deadline = min(start + check.time_limit * self.scale, self.budget_end)
         return Student(self.sandbox, check, self.mode, self.refs, deadline,
-                       self.sandbox.sources)
+                       self.sandbox.sources, self.oracles)
 
     # -- results
 

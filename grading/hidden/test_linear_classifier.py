@@ -30,7 +30,7 @@ def train_run(student, num_iters=12, batch_size=9, lr=0.07, reg=0.003, easy=Fals
     X = student.rng.randn(N, D)
     if easy:
         X[np.arange(N), y] += 4.0
-    student.oracles["softmax_loss_vectorized"] = grader_loss()
+    student.oracles["softmax_loss_vectorized"] = ("classifiers.softmax", "softmax_loss_vectorized")
     model = student.new(f"{LINEAR}:Softmax", fallback_attrs={"W": None})
     history = student.call((model, "train"), X, y, learning_rate=lr, reg=reg,
                            num_iters=num_iters, batch_size=batch_size, verbose=False,
