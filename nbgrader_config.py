@@ -47,9 +47,17 @@ c.Autograde.exclude_overwriting = {
     )
 }
 # `nbgrader generate_feedback` (and formgrader's feedback button) would show the hidden tests,
-# through the test cells' source and the tracebacks of failed asserts: cut them out first.
+# through the test cells' source and the tracebacks of failed asserts: cut them out first. The
+# student's outputs and answers are cut to size and cleaned of scripts (the pages open in a
+# browser; formgrader's in the instructor's Jupyter session).
 c.GenerateFeedback.preprocessors = [
     "coursekit.autograde.feedback.HideHiddenTests",
+    "coursekit.autograde.nbgrade.TruncateOutput",
+    "coursekit.autograde.nbgrade.SanitizeOutputs",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Formgrader and generate_feedback also pass HTML outputs through nbconvert's own sanitiser and
+# never run an output's JavaScript (a notebook graded by plain `nbgrader autograde` is not
+# cleaned by coursekit's SanitizeOutputs).
+c.HTMLExporter.sanitize_html = True

@@ -3,22 +3,25 @@
 Students hand in what their LMS, browser or zip tool makes of the folder: `knn (1).ipynb`,
 `softmax-Copy1.ipynb`, a wrapping `assignment1/` folder, checkpoints, the whole dataset.
 `collect_submission` finds the assignment folder, matches every notebook back to its
-expected name, drops what must not be graded (invalid JSON, symlinks, huge files) and
-records each decision in a manifest, so the report can say what happened.
+expected name, drops what must not be graded (invalid JSON, links, fifos, files over the
+limits of `untrusted.Limits`) and records each decision in a manifest, so the report can say
+what happened. Every byte is read through `untrusted`: no link is followed, sizes count the
+disk space a file really takes, and the copy is made before any student code runs.
 """
 import hashlib
 import os
 import re
-import shutil
+import stat
 from pathlib import Path
 
 import nbformat
+
+from coursekit.autograde import untrusted
 
 # Never copied: tool clutter, the dataset, version control.
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv", "venv",
              "cifar-10-batches-py", ".cache", "node_modules"}
 SKIP_FILES = {".DS_Store", "cifar-10-python.tar.gz"}
-MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_SEARCH_DEPTH = 3
 # "knn (1)", "knn-Copy1", "knn copy 2", "knn_copy", "knn(2)", "knn - Copy", "knn.checkpoint"
 _COPY_SUFFIX = re.compile(
@@ -46,8 +49,8 @@ def find_assignment_dir(folder, expected):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         if depth >= MAX_SEARCH_DEPTH:
             dirnames[:] = []
-        hits = len({canonical_stem(Path(f).stem) for f in filenames if f.endswith(".ipynb")}
-                   & wanted)
+        hits = len({canonical_stem(Path(f).stem) for f in filenames if f.endswith(".ipynb")
+                    and not os.path.islink(os.path.join(dirpath, f))} & wanted)
         if hits > best_hits:
             best, best_hits = Path(dirpath), hits
     return best
@@ -70,7 +73,7 @@ def match_notebooks(assignment_dir, expected):
         if not paths:
             continue
         exact = [p for p in paths if p.stem == name]
-        pick = exact[0] if exact else max(paths, key=lambda p: (p.stat().st_mtime, p.name))
+        pick = exact[0] if exact else max(paths, key=lambda p: (p.lstat().st_mtime, p.name))
         chosen[name] = pick
         others = [p.name for p in paths if p != pick]
         if pick.stem != name:
@@ -81,11 +84,10 @@ def match_notebooks(assignment_dir, expected):
     return chosen, notes, unmatched
 
 
-def read_notebook(path):
-    """Parse and validate a notebook; returns (notebook, None) or (None, error message)."""
+def parse_notebook(data):
+    """Parse and validate a notebook's bytes; returns (notebook, None) or (None, error)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            nb = nbformat.read(f, as_version=4)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # any parse/validation failure means "invalid notebook"
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -93,11 +95,12 @@ def read_notebook(path):
     return nb, None
 
 
-def collect_submission(src, dest, expected):
+def collect_submission(src, dest, expected, limits=untrusted.LIMITS):
     """Copy the submission `src` into `dest` (nbgrader's submitted/<student>/<assignment>).
 
-    Returns the manifest: per notebook its status ("ok", "renamed", "missing", "invalid")
-    and message, the skipped files, and a fingerprint of everything copied.
+    Returns the manifest: per notebook its status ("ok", "renamed", "missing", "invalid",
+    "refused": a link, or over the notebook size limit) and message, the notices about files
+    left out ("skipped"), and a fingerprint of everything copied.
     """
     src, dest = Path(src), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -111,51 +114,37 @@ def collect_submission(src, dest, expected):
     manifest["assignment_dir"] = str(assignment_dir.relative_to(src))
     chosen, notes, unmatched = match_notebooks(assignment_dir, expected)
     manifest["extra_notebooks"] = [p.name for p in unmatched]
+    # Rooted at the assignment folder (os.walk found it without entering links): notices name
+    # files as the student sees them, `cs231n/x.py`.
+    copier = untrusted.Copier(assignment_dir, limits)
     for name in expected:
         path = chosen.get(name)
         if path is None:
             manifest["notebooks"][name] = {
                 "status": "missing", "message": f"no {name}.ipynb in the submission"}
             continue
-        nb, error = read_notebook(path)
+        try:
+            data = copier.read(path.name, limits.max_notebook_bytes, what="notebook")
+        except untrusted.Refused as exc:
+            hint = (" (make it smaller: clear the outputs you do not need, such as large "
+                    "images, and save it again)") if exc.too_large else ""
+            manifest["notebooks"][name] = {"status": "refused", "file": path.name,
+                                           "message": f"{exc}; it scores 0{hint}"}
+            continue
+        nb, error = parse_notebook(data)
         if nb is None:
             manifest["notebooks"][name] = {
                 "status": "invalid", "file": path.name,
                 "message": f"{path.name} is not a valid notebook ({error}); it scores 0"}
             continue
-        nbformat.write(nb, str(dest / f"{name}.ipynb"))
+        untrusted.write_file(dest / f"{name}.ipynb", nbformat.writes(nb).encode("utf-8"))
         status = "renamed" if path.stem != name else "ok"
         manifest["notebooks"][name] = {"status": status, "file": path.name,
                                        "message": notes.get(name, "")}
-    _copy_other_files(assignment_dir, dest, manifest["skipped"])
+    manifest["skipped"] = copier.copy_tree(".", dest, skip_dirs=SKIP_DIRS, skip_files=SKIP_FILES,
+                                           skip_suffixes=(".ipynb",))
     manifest["fingerprint"] = fingerprint(dest)
     return manifest
-
-
-def _copy_other_files(src, dest, skipped):
-    for dirpath, dirnames, filenames in os.walk(src):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for d in list(dirnames):
-            if (here / d).is_symlink():
-                skipped.append(f"{(here / d).relative_to(src)} (symbolic link)")
-                dirnames.remove(d)
-        for fname in sorted(filenames):
-            path = here / fname
-            rel = path.relative_to(src)
-            if fname.endswith(".ipynb") or fname in SKIP_FILES:
-                continue
-            if path.is_symlink():
-                skipped.append(f"{rel} (symbolic link)")
-                continue
-            if not path.is_file():
-                continue
-            if path.stat().st_size > MAX_FILE_BYTES:
-                skipped.append(f"{rel} (larger than {MAX_FILE_BYTES // 2**20} MB)")
-                continue
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
 
 
 def install_given_files(course_root, dest, given_files):
@@ -163,7 +152,8 @@ def install_given_files(course_root, dest, given_files):
 
     Only into a submission that has the package folder (a missing package stays missing, and
     is reported by the module checks). Returns the notices for the student: which files were
-    supplied or replaced, so that an edit in a given file never goes unexplained.
+    supplied or replaced, so that an edit in a given file never goes unexplained. The
+    student's copy is read and replaced without following links.
     """
     notices = []
     for rel in given_files:
@@ -173,28 +163,47 @@ def install_given_files(course_root, dest, given_files):
             raise FileNotFoundError(
                 f"given file {rel} is not in the course at {course_root}: restore it, or "
                 "remove it from Course.given_files")
-        if not target.parent.is_dir():
+        if not _is_real_dir(Path(dest), Path(rel).parent):
             continue
         new = source.read_bytes()
-        if target.is_file() and not target.is_symlink():
-            if target.read_bytes() == new:
-                continue
+        try:  # bounded: any copy much longer than the course's differs anyway
+            theirs = untrusted.read_file(dest, rel, len(new) + untrusted.MB)
+        except (untrusted.Refused, FileNotFoundError):
+            theirs = None
+        if theirs == new:
+            continue
+        if theirs is not None:
             notices.append(f"{rel}: your copy differs from the course's; graded with the "
                            "course's copy (it holds given code only: keep your changes in the "
                            "files with TODOs)")
         else:
             notices.append(f"{rel} was missing: graded with the course's copy")
-        if target.is_symlink() or target.exists():
-            target.unlink()
-        target.write_bytes(new)
+        untrusted.write_file(target, new)
     return notices
 
 
+def _is_real_dir(root, rel):
+    """Whether every component of `root/rel` below `root` is a folder, not a link."""
+    path = root
+    for part in rel.parts:
+        path = path / part
+        try:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                return False
+        except FileNotFoundError:
+            return False
+    return True
+
+
 def fingerprint(folder):
-    """sha256 over the relative paths and bytes of every file under `folder`."""
+    """sha256 over the relative paths and bytes of every regular file under `folder`."""
     digest = hashlib.sha256()
     folder = Path(folder)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    files = []
+    for dirpath, _, filenames in os.walk(folder):  # links to folders are not entered
+        files += [Path(dirpath, f) for f in filenames
+                  if stat.S_ISREG(os.lstat(os.path.join(dirpath, f)).st_mode)]
+    for path in sorted(files):
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(b"\0")
         with open(path, "rb") as f:

@@ -5,8 +5,11 @@ in the test cells and a failed hidden assert prints its line (and numpy's messag
 the expected array) in the traceback. `HideHiddenTests` runs before rendering: it cuts the
 hidden region out of each test cell, and replaces every error of such a cell by its
 exception name, keeping the message only when the failing line is a visible one. Outputs
-printed by hidden code are dropped too. The notebook pages use nbgrader's feedback
-template; `index.html` lists every graded item with its score and message.
+printed by hidden code are dropped too. Then every output is cut to size and cleaned of
+anything a browser would run (`nbgrade.TruncateOutput`, `nbgrade.SanitizeOutputs`: no
+`<script>`, no `on*=` handler, no `javascript:` link, no 30 MB image), also for notebooks graded
+before those steps existed. The notebook pages use nbgrader's feedback template; `index.html`
+lists every graded item with its score and message, escaped.
 """
 import html
 import os
@@ -19,6 +22,8 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
+
+from coursekit.autograde.nbgrade import SanitizeOutputs, TruncateOutput
 
 HIDDEN_NOTE = "# (hidden tests run here; they are not shown)"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -115,6 +120,8 @@ def _exporter():
     c.Exporter.default_preprocessors = []
     exporter = HTMLExporter(config=c)
     exporter.register_preprocessor(HideHiddenTests(), enabled=True)
+    exporter.register_preprocessor(TruncateOutput(), enabled=True)
+    exporter.register_preprocessor(SanitizeOutputs(), enabled=True)
     exporter.register_preprocessor(GetGrades(), enabled=True)
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
     return exporter

@@ -12,7 +12,8 @@ GITHUB_STEP_SUMMARY, job and step `env`, `working-directory`, `if:` (with the im
 vars, secrets and env (literals, `.` access, `!`, `==`, `!=` with GitHub's loose typing, `&&`,
 `||`, always/success/failure/cancelled). `run:` steps run for real with the shell Actions uses
 (`bash -e` when no `shell:` is given, `bash --noprofile --norc -eo pipefail` for `shell: bash`);
-`::notice`/`::warning`/`::error` lines of their output become annotations.
+`::notice`/`::warning`/`::error` lines of their output become annotations, except between
+`::stop-commands::TOKEN` and `::TOKEN::` (the runner ignores workflow commands there).
 
 The `uses:` steps are emulated: actions/checkout clones a local git repository (Runner's
 `repositories`, by owner/name; `deploy_keys` makes a repository private: its checkout needs that
@@ -258,6 +259,24 @@ _SHELLS = {None: ["bash", "-e"], "bash": ["bash", "--noprofile", "--norc", "-eo"
 _COMMAND = re.compile(r"^::(notice|warning|error)(?: ([^:]*))?::(.*)$")
 
 
+def annotations(output):
+    """[(level, title, message)] of the workflow commands in a step's output, as the runner
+    reads them: none between `::stop-commands::TOKEN` and the line `::TOKEN::`."""
+    found, stopped = [], None
+    for line in output.splitlines():
+        if stopped is not None:
+            stopped = None if line == f"::{stopped}::" else stopped
+            continue
+        if line.startswith("::stop-commands::"):
+            stopped = line[len("::stop-commands::"):]
+            continue
+        m = _COMMAND.match(line)
+        if m:
+            props = dict(p.split("=", 1) for p in (m.group(2) or "").split(",") if "=" in p)
+            found.append((m.group(1), props.get("title", ""), m.group(3)))
+    return found
+
+
 def load_workflow(path):
     import yaml
 
@@ -398,12 +417,7 @@ class Runner:
                               env={**self._base_env(files), **env}, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True,
                               timeout=max(1.0, deadline - time.monotonic()))
-        for line in proc.stdout.splitlines():
-            m = _COMMAND.match(line)
-            if m:
-                props = dict(p.split("=", 1) for p in (m.group(2) or "").split(",") if "=" in p)
-                self.result.annotations.append((m.group(1), props.get("title", ""),
-                                                m.group(3)))
+        self.result.annotations += annotations(proc.stdout)
         self.set_env.update(_read_env_file(Path(files["GITHUB_ENV"])))
         self.path_prefix[:0] = reversed(Path(files["GITHUB_PATH"]).read_text().split())
         self.result.summary += Path(files["GITHUB_STEP_SUMMARY"]).read_text()

@@ -86,6 +86,64 @@ def test_symlinks_are_not_followed(tmp_path):
     assert any("leak.txt" in s for s in manifest["skipped"])
 
 
+@pytest.fixture
+def master(tmp_path):
+    """The course's master: a notebook with the solutions, the solved package."""
+    root = tmp_path / "course"
+    write_nb(root / "source" / "knn.ipynb", "MASTER_SOLUTION = True")
+    (root / "cs231n").mkdir(parents=True)
+    (root / "cs231n" / "knn.py").write_text("MASTER = True\n")
+    return root
+
+
+def test_a_notebook_linked_to_the_master_is_refused_not_graded(tmp_path, master):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "knn.ipynb").symlink_to(master / "source" / "knn.ipynb")
+    write_nb(tmp_path / "in" / "softmax.ipynb")
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    knn = manifest["notebooks"]["knn"]
+    assert knn["status"] == "refused"
+    assert knn["message"].startswith("knn.ipynb is a symbolic link: the grader does not follow")
+    assert knn["message"].endswith("it scores 0")
+    assert not (tmp_path / "out" / "knn.ipynb").exists()
+    assert manifest["notebooks"]["softmax"]["status"] == "ok"
+
+
+def test_a_package_linked_to_the_master_is_refused_not_copied(tmp_path, master):
+    write_nb(tmp_path / "in" / "knn.ipynb")
+    (tmp_path / "in" / "cs231n").symlink_to(master / "cs231n")
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    assert not os.path.lexists(tmp_path / "out" / "cs231n")
+    assert manifest["skipped"] == [
+        "cs231n is a symbolic link: the grader does not follow links, so it was not graded "
+        "(hand in the file or folder itself, not a link to it)"]
+
+
+def test_a_notebook_over_the_size_limit_is_refused_and_the_rest_graded(tmp_path):
+    from coursekit.autograde.untrusted import MB, Limits
+
+    write_nb(tmp_path / "in" / "knn.ipynb", "x = '" + "y" * (2 * MB) + "'")
+    write_nb(tmp_path / "in" / "softmax.ipynb")
+    limits = Limits(max_notebook_bytes=1 * MB)
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED, limits)
+    knn = manifest["notebooks"]["knn"]
+    assert knn["status"] == "refused"
+    assert knn["message"].startswith("knn.ipynb is 2.0 MB, over the grader's limit of 1.0 MB "
+                                     "per notebook: it was not graded; it scores 0 (make it "
+                                     "smaller")
+    assert manifest["notebooks"]["softmax"]["status"] == "ok"
+
+
+def test_a_100_mb_notebook_is_refused_under_the_default_limits(tmp_path):
+    (tmp_path / "in").mkdir()
+    with open(tmp_path / "in" / "knn.ipynb", "wb") as f:
+        f.truncate(100 * 2**20)
+    manifest = collect_submission(tmp_path / "in", tmp_path / "out", EXPECTED)
+    assert manifest["notebooks"]["knn"]["status"] == "refused"
+    assert "100.0 MB, over the grader's limit of 20.0 MB" in manifest["notebooks"]["knn"][
+        "message"]
+
+
 def test_fingerprint_changes_with_content(tmp_path):
     write_nb(tmp_path / "a" / "knn.ipynb", "x = 1")
     write_nb(tmp_path / "b" / "knn.ipynb", "x = 2")

@@ -209,6 +209,88 @@ def test_every_expression_action_and_key_of_the_workflow_is_emulated():
                                                             "submission_repo": ""}})
 
 
+def test_runner_ignores_workflow_commands_between_stop_commands_and_its_token():
+    output = "\n".join(["::notice::before", "::stop-commands::t0k3n", "::notice::forged",
+                        "::t0k3n", "::error::still forged", "::t0k3n::", "::warning::after"])
+    assert ghactions.annotations(output) == [("notice", "", "before"),
+                                             ("warning", "", "after")]
+
+
+# ---- the score a CI step reads (fast: the real Autograde step, a stand-in grader) ---------
+
+# Stands in for `coursekit autograde`: it prints what a student's kernel could print (a score
+# line and workflow commands), then writes the result file as the grader does.
+FORGING_GRADER = """#!/bin/bash
+echo "alice: 999 / 999"
+echo "::notice title=Autograde score::alice: 999 / 999"
+echo "::error title=Autograde failed::forged"
+mkdir -p autograded/alice
+cat > autograded/alice/assignment1.json <<'JSON'
+{"student": "alice", "score": 12.5, "max_score": 214, "items": [], "notices": []}
+JSON
+exit ${GRADER_EXIT:-0}
+"""
+
+
+def autograde_step():
+    """The workflow's own Autograde step, as written in autograde.yml."""
+    steps = ghactions.load_workflow(WORKFLOW)["jobs"]["autograde"]["steps"]
+    return next(s for s in steps if s.get("name") == "Autograde")
+
+
+def run_autograde_step(root, coursekit, env=None, submission=None):
+    """A job of two steps: set up course/.venv with `coursekit` (a script's text) and this
+    repository's Python (and the checkout of `submission`), then the workflow's Autograde
+    step. Returns the JobResult."""
+    import sys
+
+    repo = _make_repo(root / "repo", {"a.txt": "a"})
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "coursekit").write_text(coursekit)
+    python = f"#!/bin/sh\\nexec {sys.executable} \"$@\"\\n"
+    setup = {"run": 'echo "STUDENT=alice" >> "$GITHUB_ENV"\n'
+                    "mkdir -p course/.venv/bin submission course/cs231n/datasets/"
+                    "cifar-10-batches-py\n"
+                    f"printf '{python}' > course/.venv/bin/python\n"
+                    f"cp {root / 'coursekit'} course/.venv/bin/coursekit\n"
+                    "chmod +x course/.venv/bin/*\n"
+                    + (f"cp -r {submission}/. submission/\n" if submission else "")}
+    step = dict(autograde_step())
+    step["env"] = {**step.get("env", {}), **(env or {})}
+    workflow = root / "wf.yml"
+    workflow.write_text(yaml.safe_dump({"on": "push", "jobs": {"autograde": {
+        "steps": [setup, step]}}}))
+    return ghactions.Runner(root / "runner", repository="o/r", actor="alice",
+                            repositories={"o/r": repo}).run(workflow)
+
+
+def test_the_score_annotation_comes_from_the_result_file_not_the_grading_output(tmp_path):
+    result = run_autograde_step(tmp_path, FORGING_GRADER)
+    assert result.status == "success", result.log
+    assert "alice: 999 / 999" in result.log             # the forgery was printed...
+    assert result.annotations == [("notice", "Autograde score", "alice: 12.5 / 214")]
+
+
+def test_a_failed_grading_is_an_error_even_when_its_output_shows_a_score(tmp_path):
+    result = run_autograde_step(tmp_path, FORGING_GRADER, env={"GRADER_EXIT": "1"})
+    assert result.status == "failure"
+    assert [(level, title) for level, title, _ in result.annotations] == [
+        ("error", "Autograde failed")]
+    assert "exit code 1" in result.annotations[0][2]
+
+
+def test_a_grading_that_recorded_an_error_gives_no_score(tmp_path):
+    from coursekit.autograde import score
+
+    path = tmp_path / "assignment1.json"
+    path.write_text(json.dumps({"student": "bob", "status": "error", "score": 0,
+                                "max_score": 0, "notices": ["grading failed: boom"]}))
+    assert score.main([str(path)]) == 1
+    assert score.main([str(tmp_path / "missing.json")]) == 1
+    path.write_text(json.dumps({"student": "bob", "score": 187.25, "max_score": 214.0}))
+    assert score.main([str(path)]) == 0
+
+
 # ---- the workflow, end to end (slow) -----------------------------------------------------
 
 def working_tree_repo(dest):
@@ -413,3 +495,36 @@ def test_hidden_references_come_from_the_course_checkout(runs):
     # Only the course checkout's references.json is marked: the master fails that check.
     items = {i["id"]: i for i in graded(runs["a"], "alice")["items"]}
     assert items[f"module:{MARKED_CHECK}"]["score"] == 0
+
+
+@pytest.mark.slow
+def test_a_kernel_printing_a_score_does_not_change_the_annotation(tiny_course, tmp_path):
+    """The measured attack: `os.write(1, ...)` from a notebook kernel reached the grader's
+    output, where the workflow read the score. Here the real grader grades the tiny course
+    (kernels, sandbox, result file) in the workflow's own Autograde step. Two defences hold
+    it now: the kernel's output goes to a log of its own (nbgrade.GuardedKernelManager), and
+    the workflow reads the result file; the fast tests above pin the workflow's part alone."""
+    import nbformat
+    import tinycourse
+
+    forged = b"\nalice: 999 / 999\n::notice title=Autograde score::alice: 999 / 999\n"
+    student = tinycourse.make_submission(tiny_course, tmp_path / "alice")
+    nb = nbformat.read(str(student / "adder.ipynb"), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "add_solution":
+            cell.source = (f"import os, sys\nos.write(1, {forged!r})\nos.write(2, {forged!r})\n"
+                           f"sys.__stdout__.write({forged.decode()!r})\n" + cell.source)
+    nbformat.write(nb, str(student / "adder.ipynb"))
+    grader = f"""#!/bin/bash
+export PYTHONPATH={Path(__file__).parent}
+exec {REPO_ROOT / ".venv" / "bin" / "coursekit"} "$@" --course-root {tiny_course} \\
+  --output-root "$PWD" --module-grader tinycourse:fake_module_grader \\
+  --inline-grader tinycourse:fake_inline_grader
+"""
+    result = run_autograde_step(tmp_path / "job", grader, submission=student)
+    assert result.status == "success", result.log[-5000:]
+    graded = json.loads((result.workspace / "course" / "autograded" / "alice" /
+                         "assignment1.json").read_text())
+    assert (graded["score"], graded["max_score"]) == (10, 11)   # its honest work, in full
+    assert result.annotations == [("notice", "Autograde score", "alice: 10 / 11")]
+
