@@ -6,19 +6,58 @@ the gradebook; every student is written atomically by `pipeline.grade_submission
 results do not depend on the number of workers or on the order, and an interrupted run
 loses nothing already graded: a rerun skips every student whose result matches the
 submission's fingerprint (unless forced).
+
+Batch integrity (issue 11): a batch holds its output root's lock from start to end (a second
+run into the same output root waits, or refuses with `wait=False`), each student is graded
+under a lock of their own (`pipeline.grade_submission`), student ids are checked before
+anything starts, and Ctrl-C or SIGTERM stops the queue: no new student starts, the running
+ones are interrupted, grades.csv and the summary are written for the students graded so far,
+and GradingInterrupted says how many. Scratch folders and staging are removed on every way
+out, and the ones of dead earlier runs at the start (scratch.py).
 """
 import json
 import multiprocessing
+import os
 import shutil
+import signal
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from coursekit.autograde import collect, gradebook, pipeline
-from coursekit.autograde.course import student_id_ok
+from coursekit.autograde import collect, gradebook, interrupts, locks, pipeline, scratch
+from coursekit.autograde.course import StudentIdError, check_student_id
 
 _WORKER = {}
+# What a worker returns for a student it did not finish because the batch is stopping.
+INTERRUPTED = "interrupted"
+# Seconds the interrupted workers get to stop their kernels and clean up before being killed.
+STOP_GRACE_SECONDS = 20
+
+
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a batch; grades.csv and the summary hold every student graded.
+
+    `outcomes` as grade_all returns them (the students finished before the stop), `todo` the
+    number of students the run set out to grade."""
+
+    def __init__(self, outcomes, todo, force=False, exported=True):
+        super().__init__("grading interrupted")
+        self.outcomes, self.todo, self.force, self.exported = outcomes, todo, force, exported
+
+    def message(self, course):
+        """One line: how many were graded, where their grades are, how to resume."""
+        again = ("students already graded are skipped unless --force/FORCE=1 is given"
+                 if self.force else "students already graded are skipped")
+        if self.exported:
+            where = f"{course.grades_csv} and the summary include them"
+        else:
+            where = (f"{course.grades_csv} was not rewritten: make grades (coursekit autograde "
+                     "--export) writes it")
+        return (f"coursekit autograde: interrupted: {len(self.outcomes)} of {self.todo} "
+                f"submission(s) graded in this run ({where}); run the same command again to "
+                f"resume ({again})")
 
 
 def find_submissions(course, submitted_dir=None):
@@ -35,11 +74,27 @@ def find_submissions(course, submitted_dir=None):
     return found
 
 
+def check_submissions(submissions, where="a folder of the submissions"):
+    """Every student id usable and given once, else StudentIdError naming all the bad ones."""
+    problems, seen = [], {}
+    for student, folder in submissions:
+        try:
+            check_student_id(student, where)
+        except StudentIdError as exc:
+            problems.append(str(exc))
+        if student in seen:
+            problems.append(f"coursekit autograde: student id {student!r} is given twice "
+                            f"({seen[student]} and {folder}); grade one submission per student")
+        seen.setdefault(student, folder)
+    if problems:
+        raise StudentIdError("\n".join(problems))
+
+
 def submission_fingerprint(course, folder):
     """Fingerprint of what `collect` would copy (computed on a scratch copy)."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="ck-fp-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("fp")) as tmp:
         return collect.collect_submission(folder, Path(tmp) / "s", course.notebooks)["fingerprint"]
 
 
@@ -51,15 +106,34 @@ def is_done(course, student, folder):
         result = json.loads(path.read_text())
     except ValueError:
         return False
-    return result.get("status") != "error" and \
+    return result.get("status") not in ("error", INTERRUPTED) and \
         result.get("fingerprint") == submission_fingerprint(course, folder)
 
 
+def mark_interrupted(course, student):
+    """A regrade stopped half-way has already changed the student's gradebook rows, so the
+    earlier result no longer matches them: it is marked, and the next run grades the student
+    again (until then, export keeps its scores without refreshing them from the gradebook)."""
+    path = course.result_path(student)
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if result.get("status") in ("error", INTERRUPTED):
+        return
+    result["status"] = INTERRUPTED
+    pipeline.atomic_write_text(path, pipeline.result_json(result))
+
+
 def _init_worker(course):
+    interrupts.install_worker()
     from coursekit.autograde import nbgrade
 
     _WORKER["course"] = course
-    _WORKER["scratch"] = nbgrade.prepare_worker(course)
+    base = nbgrade.prepare_worker(course)
+    # The worker's temporary folders (module grader stages, ...) live and die with its scratch.
+    scratch.redirect_tempfile_for_good(base / "py")
+    _WORKER["scratch"] = base
 
 
 def _grade_task(student, folder):
@@ -71,6 +145,15 @@ def _grade_task(student, folder):
         error = f"{type(exc).__name__}: {exc}"
         record_error(course, student, error, traceback.format_exc())
         return student, 0.0, 0.0, error
+
+
+def _pool_task(student, folder):
+    """`_grade_task` in a pool worker: a stop (SIGINT) ends it with INTERRUPTED."""
+    try:
+        interrupts.checkpoint()     # this worker was told to stop: start nothing new
+        return _grade_task(student, folder)
+    except KeyboardInterrupt:
+        return student, None, None, INTERRUPTED
 
 
 def record_error(course, student, error, detail=""):
@@ -85,64 +168,153 @@ def record_error(course, student, error, detail=""):
     pipeline.atomic_write_text(course.result_path(student), pipeline.result_json(result))
 
 
-def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print):
-    """Grade [(student, folder)]; returns {student: (score, max, error or None)}."""
-    bad = [s for s, _ in submissions if not student_id_ok(s)]
-    if bad:
-        raise ValueError(f"coursekit autograde: unusable student id(s) {bad}: use letters, "
-                         "digits and - _ . @ + only (rename the folders under submitted/)")
-    gradebook.check_gradebook(course)
-    pipeline.prepare(course)
-    todo = [(s, f) for s, f in submissions if force or not is_done(course, s, f)]
-    skipped = len(submissions) - len(todo)
-    if skipped:
-        log(f"coursekit autograde: {skipped} submission(s) already graded, skipped "
-            "(use --force to regrade)")
-    outcomes = {}
-    bar = _progress(len(todo), progress)
+def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print, wait=True):
+    """Grade [(student, folder)]; returns {student: (score, max, error or None)}.
+
+    Raises StudentIdError (before anything runs) for an unusable or repeated id, LockBusy when
+    another run holds the output root and `wait` is False (with `wait`, it logs who holds it
+    and waits), GradingInterrupted after Ctrl-C/SIGTERM (grades.csv and the summary written).
+    """
+    check_submissions(submissions)
+    with interrupts.batch_signals(), locks.output_root_lock(course, wait=wait, log=log):
+        return _grade_locked(course, submissions, jobs, force, progress, log)
+
+
+def _grade_locked(course, submissions, jobs, force, progress, log):
+    scratch.sweep_stale()
+    scratch.sweep_output_root(course)
+    outcomes, todo = {}, list(submissions)
     try:
-        if jobs <= 1:
-            _init_worker(course)
-            for student, folder in todo:
-                student, score, maximum, error = _grade_task(student, folder)
-                outcomes[student] = (score, maximum, error)
-                bar.update(1)
-        else:
-            _run_pool(course, todo, jobs, outcomes, bar)
+        gradebook.check_gradebook(course)
+        pipeline.prepare(course)
+        todo = [(s, f) for s, f in submissions if force or not is_done(course, s, f)]
+        skipped = len(submissions) - len(todo)
+        if skipped:
+            log(f"coursekit autograde: {skipped} submission(s) already graded, skipped "
+                "(use --force to regrade)")
+        bar = _progress(len(todo), progress)
+        try:
+            if jobs <= 1:
+                _run_serial(course, todo, outcomes, bar)
+            else:
+                _run_pool(course, todo, jobs, outcomes, bar)
+        finally:
+            bar.close()
+        stopped = False
+    except KeyboardInterrupt:
+        stopped = True
     finally:
-        bar.close()
         shutil.rmtree(course.staging_dir, ignore_errors=True)
+        scratch.sweep_stale()
     from coursekit.autograde import report
 
-    report.export(course)
+    if stopped:
+        log(f"coursekit autograde: stopping; writing {course.grades_csv} and the summary for the "
+            "students graded so far")
+    try:
+        with interrupts.shielded("coursekit autograde: still writing grades.csv and the summary "
+                                 "(Ctrl-C again abandons them)"):
+            report.export(course)
+    except KeyboardInterrupt:
+        raise GradingInterrupted(outcomes, len(todo), force, exported=False) from None
+    if stopped or interrupts.received():
+        raise GradingInterrupted(outcomes, len(todo), force)
     return outcomes
 
 
+def _run_serial(course, todo, outcomes, bar):
+    with pipeline.worker_scratch(course) as base:
+        _WORKER.update(course=course, scratch=base)
+        for student, folder in todo:
+            interrupts.checkpoint()     # a stop whose KeyboardInterrupt got lost
+            try:
+                student, score, maximum, error = _grade_task(student, folder)
+            except KeyboardInterrupt:
+                mark_interrupted(course, student)
+                raise
+            outcomes[student] = (score, maximum, error)
+            bar.update(1)
+
+
 def _run_pool(course, todo, jobs, outcomes, bar):
-    pending = list(todo)
-    attempts = {}
+    pending, attempts = list(todo), {}
     while pending:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context,
-                                 initializer=_init_worker, initargs=(course,)) as pool:
-            futures = {pool.submit(_grade_task, s, f): (s, f) for s, f in pending}
-            pending = []
-            for future in as_completed(futures):
-                student, folder = futures[future]
+        pending = _pool_round(course, pending, jobs, outcomes, bar, attempts)
+
+
+def _pool_round(course, pending, jobs, outcomes, bar, attempts):
+    """Grade `pending` in one process pool, at most `jobs` students at a time (so a stop has
+    nothing queued to cancel). Returns the students to grade in a fresh pool when a worker
+    died (killed from outside, or a crash in C code): each is tried three times at most."""
+    queue, running, again = deque(pending), {}, []
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(queue)), mp_context=context,
+                               initializer=_init_worker, initargs=(course,))
+    try:
+        while running or (queue and not again):
+            while queue and len(running) < jobs and not again:
+                student, folder = queue.popleft()
                 try:
-                    student, score, maximum, error = future.result()
+                    running[pool.submit(_pool_task, student, folder)] = (student, folder)
                 except BrokenProcessPool:
-                    # A worker died (killed from outside, or a crash in C code): every
-                    # student it still had is graded again in a fresh pool, twice at most.
+                    again.append((student, folder))
+            done, _ = wait(running, return_when=FIRST_COMPLETED) if running else ((), ())
+            for future in done:
+                student, folder = running.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
                     attempts[student] = attempts.get(student, 0) + 1
                     if attempts[student] <= 2:
-                        pending.append((student, folder))
+                        again.append((student, folder))
                         continue
                     error = "the grading worker process died twice on this submission"
                     record_error(course, student, error)
-                    score = maximum = 0.0
-                outcomes[student] = (score, maximum, error)
+                    outcome = (student, 0.0, 0.0, error)
+                if outcome[3] == INTERRUPTED:   # a worker was stopped (SIGINT): stop the batch
+                    running[future] = (student, folder)
+                    raise KeyboardInterrupt
+                outcomes[student] = outcome[1:]
                 bar.update(1)
+    except KeyboardInterrupt:
+        _stop_pool(course, pool, running, outcomes, bar)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return again + list(queue)
+
+
+def _stop_pool(course, pool, running, outcomes, bar):
+    """Interrupt the students being graded and give their workers STOP_GRACE_SECONDS to stop
+    their kernels and clean up (a second Ctrl-C: no grace); kill the workers still busy then.
+    A student who finished meanwhile counts as graded; the others' earlier results are marked
+    (mark_interrupted)."""
+    pids = list(getattr(pool, "_processes", None) or {})
+    _signal_all(pids, signal.SIGINT)
+    try:
+        wait(running, timeout=STOP_GRACE_SECONDS)
+    except KeyboardInterrupt:
+        pass
+    if not all(f.done() for f in running):
+        _signal_all(pids, signal.SIGKILL)
+        wait(running, timeout=STOP_GRACE_SECONDS)
+    for future, (student, _) in running.items():
+        outcome = None
+        if future.done() and not future.cancelled() and future.exception() is None:
+            outcome = future.result()
+        if outcome is not None and outcome[3] != INTERRUPTED:
+            outcomes[student] = outcome[1:]
+            bar.update(1)
+        else:
+            mark_interrupted(course, student)
+
+
+def _signal_all(pids, signum):
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class _NoBar:

@@ -3,6 +3,12 @@
     coursekit autograde --all [-j N] [--force]      every folder of submitted/
     coursekit autograde PATH [--student ID]          one submission (CI, make autograde-one)
     coursekit autograde --export [--feedback]        grades.csv + summary after manual grading
+
+One run at a time per output root: a second run into it says which run holds it and waits
+for it to finish (--no-wait: refuses at once, exit code 75). Ctrl-C or SIGTERM stops a batch:
+grades.csv and the summary are still written for the students graded, exit code 130; run
+the same command again to resume. An unusable student id, a corrupt gradebook or a busy
+output root each end in one message naming the file or id and what to do (no traceback).
 """
 import os
 import sys
@@ -21,10 +27,26 @@ def course_from_args(args):
         value = getattr(args, name, None)
         if value:
             changes[name] = None if value == "none" else value
+    for name in ("notebook_seconds", "submission_seconds"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = value
     data_dir = os.environ.get("CS231N_CIFAR10_DIR")
     if data_dir:
         changes["kernel_env"] = {"CS231N_CIFAR10_DIR": data_dir}
     return Course(**changes)
+
+
+def _positive_seconds(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds above 0")
+    return value
 
 
 def student_of(path):
@@ -33,42 +55,42 @@ def student_of(path):
     return path.parent.name if path.name.startswith("assignment") else path.name
 
 
+# Exit codes besides 0 (all graded) and 1 (a grading failed, or the gradebook is unusable).
+EXIT_USAGE = 2          # bad arguments or student ids: nothing was graded
+EXIT_BUSY = 75          # --no-wait and another run holds the output root (EX_TEMPFAIL)
+EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM (128 + SIGINT)
+
+
 def run(args):
+    from coursekit.autograde.batch import GradingInterrupted
+    from coursekit.autograde.course import StudentIdError
     from coursekit.autograde.gradebook import GradebookError
+    from coursekit.autograde.locks import LockBusy
+    from coursekit.autograde.report import OutputError
 
     try:
         return _run(args)
-    except GradebookError as exc:
+    except (GradebookError, OutputError) as exc:
         print(exc, file=sys.stderr)
         return 1
+    except StudentIdError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except LockBusy as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BUSY
+    except GradingInterrupted as stop:
+        report_outcomes(stop.outcomes)
+        print(stop.message(course_from_args(args)), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("coursekit autograde: interrupted (every file is written whole or not at all); "
+              "run the same command again", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
-def _run(args):
-    from coursekit.autograde import batch, report
-
-    course = course_from_args(args)
-    if args.export:
-        results = report.export(course, feedback=args.feedback)
-        print(f"coursekit autograde: {len(results)} result(s) -> {course.grades_csv}")
-        return 0
-    if args.all:
-        submissions = batch.find_submissions(course, args.submitted)
-        if not submissions:
-            print(f"coursekit autograde: no submissions under {args.submitted or 'submitted/'}; "
-                  "collect them first (nbgrader zip_collect, or copy each student's folder "
-                  "to submitted/<student>/assignment1)", file=sys.stderr)
-            return 1
-    elif args.paths:
-        if args.student and len(args.paths) > 1:
-            print("coursekit autograde: --student goes with a single PATH", file=sys.stderr)
-            return 2
-        submissions = [(args.student or student_of(p), Path(p)) for p in args.paths]
-    else:
-        print("coursekit autograde: give a submission PATH, --all or --export "
-              "(see coursekit autograde --help)", file=sys.stderr)
-        return 2
-    outcomes = batch.grade_all(course, submissions, jobs=args.jobs, force=args.force,
-                               progress=not args.quiet)
+def report_outcomes(outcomes):
+    """One line per student ("<student>: <score> / <max>", which CI reads); the failures."""
     failed = 0
     for student, (score, maximum, error) in sorted(outcomes.items()):
         if error:
@@ -76,8 +98,57 @@ def _run(args):
             print(f"{student}: grading failed ({error})")
         else:
             print(f"{student}: {score:g} / {maximum:g}")
+    return failed
+
+
+def submissions_of(args, course):
+    """[(student, folder)] the arguments name, every id checked; None: nothing named."""
+    from coursekit.autograde import batch
+
+    if args.all:
+        submissions = batch.find_submissions(course, args.submitted)
+        where = f"a folder of {args.submitted or course.output_root / 'submitted'}"
+    elif args.paths:
+        if args.student is not None:
+            submissions, where = [(args.student, Path(args.paths[0]))], "--student"
+        else:
+            submissions = [(student_of(p), Path(p)) for p in args.paths]
+            where = "the folder name of PATH; give another with --student ID"
+    else:
+        return None
+    batch.check_submissions(submissions, where)
+    return submissions
+
+
+def _run(args):
+    from coursekit.autograde import batch, report
+
+    course = course_from_args(args)
+    if args.export:
+        from coursekit.autograde import interrupts
+
+        with interrupts.batch_signals():     # SIGTERM unwinds like Ctrl-C: staging removed
+            results = report.export(course, feedback=args.feedback, wait=not args.no_wait)
+        print(f"coursekit autograde: {len(results)} result(s) -> {course.grades_csv}")
+        return 0
+    if args.paths and args.student is not None and len(args.paths) > 1:
+        print("coursekit autograde: --student goes with a single PATH", file=sys.stderr)
+        return EXIT_USAGE
+    submissions = submissions_of(args, course)
+    if submissions is None:
+        print("coursekit autograde: give a submission PATH, --all or --export "
+              "(see coursekit autograde --help)", file=sys.stderr)
+        return EXIT_USAGE
+    if not submissions:
+        print(f"coursekit autograde: no submissions under {args.submitted or 'submitted/'}; "
+              "collect them first (nbgrader zip_collect, or copy each student's folder "
+              "to submitted/<student>/assignment1)", file=sys.stderr)
+        return 1
+    outcomes = batch.grade_all(course, submissions, jobs=args.jobs, force=args.force,
+                               progress=not args.quiet, wait=not args.no_wait)
+    failed = report_outcomes(outcomes)
     print(f"coursekit autograde: grades in {course.grades_csv}, feedback in "
-          f"{course.feedback_dir}, summary in {course.autograded_dir / 'summary.md'}")
+          f"{course.feedback_dir}, summary in {course.summary_md}")
     if args.markdown:
         import json
 
@@ -112,6 +183,15 @@ def add_parser(subparsers):
                    help="inline-answer scorer to call ('none' skips it)")
     p.add_argument("--markdown", metavar="FILE",
                    help="append each graded student's report as Markdown (CI job summary)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="when another run holds the output root, refuse at once (exit code 75) "
+                        "instead of waiting for it to finish")
+    p.add_argument("--notebook-seconds", type=_positive_seconds, metavar="S",
+                   help="wall-clock limit of one notebook's grading (default "
+                        f"{Course.notebook_seconds} s)")
+    p.add_argument("--submission-seconds", type=_positive_seconds, metavar="S",
+                   help="wall-clock limit of all five notebooks of one submission (default "
+                        f"{Course.submission_seconds} s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p

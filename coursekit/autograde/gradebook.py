@@ -7,6 +7,7 @@ give 0 to notebooks that could not be graded, and store the inline scores; formg
 """
 import os
 import sys
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
@@ -42,6 +43,7 @@ def check_gradebook(course):
     where = describe_url(course.db_url)
     fix = ("fix NBGRADER_DB_URL or c.CourseDirectory.db_url in nbgrader_config.py "
            "(PostgreSQL: postgresql://user:password@host:port/database)")
+    check_sqlite_file(course.sqlite_path)
     ensure_alembic_on_path()    # a new gradebook runs `alembic`
     try:
         with Gradebook(course.db_url):
@@ -59,6 +61,47 @@ def check_gradebook(course):
             f"coursekit autograde: cannot open the gradebook {where} "
             f"({detail[0] if detail else type(exc).__name__}){hint}; start the database server "
             f"and create the database, or {fix}") from exc
+
+
+def sqlite_problem(path):
+    """Why the SQLite file at `path` is not a usable database ("" when it is, or is missing
+    or empty: nbgrader creates a new gradebook then)."""
+    import sqlite3
+
+    path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return ""
+        with path.open("rb") as f:
+            header = f.read(16)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    if header != b"SQLite format 3\x00":
+        return "it is not an SQLite database"
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        try:
+            rows = db.execute("PRAGMA quick_check").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return f"SQLite says: {exc}"
+    problems = [r[0] for r in rows if r[0] != "ok"]
+    return f"SQLite says: {problems[0]}" if problems else ""
+
+
+def check_sqlite_file(path):
+    """Stop with one message when the SQLite gradebook is corrupt (not a database, truncated,
+    damaged pages): which file, and what to do. Nothing to check for other databases."""
+    if path is None:
+        return
+    problem = sqlite_problem(path)
+    if problem:
+        raise GradebookError(
+            f"coursekit autograde: the gradebook {path} is corrupt ({problem}); restore it from "
+            "a backup, or delete it to start over (the next run builds a new gradebook; "
+            "regrade everyone with make autograde FORCE=1, and the scores entered by hand in "
+            "formgrader are lost)")
 
 
 def gradebook_notebooks(course):

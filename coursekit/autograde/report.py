@@ -7,9 +7,10 @@ flow into the JSON, grades.csv and the summary without regrading anything.
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
-from coursekit.autograde import gradebook
+from coursekit.autograde import gradebook, locks, scratch
 from coursekit.autograde.pipeline import atomic_write_text, manual_message, result_json
 
 TOTAL_COLUMNS = ("notebooks", "modules", "models", "inline", "manual_pending", "total",
@@ -166,7 +167,7 @@ def write_summary(course, results):
         lines.append("")
     lines += ["| item | max | mean | pass rate |", "|---|---:|---:|---:|"]
     lines += [f"| {c} | {_num(m)} | {mean:.2f} | {rate:.0%} |" for c, m, mean, rate in stats]
-    out_md = course.autograded_dir / "summary.md"
+    out_md = course.summary_md
     atomic_write_text(out_md, "\n".join(lines) + "\n")
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4, 0.22 * len(stats) + 1)),
@@ -184,7 +185,7 @@ def write_summary(course, results):
     ax2.set_xlabel("pass rate (full marks)")
     ax2.set_title("Pass rate per item")
     fig.tight_layout()
-    out_png = course.autograded_dir / "summary.png"
+    out_png = course.summary_png
     tmp = out_png.with_name(".summary.png.tmp")
     fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
@@ -213,15 +214,47 @@ def markdown_report(result):
     return "\n".join(lines) + "\n"
 
 
-def export(course, refresh=True, feedback=False):
-    """Refresh results from the gradebook, then write grades.csv and the summary."""
+class OutputError(RuntimeError):
+    """The output root cannot take the reports (the message says which file and what to do)."""
+
+
+def check_output_files(course):
+    """grades.csv, summary.md and summary.png must be files: a folder of that name (left by a
+    run that graded a student called `grades.csv` before ids were checked) breaks every export."""
+    for path in (course.grades_csv, course.summary_md, course.summary_png):
+        if path.is_dir():
+            raise OutputError(
+                f"coursekit autograde: {path} is a folder, not a file (a student folder of that "
+                f"name, from a run before student ids were checked); move it out of "
+                f"{course.autograded_dir} and run again (then grade that student under a "
+                "proper id)")
+
+
+def export(course, refresh=True, feedback=False, wait=True, log=print):
+    """Refresh results from the gradebook, then write grades.csv and the summary.
+
+    Holds the output root's lock (locks.output_root_lock): not while a batch writes it."""
+    with locks.output_root_lock(course, wait=wait, log=log):
+        return _export(course, refresh, feedback)
+
+
+def _export(course, refresh, feedback):
+    # Shared: another run may grade from the gradebook meanwhile, not rebuild it.
+    with locks.gradebook_lock(course, shared=True):
+        return _export_results(course, refresh, feedback)
+
+
+def _export_results(course, refresh, feedback):
+    check_output_files(course)
+    scratch.sweep_output_root(course)      # what a killed run left (we hold the lock)
     results = load_results(course)
     if refresh and results and (course.sqlite_path is None or course.sqlite_path.exists()):
         # A gradebook server that cannot be reached is an error, not "no scores yet": the
         # export would silently drop the manual grades.
         gradebook.check_gradebook(course)
     for student, result in results.items():
-        if refresh and result.get("status") != "error":
+        # An interrupted regrade keeps its scores: the gradebook holds a half-done grading.
+        if refresh and result.get("status") not in ("error", "interrupted"):
             before = result_json(result)
             refresh_from_gradebook(course, result)
             if feedback:
@@ -231,11 +264,11 @@ def export(course, refresh=True, feedback=False):
     write_grades_csv(course, results)
     if results:
         write_summary(course, results)
+    shutil.rmtree(course.staging_dir, ignore_errors=True)   # the feedback rewrites' staging
     return results
 
 
 def _rewrite_feedback(course, student, result):
-    import shutil
     import tempfile
 
     from coursekit.autograde import feedback
