@@ -81,16 +81,20 @@ test-notebooks: $(STAMP) ## Run the slow notebook suites (every master in gradin
 JOBS ?= $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
 GRADING_DATA ?= $(CIFAR_DIR)
 GRADING_OUT = $(if $(OUTPUT_ROOT),--output-root "$(OUTPUT_ROOT)")
+# One run per output root at a time: a second one waits for the first; NO_WAIT=1 refuses instead.
+GRADING_WAIT = $(if $(NO_WAIT),--no-wait)
+# Wall-clock limits: NOTEBOOK_SECONDS per notebook, SUBMISSION_SECONDS for a whole submission.
+GRADING_LIMITS = $(if $(NOTEBOOK_SECONDS),--notebook-seconds $(NOTEBOOK_SECONDS)) $(if $(SUBMISSION_SECONDS),--submission-seconds $(SUBMISSION_SECONDS))
 
 autograde: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades; SUBMITTED=dir OUTPUT_ROOT=dir GRADING_DATA=dir)
-	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT)
+	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS)
 
 autograde-one: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id] [OUTPUT_ROOT=dir]
 	@test -n "$(SUBMISSION)" || { echo "error: name the folder: make autograde-one SUBMISSION=submitted/<student>/assignment1" >&2; exit 1; }
-	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student $(STUDENT)) --force $(GRADING_OUT)
+	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student="$(STUDENT)") --force $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS)
 
 grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the summary and the feedback (OUTPUT_ROOT=dir)
-	$(VENV)/bin/coursekit autograde --export --feedback $(GRADING_OUT)
+	$(VENV)/bin/coursekit autograde --export --feedback $(GRADING_OUT) $(GRADING_WAIT)
 
 gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-autograder.zip)
 	$(VENV)/bin/coursekit gradescope build --out dist/gradescope-autograder.zip

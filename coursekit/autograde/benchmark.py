@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from coursekit.autograde import batch, nbgrade, pipeline
+from coursekit.autograde import batch, nbgrade, pipeline, scratch
 from coursekit.autograde.course import Course
 
 
@@ -48,7 +48,8 @@ def time_submission(submission, course=None, student="bench"):
      notebook_scores, modules, feedback, publish}, "notebooks": {name: seconds},
      "score", "max_score"}
     """
-    tmp = tempfile.mkdtemp(prefix="ck-bench-")
+    tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
+    worker = None
     try:
         course = _scratch_course(course, tmp)
         start = time.monotonic()
@@ -66,6 +67,8 @@ def time_submission(submission, course=None, student="bench"):
                 "score": result["score"], "max_score": result["max_score"]}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if worker is not None:
+            scratch.remove_folder(worker)
 
 
 def batch_throughput(submissions, jobs=2, course=None):
@@ -74,7 +77,7 @@ def batch_throughput(submissions, jobs=2, course=None):
     Returns {"students", "jobs", "seconds", "seconds_per_student", "errors"}."""
     pairs = [s if isinstance(s, tuple) else (f"s{i:03d}", Path(s))
              for i, s in enumerate(submissions)]
-    tmp = tempfile.mkdtemp(prefix="ck-bench-")
+    tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
     try:
         course = _scratch_course(course, tmp)
         pipeline.prepare(course)

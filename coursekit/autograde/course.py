@@ -3,6 +3,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from coursekit.autograde.untrusted import LIMITS, Limits
+
 ASSIGNMENT = "assignment1"
 # Notebooks of the assignment in question order (ASSIGNMENT.md).
 NOTEBOOKS = ("knn", "softmax", "two_layer_net", "features", "FullyConnectedNets")
@@ -39,6 +41,12 @@ class Course:
     kernel_memory_mb: int = 4096
     kernel_cpu_seconds: int = 1800
     kernel_threads: int = 1
+    # The jail of a student's kernels (coursekit/jail.py): its private /tmp (which holds the
+    # kernel's copy of the submission), the tasks of all its processes, and wall-clock limits.
+    kernel_tmp_mb: int = 1024
+    kernel_processes: int = 256
+    notebook_seconds: int = 900
+    submission_seconds: int = 2400
     # Extra environment for the grading kernels (e.g. CS231N_CIFAR10_DIR).
     kernel_env: dict = field(default_factory=dict)
     # Paths a grading kernel may never read (on top of the course root and the gradebook).
@@ -46,6 +54,8 @@ class Course:
     # Files of `root` that replace the student's copies before grading (default: GIVEN_FILES
     # when the course has a cs231n package, else none).
     given_files: tuple | None = None
+    # What a submission may hold (files, sizes, notebook size, depth): untrusted.Limits.
+    submission_limits: Limits = LIMITS
 
     def __post_init__(self):
         root = Path(self.root).resolve()
@@ -93,6 +103,35 @@ class Course:
         return self.autograded_dir / "grades.csv"
 
     @property
+    def summary_md(self):
+        return self.autograded_dir / "summary.md"
+
+    @property
+    def summary_png(self):
+        return self.autograded_dir / "summary.png"
+
+    @property
+    def lock_path(self):
+        """The output root's lock (locks.output_root_lock): one batch or export at a time."""
+        return self.autograded_dir / ".lock"
+
+    @property
+    def gradebook_lock_path(self):
+        """The gradebook's lock (locks.gradebook_lock): next to a SQLite gradebook, else in
+        the output root."""
+        if self.sqlite_path is not None:
+            return self.sqlite_path.with_name(f".{self.sqlite_path.name}.lock")
+        return self.autograded_dir / ".gradebook.lock"
+
+    @property
+    def student_lock_dir(self):
+        """Where the per-student locks go (locks.student_lock): next to a SQLite gradebook,
+        since runs into different output roots share it; else in the output root."""
+        if self.sqlite_path is not None:
+            return self.sqlite_path.parent / f".{self.sqlite_path.name}.locks"
+        return self.autograded_dir / ".locks"
+
+    @property
     def sqlite_path(self):
         """Path of the SQLite gradebook, or None for another database."""
         prefix = "sqlite:///"
@@ -128,8 +167,50 @@ def load_nbgrader_config(config_file):
     return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
 
 
-def student_id_ok(student):
-    """Student ids become folder names and database keys: keep them plain."""
-    return bool(student) and student not in (".", "..") and not student.startswith(".") and all(
-        ch.isalnum() or ch in "-_.@+" for ch in student
-    )
+# Files of autograded/ next to the per-student folders (report.py writes them); a student of
+# that name would turn one into a folder and break every later export.
+OUTPUT_FILES = ("grades.csv", "summary.md", "summary.png")
+STUDENT_ID_MAX = 100
+STUDENT_ID_RULE = (f"a student id is 1 to {STUDENT_ID_MAX} characters: ASCII letters, digits and "
+                   "- _ . @ +, starting with a letter or a digit, without '..', and not one of "
+                   "the output files (" + ", ".join(OUTPUT_FILES) + ")")
+
+
+class StudentIdError(ValueError):
+    """A student id that cannot name a folder and a gradebook row (the message says why)."""
+
+
+def student_id_problem(student):
+    """Why `student` is not a usable student id, or "" when it is.
+
+    Ids become folder names (autograded/<id>, feedback/<id>, lock files) and gradebook keys, so
+    they stay plain: no path separators or '..' (a path outside the output root), no leading
+    '.' or '-' (hidden files, lock and staging names, command-line options), nothing that
+    is already a file of autograded/.
+    """
+    if not isinstance(student, str) or not student:
+        return "it is empty"
+    if len(student) > STUDENT_ID_MAX:
+        return f"it is {len(student)} characters long (at most {STUDENT_ID_MAX})"
+    bad = sorted({ch for ch in student if not (ch.isascii() and (ch.isalnum() or ch in "-_.@+"))})
+    if bad:
+        return "it contains " + " ".join(repr(ch) for ch in bad)
+    if not student[0].isalnum():
+        return f"it starts with {student[0]!r}"
+    if ".." in student:
+        return "it contains '..'"
+    if student.lower() in OUTPUT_FILES:
+        return f"{student!r} is the name of an output file of autograded/"
+    return ""
+
+
+def check_student_id(student, where=""):
+    """`student` if it is a usable id, else StudentIdError naming the id, where it came from
+    (`where`: "--student", "a folder of submitted/", ...) and the rule it breaks. The one
+    validator of every way an id enters grading."""
+    problem = student_id_problem(student)
+    if problem:
+        origin = f" ({where})" if where else ""
+        raise StudentIdError(f"coursekit autograde: unusable student id {student!r}{origin}: "
+                             f"{problem}; {STUDENT_ID_RULE}")
+    return student

@@ -7,9 +7,40 @@
 #   2. CIFAR-10 in course/cs231n/datasets/cifar-10-batches-py (not downloaded when a complete
 #      copy is already there, linked from $CS231N_CIFAR10_DIR when that is set);
 #   3. the virtualenv $ROOT/venv: the pinned requirements and the course tooling;
-#   4. the gradebook: the graded cells of the master notebooks, hidden tests included.
+#   4. the gradebook: the graded cells of the master notebooks, hidden tests included;
+#   5. the permissions: the autograder's secrets readable by root only (below).
 # The cheap checks come first, so a wrong setting fails before minutes of installing. Run it
-# again after a failure: it redoes only what is missing.
+# again after a failure: it redoes only what is missing (step 5 is redone every time).
+#
+# Permissions (step 5). Gradescope's containers forbid user namespaces, so bubblewrap cannot
+# jail the student's code there: coursekit/jail.py falls back to running it as an unprivileged
+# user id of its own ("uid"), which sees the whole file system with the rights of "others".
+# run_autograder runs as root and reads everything, so this step makes root-only (go-rwx)
+# everything of the unpacked zip that is not named below as open (deny by default):
+#   secret, root only: the master notebooks (course/source/), the master package's modules
+#     (course/cs231n/: the solutions; a .pyc made later gets its source's mode), the hidden
+#     checks and reference values (course/grading/), course/nbgrader_config.py, the gradebook
+#     (course/gradebook.db; its journal gets its mode), course/tests/ and anything else the
+#     zip may hold (pyproject.toml, requirements.txt, coursekit.egg-info/: nothing student code
+#     needs), and the zip's own files (setup.sh, run_autograder, gradescope.json, and
+#     $ROOT/run_autograder, Gradescope's copy, when it is already there);
+#   crossable, not listable (0711): source/, course/, course/cs231n/, course/cs231n/datasets/
+#     (the way to CIFAR-10), source/work/ and source/work/autograded/ (the output root of
+#     `coursekit gradescope run`: each run stages the submission in autograded/.staging/, 0711,
+#     the staged copy readable, and removes it after);
+#   root only, made here: source/work/autograded/student/ (0700), where grading publishes the
+#     graded notebooks (hidden tests put back) and the result: a process of the student's that
+#     outlived its notebook (no PID namespace in the fallback) cannot read them; and
+#     course/.cache/ (0700), where the grader caches what it computes (model checks' features);
+#   open to all (read, no write): the CIFAR-10 folder (when it links elsewhere, the link is
+#     left alone and its target checked), the course tooling (course/coursekit/: nothing
+#     secret, and the virtualenv's editable install points there) and the virtualenv $VENV
+#     (the interpreter and its packages; $ROOT gets o+x on the way to it).
+# It then checks, as an unprivileged user, that the secrets are unreadable (else it fails),
+# and whether the virtualenv's Python starts and imports numpy: if it does, the data must be
+# readable (else it fails); if not (an interpreter in a folder closed to others), it warns:
+# jail.py then falls back to running student code as root with limits only, and each
+# result's notes say so. Gradescope's run_autograder itself is root: it reads everything.
 #
 # Environment (all optional):
 #   AUTOGRADER_ROOT      the autograder folder (default /autograder, as on Gradescope)
@@ -92,7 +123,7 @@ if [ -z "$PY" ]; then
     AUTOGRADER_PYTHON=/path/to/it"
     fi
 fi
-say "1/4 Python: $PY ($("$PY" -c 'import platform; print(platform.python_version())'))"
+say "1/5 Python: $PY ($("$PY" -c 'import platform; print(platform.python_version())'))"
 
 # --- 2. CIFAR-10 -----------------------------------------------------------------------------
 complete() {
@@ -111,9 +142,9 @@ if [ -n "${CS231N_CIFAR10_DIR:-}" ]; then
     ln -sfn "$(cd "$CS231N_CIFAR10_DIR" && pwd)" "$DATA" || fail \
         "could not link $DATA to $CS231N_CIFAR10_DIR" \
         "check that $(dirname "$DATA") is writable, then run setup.sh again"
-    say "2/4 CIFAR-10: $DATA links to $CS231N_CIFAR10_DIR (nothing downloaded)"
+    say "2/5 CIFAR-10: $DATA links to $CS231N_CIFAR10_DIR (nothing downloaded)"
 elif complete "$DATA"; then
-    say "2/4 CIFAR-10: already complete in $DATA (nothing downloaded)"
+    say "2/5 CIFAR-10: already complete in $DATA (nothing downloaded)"
 else
     if [ -L "$DATA" ] && [ ! -e "$DATA" ]; then
         rm -f "$DATA"  # a link made by an earlier run, whose target is gone
@@ -121,7 +152,7 @@ else
     # get_datasets.sh leaves any existing folder alone, so it would never fix a partial copy.
     [ ! -e "$DATA" ] || fail "$DATA is there but incomplete (it needs $CIFAR_FILES)" \
         "delete $DATA and run setup.sh again to download CIFAR-10, or put a complete copy there"
-    say "2/4 CIFAR-10: downloading into $DATA (about 170 MB)"
+    say "2/5 CIFAR-10: downloading into $DATA (about 170 MB)"
     bash "$COURSE/cs231n/datasets/get_datasets.sh" || fail \
         "cs231n/datasets/get_datasets.sh could not get CIFAR-10 (its message is above)" \
         "check that this machine reaches www.cs.toronto.edu, or put an unpacked
@@ -131,7 +162,7 @@ else
 fi
 
 # --- 3. The virtualenv -----------------------------------------------------------------------
-say "3/4 virtualenv: $VENV (the pinned requirements, then the course tooling)"
+say "3/5 virtualenv: $VENV (the pinned requirements, then the course tooling)"
 if ! python_ok "$VENV/bin/python"; then
     "$PY" -m venv --clear "$VENV" || fail "$PY -m venv could not create $VENV" \
         "install the venv module of that Python (Debian/Ubuntu: apt-get install
@@ -148,9 +179,64 @@ fi
     then run setup.sh again"
 
 # --- 4. The gradebook ------------------------------------------------------------------------
-say "4/4 gradebook: recording the graded cells of the master notebooks"
+say "4/5 gradebook: recording the graded cells of the master notebooks"
 (cd "$SRC" && "$VENV/bin/python" -m coursekit gradescope prepare --root "$SRC") || fail \
     "coursekit gradescope prepare could not build the gradebook (its message is above)" \
     "rebuild the zip with 'make gradescope' in a checkout whose 'make test' passes, and
     upload it again"
+
+# --- 5. Permissions: the secrets readable by root only (see the header) ----------------------
+say "5/5 permissions: the autograder's secrets readable by root only"
+WORK="$SRC/work"  # the output root of `coursekit gradescope run` (gradescope.course_of)
+mkdir -p "$WORK/autograded/student" "$COURSE/.cache"
+# Deny by default: all of the unpacked zip (chmod -R changes no symbolic link's target).
+chmod -R go-rwx "$SRC"
+[ ! -e "$ROOT/run_autograder" ] || chmod go-rwx "$ROOT/run_autograder"
+# The way to what student code needs: crossable, not listable. The grader stages each
+# submission in $WORK/autograded/.staging/<student>-*/ (made at each run); what it publishes
+# in autograded/student/ (the graded notebooks, hidden tests put back) stays root's: a process
+# of the student's that outlived its notebook cannot read it there.
+chmod 0711 "$SRC" "$COURSE" "$COURSE/cs231n" "$(dirname "$DATA")" "$WORK" "$WORK/autograded"
+chmod go+x "$ROOT"
+# Open to all, written by root only.
+[ -L "$DATA" ] || chmod -R a+rX,go-w "$DATA"
+chmod -R a+rX,go-w "$COURSE/coursekit" "$VENV"
+
+warn() { echo "setup.sh: warning: $(printf '%s' "$1" | tr -s '\n ' '  ')" >&2; }
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null 2>&1; then
+    warn "not checked as an unprivileged user (that needs root and setpriv): run_autograder
+    runs as root on Gradescope"
+else
+    # A user id no file belongs to, as jail.py gives each submission (2,000,000 and up).
+    PROBE_UID=$((2000000 + (RANDOM * 32768 + RANDOM) % 1000000000))
+    # as_other COMMAND...: run it as that user, from /, in a bare environment. env, not
+    # setpriv, starts COMMAND: setpriv still holds root's capabilities when it starts a
+    # program (so it would find an interpreter in a folder closed to others, as jail.py's
+    # fallback, which switches user before starting it, would not).
+    as_other() {
+        (cd / && setpriv --reuid="$PROBE_UID" --regid="$PROBE_UID" --clear-groups \
+            env -i PATH=/usr/bin:/bin HOME=/ LANG=C.UTF-8 "$@")
+    }
+    for secret in "$COURSE/grading/hidden/references.json" "$COURSE/nbgrader_config.py" \
+        "$COURSE/cs231n/layers.py" "$SRC/gradescope.json"; do
+        if [ -e "$secret" ] && as_other cat "$secret" >/dev/null 2>&1; then
+            fail "an unprivileged user can still read $secret after the chmods (the file
+    system of $SRC ignores permissions?)" "unpack the zip on a file system that keeps Unix
+    permissions, then run setup.sh again"
+        fi
+    done
+    if as_other "$VENV/bin/python" -I -c "import numpy" >/dev/null 2>&1; then
+        say "checked: an unprivileged user can start $VENV/bin/python but not read the secrets"
+        as_other cat "$DATA/batches.meta" >/dev/null 2>&1 || fail "an unprivileged user cannot
+    read $DATA/batches.meta: the notebooks would fail for every student" "make
+    $(readlink -f "$DATA") and every folder on the way to it readable by all users (chmod
+    a+rX), then run setup.sh again"
+    else
+        warn "an unprivileged user cannot start $VENV/bin/python (its interpreter
+    $(readlink -f "$VENV/bin/python"), or a folder on the way to it or to $VENV, is not open
+    to other users): where bubblewrap cannot run, student code will run as root with resource
+    limits only and could read every file; install Python 3.11 where all users can read it
+    (the deadsnakes one is), then run setup.sh again"
+    fi
+fi
 say "done: run_autograder can grade submissions"

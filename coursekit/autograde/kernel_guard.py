@@ -97,7 +97,9 @@ def install():
 
     def check_write(path, what):
         real = resolve(path)
-        if real is None or real == os.devnull or _under(real, allow_write):
+        if real is None or real == os.devnull:
+            return
+        if _under(real, allow_write) and not _under(real, deny_read):
             return
         refuse(f"{what} outside the submission folder ({path})")
 

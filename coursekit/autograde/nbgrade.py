@@ -3,11 +3,16 @@
 One notebook at a time, so a kernel that dies (os._exit, a memory bomb, a crash) costs that
 notebook only. Each worker grades in its own staging course directory and talks to the
 shared gradebook (SQLite with a 60 s lock timeout, or any db_url nbgrader accepts). Every
-kernel is started by `GuardedKernelManager`: IPC transport under a folder private to the
-worker (no TCP port collisions between parallel workers), a cleaned environment, resource
-limits (kernel_launch) and the in-kernel guard (kernel_guard).
+kernel is started by `GuardedKernelManager` in the student's jail (coursekit/jail.py:
+bubblewrap, no network, nothing of the course, the student's own user id, a private /tmp
+holding a copy of the staged submission as the working folder), over IPC sockets in a folder
+of its own (no TCP port collisions between parallel workers), with a cleaned environment,
+resource limits (kernel_launch), a wall-clock limit per notebook and per submission, and the
+in-kernel guard (kernel_guard: friendly messages, not the security boundary).
 """
 import os
+import re
+import shutil
 import sys
 import tempfile
 import time
@@ -15,6 +20,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
@@ -31,8 +37,10 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 from nbgrader.utils import capture_log
-from traitlets import Integer, Unicode
+from traitlets import Any, Bool, Integer, List, Set, Unicode
 
+from coursekit import jail
+from coursekit.autograde import untrusted
 from coursekit.autograde.course import load_nbgrader_config
 
 # Environment variables a grading kernel inherits; everything else (tokens, secrets of a CI
@@ -42,39 +50,51 @@ KERNEL_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTI
 
 
 class KernelSettings:
-    """Per-worker settings the kernel manager reads (set once by `prepare_worker`)."""
+    """Per-worker settings the kernel manager reads (set by `prepare_worker`, and per student
+    by `begin_submission`)."""
 
     ipc_dir = None
     memory_mb = 4096
     cpu_seconds = 1800
     file_mb = 512
     threads = 1
+    tmp_mb = 1024
+    processes = 256
+    notebook_seconds = 900
     env = {}
     guard = {}
+    # Per student: the host user id of the student's kernels (root grader), the time the whole
+    # submission must end by, and the notebooks whose kernel was stopped for time.
+    uid = None
+    deadline = None
+    notebook = None
+    timed_out = set()
+    # The staged submission a kernel works on (a copy of it, in its jail).
+    submitted = None
 
 
 _INTERRUPTS = []
 
 
-def _on_interrupt(signum, frame):
-    _INTERRUPTS.append(signum)
-    raise KeyboardInterrupt
-
-
 def catch_interrupts():
-    """Remember Ctrl-C/SIGTERM: nbgrader's capture_log swallows KeyboardInterrupt (it would
-    record the notebook as failed and grading would go on)."""
-    import signal
-    import threading
+    """Remember Ctrl-C/SIGTERM (in `_INTERRUPTS`): nbgrader's capture_log swallows
+    KeyboardInterrupt (it would record the notebook as failed and grading would go on). The
+    handlers and the roles of a batch's processes are in coursekit/autograde/interrupts.py."""
+    from coursekit.autograde import interrupts
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _on_interrupt)
-        signal.signal(signal.SIGTERM, _on_interrupt)
+    interrupts.install_default()
 
 
 def prepare_worker(course, scratch=None):
-    """Create this worker's private folders (IPC sockets, temp, matplotlib cache)."""
-    base = Path(scratch or tempfile.mkdtemp(prefix=f"ck-autograde-{os.getpid()}-"))
+    """Create this worker's private folders (IPC sockets, temp, matplotlib cache).
+
+    Without `scratch`, a folder `ck-autograde-<pid>-*` of the system temp folder owned by this
+    process (coursekit/autograde/scratch.py): removed at exit, also after Ctrl-C or SIGTERM,
+    and swept by the next batch if the process was killed. A given `scratch` is the caller's
+    to remove."""
+    from coursekit.autograde import scratch as scratch_folders
+
+    base = Path(scratch) if scratch else scratch_folders.make_folder("autograde")
     for sub in ("ipc", "tmp"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     warm_matplotlib_cache(base / "mpl")
@@ -83,9 +103,23 @@ def prepare_worker(course, scratch=None):
     KernelSettings.memory_mb = course.kernel_memory_mb
     KernelSettings.cpu_seconds = course.kernel_cpu_seconds
     KernelSettings.threads = course.kernel_threads
+    KernelSettings.tmp_mb = course.kernel_tmp_mb
+    KernelSettings.processes = course.kernel_processes
+    KernelSettings.notebook_seconds = course.notebook_seconds
     KernelSettings.env = dict(course.kernel_env)
     KernelSettings.scratch = str(base)
+    # Kernels run as another user: they may cross the scratch folder (0711), not list it.
+    os.chmod(base, 0o711)
+    os.chmod(base / "ipc", 0o711)
     return base
+
+
+def begin_submission(course):
+    """Settings of one student's kernels: a host user id of their own (when the grader is
+    root), and the time the whole submission must be graded by."""
+    KernelSettings.uid = jail.new_uid() if os.geteuid() == 0 else None
+    KernelSettings.deadline = time.monotonic() + course.submission_seconds
+    KernelSettings.timed_out = set()
 
 
 def warm_matplotlib_cache(folder):
@@ -93,8 +127,7 @@ def warm_matplotlib_cache(folder):
     `fc-list`, which the kernel may not start, and costs seconds per notebook otherwise."""
     import subprocess
 
-    shared = Path(tempfile.gettempdir()) / f"coursekit-mpl-{os.getuid()}"
-    shared.mkdir(exist_ok=True)
+    shared = shared_matplotlib_cache()
     if not any(shared.glob("fontlist*.json")):
         subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
                        env={**os.environ, "MPLCONFIGDIR": str(shared)}, timeout=300,
@@ -103,91 +136,429 @@ def warm_matplotlib_cache(folder):
     if not folder.exists():
         import shutil
 
-        shutil.copytree(shared, folder)
+        # Another worker may be building the cache right now: its lock file comes and goes,
+        # and a cache copied in part only costs the kernels some time.
+        try:
+            shutil.copytree(shared, folder, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("*.matplotlib-lock"))
+        except shutil.Error:
+            folder.mkdir(exist_ok=True)
+
+
+def shared_matplotlib_cache():
+    """The font cache every worker copies: in the user's cache folder (it outlives a run on
+    purpose, and the system temp folder must not collect it), else in the temp folder."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for folder in (Path(cache) / "coursekit" / "matplotlib",
+                   Path(tempfile.gettempdir()) / f"coursekit-mpl-{os.getuid()}"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        except OSError:
+            continue
+    raise OSError(f"coursekit autograde: cannot create a matplotlib cache in {cache} or "
+                  f"{tempfile.gettempdir()}; make one of them writable")
 
 
 class GuardedKernelManager(AsyncKernelManager):
-    """A kernel manager for grading: IPC transport, clean env, limits, guard."""
+    """A kernel manager for grading: the kernel runs in the submission's jail (coursekit/jail.py)
+    over IPC sockets in a folder of its own, with a clean environment, limits, a copy of the
+    staged submission as its working folder, a wall-clock limit, and the in-kernel guard."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("transport", "ipc")
-        if KernelSettings.ipc_dir:
-            # Unique per kernel: workers never share a socket path.
-            kwargs.setdefault("ip", tempfile.mkdtemp(dir=KernelSettings.ipc_dir) + "/k")
+        # Unique per kernel: workers never share a socket path. The folder is the only one of
+        # the host the kernel may write (its sockets), and belongs to the kernel's user.
+        self.kernel_dir = Path(tempfile.mkdtemp(dir=KernelSettings.ipc_dir or None))
+        kwargs.setdefault("ip", str(self.kernel_dir / "k"))
+        kwargs.setdefault("connection_file", str(self.kernel_dir / "kernel.json"))
         super().__init__(**kwargs)
+        self._timer = None
 
     @property
     def kernel_spec(self):
         """The ipykernel of the grading interpreter (sys.executable, as the module worker), never
         a kernel spec found on the Jupyter paths: JUPYTER_PATH or a user-level `ipykernel
         install --user` of another Python would otherwise run the notebooks there, without the
-        pinned packages (numpy, future for the official starter's `past.builtins`)."""
+        pinned packages (numpy, future for the official starter's `past.builtins`).
+        Interrupts are messages on the control channel: a signal to the process group would
+        reach bwrap, not the kernel in its own session inside the jail."""
         if self._kernel_spec is None:
             from ipykernel.kernelspec import RESOURCES, get_kernel_dict
             from jupyter_client.kernelspec import KernelSpec
 
-            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+            spec = {**get_kernel_dict(), "interrupt_mode": "message"}
+            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **spec)
         return self._kernel_spec
 
+    def kernel_jail(self, staged):
+        """The jail of this kernel: the staged submission and the data read-only, its own
+        socket folder read-write."""
+        kind = jail.mode()
+        readonly = [staged, str(Path(KernelSettings.scratch) / "mpl")]
+        data_dir = KernelSettings.env.get("CS231N_CIFAR10_DIR")
+        if data_dir:
+            readonly.append(data_dir)
+        guard_log = KernelSettings.guard.get("log")
+        writable = [str(self.kernel_dir)] + ([guard_log] if guard_log else [])
+        limits = jail.Limits(memory_mb=KernelSettings.memory_mb,
+                             cpu_seconds=KernelSettings.cpu_seconds,
+                             file_mb=KernelSettings.file_mb, processes=KernelSettings.processes,
+                             tmp_mb=KernelSettings.tmp_mb)
+        uid = KernelSettings.uid if kind != "none" else None
+        box = jail.Jail(uid=uid, readonly=readonly, writable=writable, limits=limits, kind=kind)
+        box.give(self.kernel_dir, *([guard_log] if guard_log else []))
+        return box
+
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        # nbgrader's cwd is its autograded/ folder, not for the kernel's eyes: in grading, the
+        # kernel gets the staged submission (autograde_notebook says where).
+        cwd = kw.pop("cwd", None)
+        staged = KernelSettings.submitted or cwd or os.getcwd()
+        box = self.kernel_jail(staged)
+        # Inside the jail /tmp is private; outside it (the fallbacks) the kernel's own folder.
+        tmp = "/tmp" if box.kind == "bwrap" else str(self.kernel_dir / "tmp")
+        work = f"{tmp}/work"
+        scripts = self.kernel_dir / "grader"
+        scripts.mkdir(mode=0o755)
+        for name in SCRIPTS:
+            shutil.copyfile(Path(__file__).with_name(name), scripts / name)
+            os.chmod(scripts / name, 0o644)
+        box.env = {**kernel_env(kw.get("env") or os.environ, tmp),
+                   "COURSEKIT_GUARD_DIR": str(scripts)}
         limits = ["--memory-mb", str(KernelSettings.memory_mb),
                   "--cpu-seconds", str(KernelSettings.cpu_seconds),
                   "--file-mb", str(KernelSettings.file_mb)]
-        cmd = [sys.executable, "-m", "coursekit.autograde.kernel_launch", *limits, "--",
-               *kernel_cmd]
-        kw["env"] = kernel_env(kw.get("env") or os.environ)
-        return await super()._async_launch_kernel(cmd, **kw)
+        launcher = [sys.executable, "-I", str(scripts / "kernel_launch.py"), *limits,
+                    "--copy", staged, work,
+                    "--copy", str(Path(KernelSettings.scratch) / "mpl"), f"{tmp}/mpl",
+                    "--chdir", work, "--", *kernel_cmd]
+        if box.kind != "bwrap":
+            Path(tmp).mkdir(exist_ok=True)
+            box.give(tmp)
+        box.give(self.connection_file)  # written 0600 by the manager, read by the kernel
+        kw["env"] = box.environment() if box.kind == "bwrap" else box.env
+        kw["preexec_fn"] = box.preexec
+        kw["cwd"] = str(self.kernel_dir)
+        # What the kernel prints outside the notebook goes to a file of its own (capped by its
+        # file-size limit), never to the grader's stdout.
+        log = open(self.kernel_dir / "kernel.log", "ab")  # noqa: SIM115 (Popen keeps it)
+        kw["stdout"] = kw["stderr"] = log
+        try:
+            info = await super()._async_launch_kernel(box.command(launcher, "/tmp"), **kw)
+        finally:
+            log.close()
+        self._start_timer()
+        return info
+
+    def _start_timer(self):
+        """Stop the kernel when the notebook or the whole submission runs out of time."""
+        import threading
+
+        seconds = KernelSettings.notebook_seconds
+        if KernelSettings.deadline is not None:
+            seconds = min(seconds, KernelSettings.deadline - time.monotonic())
+        notebook = KernelSettings.notebook
+
+        def stop():
+            KernelSettings.timed_out.add(notebook)
+            process = getattr(self.provisioner, "process", None)
+            if process is not None and process.poll() is None:
+                process.kill()
+
+        self._timer = threading.Timer(max(seconds, 0.0), stop)
+        self._timer.daemon = True
+        self._timer.start()
+
+    async def _async_cleanup_resources(self, restart=False):
+        if self._timer is not None:
+            self._timer.cancel()
+        if jail.mode() == "uid" and KernelSettings.uid is not None:
+            # Without the jail's PID namespace, what the kernel left running ends here.
+            jail.kill_user_processes(KernelSettings.uid)
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self.kernel_dir, ignore_errors=True)
 
 
-def kernel_env(base):
+def kernel_env(base, tmp=None):
+    """The environment of a grading kernel: what grading needs, nothing of the grader's own
+    (tokens, secrets of a CI runner, the gradebook URL). `tmp`: its private temporary folder."""
     import json
 
     env = {k: v for k, v in base.items() if k in KERNEL_ENV_KEEP or k.startswith("LC_")}
     env.update(KernelSettings.env)
-    scratch = Path(KernelSettings.scratch or tempfile.gettempdir())
+    tmp = tmp or str(Path(KernelSettings.scratch or tempfile.gettempdir()) / "tmp")
     threads = str(KernelSettings.threads)
     env.update({
-        "HOME": str(scratch / "tmp"), "TMPDIR": str(scratch / "tmp"),
-        "MPLCONFIGDIR": str(scratch / "mpl"), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "HOME": f"{tmp}/home", "TMPDIR": f"{tmp}/home",
+        "MPLCONFIGDIR": f"{tmp}/mpl", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "COURSEKIT_GUARD": json.dumps(KernelSettings.guard),
+        "COURSEKIT_GUARD": json.dumps({**KernelSettings.guard,
+                                       "allow_write": [f"{tmp}/home", f"{tmp}/mpl",
+                                                       *KernelSettings.guard.get(
+                                                           "allow_write", [])]}),
     })
     return env
 
 
-GUARD_LINE = "import coursekit.autograde.kernel_guard as _ckg; _ckg.install(); del _ckg"
+# The guard is a copy of kernel_guard.py in the kernel's own folder (the jail holds nothing of
+# the course, the tooling included); COURSEKIT_GUARD_DIR says where.
+GUARD_LINE = ("import os, sys; sys.path.insert(0, os.environ.pop('COURSEKIT_GUARD_DIR')); "
+              "import kernel_guard as _ckg; sys.path.pop(0); _ckg.install(); del _ckg")
+SCRIPTS = ("kernel_launch.py", "kernel_guard.py")  # self-contained: standard library only
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute with the guarded kernel manager and the in-kernel guard."""
+    """nbgrader's Execute with the guarded kernel manager and the in-kernel guard, and a cap
+    on what a notebook's kernel may send as outputs while it runs: beyond it, outputs are
+    dropped as they arrive (a flood of prints must not fill the grader's memory; TruncateOutput
+    cuts what is kept afterwards)."""
+
+    max_output_bytes = Integer(64 * 2**20, help="outputs kept per notebook while it runs"
+                               ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = GuardedKernelManager
         super().__init__(*args, **kwargs)
         self.extra_arguments = [*self.extra_arguments, "--HistoryManager.hist_file=:memory:",
                                 f"--IPKernelApp.exec_lines={GUARD_LINE}"]
+        self._output_bytes = 0
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        texts = [content.get("text"), *(content.get("data") or {}).values()]
+        self._output_bytes += sum(len(t) for t in texts if isinstance(t, str))
+        if self._output_bytes > self.max_output_bytes:
+            note = f"[outputs beyond {self.max_output_bytes // 2**20} MB dropped by the grader]\n"
+            if not outs or outs[-1].get("text") != note:
+                outs.append(nbformat_from_dict({"output_type": "stream", "name": "stderr",
+                                                "text": note}))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
 
 class TruncateOutput(NbGraderPreprocessor):
-    """Caps the characters of each output (LimitOutput only caps lines): 10 MB of print on
-    one line must not end up in the gradebook copy and the feedback."""
+    """Caps the size of every output, of every kind, and of a notebook's outputs together.
 
-    max_chars = Integer(20000, help="maximum characters per output").tag(config=True)
+    LimitOutput (nbgrader) caps lines only: one print of 10 MB on one line, a 30 MB image or
+    20 MB of HTML would otherwise end up in the graded notebook, the gradebook copy and the
+    feedback page. Text (streams, text/*) is cut with a note; an image or any other output
+    over its limit is replaced by a short text note; an error stays an error (a test cell's
+    score depends on it) with its message and traceback cut. Once the outputs of a notebook
+    reach `max_notebook_chars`, the later outputs of cells that are not graded are replaced by
+    a note (a stderr stream stays on stderr: nbgrader scores it as a failure). An attachment of
+    a markdown cell over the image limit becomes a blank image (a missing one would stop the
+    whole page from rendering).
+    """
+
+    max_chars = Integer(20000, help="characters per text output (stream, text/*, error) and "
+                                    "per output of another kind").tag(config=True)
+    # A matplotlib figure of the assignment is 20-200 KB of base64.
+    max_image_chars = Integer(2 * 2**20, help="base64 characters per image").tag(config=True)
+    max_notebook_chars = Integer(10 * 2**20, help="characters of all the outputs of one "
+                                                  "notebook together").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._used = 0
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
+        attachments = cell.get("attachments") or {}
+        for name in [n for n, a in attachments.items() if _size(a) > self.max_image_chars]:
+            attachments[name] = dict(BLANK_IMAGE)
         if cell.cell_type != "code":
             return cell, resources
+        graded = cell.metadata.get("nbgrader", {}).get("grade", False)
+        outputs = []
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and len(output.text) > self.max_chars:
-                cut = len(output.text) - self.max_chars
-                output.text = output.text[: self.max_chars] + f"\n... [{cut} characters cut]\n"
-            for key, value in list(output.get("data", {}).items()):
-                too_long = isinstance(value, str) and len(value) > self.max_chars
-                if too_long and key.startswith("text"):
-                    output.data[key] = value[: self.max_chars] + "\n... [output cut]"
+            self._cut(output)
+            size = _size(output)
+            if not graded and output.get("output_type") != "error" and \
+                    self._used + size > self.max_notebook_chars:
+                output = _note(f"[output removed: the outputs of this notebook are over the "
+                               f"grader's limit of {_mb(self.max_notebook_chars)} together]",
+                               output.get("name", "stdout"))
+                size = _size(output)
+            self._used += size
+            outputs.append(output)
+        cell.outputs = outputs
         return cell, resources
+
+    def _cut(self, output):
+        kind = output.get("output_type")
+        if kind == "stream":
+            output.text = _cut_text(output.get("text", ""), self.max_chars)
+            return
+        if kind == "error":
+            output.evalue = _cut_text(str(output.get("evalue", "")), self.max_chars)
+            output.traceback = _cut_lines(output.get("traceback", []), self.max_chars)
+            return
+        data = output.get("data", {})
+        notes = []
+        for key, value in list(data.items()):
+            if key.startswith("text/") and isinstance(value, str):
+                data[key] = _cut_text(value, self.max_chars)
+                continue
+            limit = self.max_image_chars if key.startswith("image/") else self.max_chars
+            if _size(value) > limit:
+                del data[key]
+                notes.append(f"[{key} output of {_mb(_size(value))} removed: over the "
+                             f"grader's limit of {_mb(limit)} per output]")
+        if notes:
+            data["text/plain"] = "\n".join([*filter(None, [data.get("text/plain")]), *notes])
+        if _size(output.get("metadata", {})) > self.max_chars:
+            output.metadata = {}
+
+
+def _size(value):
+    """Characters of an output or of one of its values, as stored in the notebook."""
+    import json
+
+    return len(value) if isinstance(value, str) else len(json.dumps(value))
+
+
+def _mb(chars):
+    return f"{chars / 2**20:.1f} MB"
+
+
+def _cut_text(text, limit):
+    text = "".join(text) if isinstance(text, list) else text
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... [{len(text) - limit} characters cut by the grader]\n"
+
+
+def _cut_lines(lines, limit):
+    kept, used = [], 0
+    for line in lines:
+        if used + len(line) > limit:
+            return kept + [f"... [traceback cut by the grader: over {limit} characters]"]
+        kept.append(line)
+        used += len(line)
+    return kept
+
+
+def _note(text, stream="stdout"):
+    import nbformat
+
+    return nbformat.v4.new_output("stream", name=stream, text=text + "\n")
+
+
+class SanitizeOutputs(SanitizeHTML):
+    """nbconvert's SanitizeHTML, made to fit the feedback and formgrader pages.
+
+    Outputs and answer cells are the student's: a `<script>` or an `<img onerror=...>` in them
+    would run in the browser of whoever opens the page, formgrader included (an instructor's
+    Jupyter session, where a script can run code). nbgrader's feedback and formgrade templates
+    insert markdown cells without cleaning them and nbconvert inserts some output types as they
+    are, so the notebook itself is cleaned:
+
+    - outputs keep only text, LaTeX, JSON, HTML, markdown, PNG and JPEG; JavaScript, SVG,
+      widgets, mermaid and the rest are dropped (with a note when nothing is left);
+    - HTML goes through bleach with the tags of formatted text, lists, tables and links: no
+      `<script>`, no `on*=` handler, no `style`, no URL but http(s) and mailto;
+    - a markdown cell or output stays as written when it can only render as such safe HTML;
+      otherwise (a raw tag, a `javascript:` link) it becomes its rendering, cleaned (cleaning
+      every cell would also escape each `>` and `&`, breaking quotes and code);
+    - output metadata keeps only the width and height of an image (`filenames` would make the
+      page load any URL, `isolated` would put HTML in an iframe).
+    """
+
+    # On unless configured off, as nbgrader's own preprocessors (nbconvert's default is off, and
+    # nbgrader registers its preprocessors without enabling them).
+    enabled = Bool(True).tag(config=True)
+    tags = List(Unicode(), default_value=[
+        "a", "abbr", "acronym", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2",
+        "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "span", "strong", "sub",
+        "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"]).tag(config=True)
+    attributes = Any(default_value={
+        "a": ["href", "title"], "abbr": ["title"], "acronym": ["title"],
+        "td": ["align", "colspan", "rowspan"], "th": ["align", "colspan", "rowspan"],
+        "*": ["class"]}).tag(config=True)
+    safe_output_keys = Set(default_value={
+        "text/plain", "text/latex", "application/json", "image/png", "image/jpeg"}).tag(
+        config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            missing = set(_ATTACHMENT.findall(cell.source)) - set(cell.get("attachments") or {})
+            if missing:  # nbconvert cannot render a cell whose attachment is missing
+                cell.attachments = {**{n: dict(BLANK_IMAGE) for n in missing},
+                                    **(cell.get("attachments") or {})}
+            cell.source = self.safe_markdown(cell.source, cell.get("attachments"))
+        elif cell.cell_type == "raw":
+            cell.source = self.sanitize_html_tags(cell.source)
+        elif cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                self._clean(output)
+        return cell, resources
+
+    def _clean(self, output):
+        if output.get("output_type") not in ("display_data", "execute_result"):
+            return  # streams and errors are shown as escaped text
+        data = output.get("data", {})
+        removed = sorted(k for k in data
+                         if k not in self.safe_output_keys | self.sanitized_output_types)
+        for key in removed:
+            del data[key]
+        if "text/html" in data:
+            data["text/html"] = self.sanitize_html_tags(data["text/html"])
+        if "text/markdown" in data:
+            text = data.pop("text/markdown")
+            if _ATTACHMENT.search(text):  # an output has no attachments: it could not render
+                data.setdefault("text/plain", text)
+            else:
+                data["text/markdown"] = self.safe_markdown(text)
+        if removed and not data:
+            data["text/plain"] = (f"[{', '.join(removed)} output not shown: the grader shows "
+                                  "text, HTML and PNG/JPEG images only]")
+        output.metadata = {
+            mime: {k: v for k, v in (meta or {}).items() if k in ("width", "height")
+                   and isinstance(v, int | float) and not isinstance(v, bool)}
+            for mime, meta in (output.get("metadata") or {}).items()
+            if mime in ("image/png", "image/jpeg") and isinstance(meta, dict)}
+
+    def safe_markdown(self, text, attachments=None):
+        """`text` unchanged when it renders to safe HTML only; else its rendering, cleaned."""
+        from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+        text = "".join(text) if isinstance(text, list) else text
+        renderer = IPythonRenderer(escape=False, attachments=dict(attachments or {}))
+        rendered = MarkdownWithMath(renderer=renderer).render(text)
+        if not _TAG_START.search(_COMMENT.sub("", text)) and all(
+                _safe_url(url) for url in _URL_ATTRIBUTE.findall(rendered)):
+            return text
+        return self.sanitize_html_tags(rendered)
+
+
+# What starts raw HTML in markdown (CommonMark): `<tag` or `</tag` followed by a space, `/`,
+# `>` or the end, `<!` or `<?`. (`$x<y$` is not a tag.)
+_TAG_START = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9-]*(?=[\s/>]|$)|[!?])")
+# A well-formed HTML comment (`<!-- BEGIN SOLUTION -->`): no `--` inside, not `<!-->`, which
+# browsers and markdown would end at different places.
+_COMMENT = re.compile(r"<!--(?!-?>)(?:(?!--)[\s\S])*-->")
+_ATTACHMENT = re.compile(r"attachment:([^\s)\"'>]+)")
+# A transparent 1x1 PNG, in place of an attachment that is too large or missing.
+BLANK_IMAGE = {"image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAA"
+                            "jCB0C8AAAAASUVORK5CYII="}
+_URL_ATTRIBUTE = re.compile(r"\b(?:href|src)\s*=\s*[\"']([^\"']*)")
+_SAFE_SCHEMES = ("http", "https", "mailto")
+# The renderer turns a cell's image attachments into these.
+_SAFE_DATA = ("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/gif;base64,")
+
+
+def _safe_url(url):
+    """Whether a URL rendered from markdown is a web or mail link (or relative): browsers
+    ignore whitespace and control characters in a scheme (`java\tscript:`)."""
+    import html
+
+    plain = re.sub(r"[\x00-\x20]", "", html.unescape(url))
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", plain)
+    return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES or \
+        plain.lower().startswith(_SAFE_DATA)
 
 
 class RobustOverwriteCells(OverwriteCells):
@@ -283,8 +654,44 @@ def nbformat_from_dict(cell):
 
 SANITIZE_PREPROCESSORS = [ClearOutput, RobustDeduplicateIds, OverwriteKernelspec,
                           RobustOverwriteCells, CheckCellMetadata]
+# Outputs are cut before nbgrader scores them (the gradebook keeps no 10 MB output) and
+# cleaned after (cleaning never changes a score).
 AUTOGRADE_PREPROCESSORS = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                           TruncateOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                           TruncateOutput, SaveAutoGrades, AssignLatePenalties, SanitizeOutputs,
+                           CheckCellMetadata]
+# The folder of a staging course directory where nbgrader writes the graded notebooks.
+GRADED_DIR = "graded"
+
+
+class HostSideAutograde(Autograde):
+    """nbgrader's Autograde with its host-side file operations safe against what student code
+    may leave in the build folder (autograded/<student>/<assignment>, the folder the kernels
+    are started in, which the pipeline empties before each notebook):
+
+    - the graded notebook is written into `graded_dir`, a folder no kernel runs in: nbgrader's
+      writer opens `<build folder>/<notebook>.ipynb` and would follow a link put there while
+      the notebook ran, writing the graded notebook over the master, the gradebook, anything;
+    - the first pass's notebook (before its kernel starts) is written without following links;
+    - nbgrader's set_permissions is skipped: it chmods every file of the build folder following
+      links (making any file the grader can reach read-only); the pipeline publishes a fresh
+      copy instead (pipeline.publish_graded).
+    """
+
+    graded_dir = Unicode("", help="folder the graded notebooks are written to").tag(config=True)
+
+    def write_single_notebook(self, output, resources):
+        build = Path(self._format_dest(resources["nbgrader"]["assignment"],
+                                       resources["nbgrader"]["student"]))
+        # Autograde reads the first pass's notebook back from the writer's build directory.
+        self.writer.build_directory = str(build)
+        folder = Path(self.graded_dir) if self.graded_dir and not self._sanitizing else build
+        folder.mkdir(parents=True, exist_ok=True)
+        name = resources["unique_key"] + resources.get("output_extension", ".ipynb")
+        untrusted.write_file(folder / name, output.encode("utf-8"))
+
+    def set_permissions(self, assignment_id, student_id):
+        if not self.graded_dir:
+            super().set_permissions(assignment_id, student_id)
 
 
 def autograde_config(course, stage_root):
@@ -300,26 +707,45 @@ def autograde_config(course, stage_root):
     cfg.Autograde.create_student = True
     # Deleted grade cells go back where the master notebook has them.
     cfg.RobustOverwriteCells.master_dir = str(course.source_dir)
+    cfg.HostSideAutograde.graded_dir = str(Path(stage_root) / GRADED_DIR)
     return cfg
 
 
 def autograde_notebook(course, stage_root, student, notebook, guard_log):
     """nbgrader autograde of one notebook of one student. Returns a status dict."""
     KernelSettings.guard = guard_settings(course, stage_root, guard_log)
+    # What the kernel gets is the student's own submission, never nbgrader's autograded/
+    # folder, which holds the notebooks graded so far with their hidden tests put back. The
+    # staging folder is crossable but not listable; autograded/ is the grader's alone (the
+    # kernel's user could otherwise open it by name where there is no jail).
+    KernelSettings.submitted = str(Path(stage_root) / "submitted" / student / course.assignment)
+    os.chmod(stage_root, 0o711)
+    for private in ("autograded", GRADED_DIR):  # graded notebooks: hidden tests put back
+        (Path(stage_root) / private).mkdir(mode=0o700, exist_ok=True)
+        os.chmod(Path(stage_root) / private, 0o700)
     cfg = autograde_config(course, stage_root)
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = course.assignment
     coursedir.student_id = student
     coursedir.notebook_id = notebook
-    app = Autograde(coursedir=coursedir, config=cfg)
+    app = HostSideAutograde(coursedir=coursedir, config=cfg)
     app.force = True
     start = time.monotonic()
+    from coursekit.autograde import interrupts
+
+    interrupts.checkpoint()     # a stop whose KeyboardInterrupt was lost before this notebook
     _INTERRUPTS.clear()
+    KernelSettings.notebook = notebook
     result = capture_log(app)
     if _INTERRUPTS:
         raise KeyboardInterrupt("grading interrupted")
     out = {"success": bool(result["success"]), "seconds": round(time.monotonic() - start, 2)}
-    if not result["success"]:
+    if notebook in KernelSettings.timed_out:
+        out["success"] = False
+        out["error"] = (f"the notebook ran longer than the grader's time limit "
+                        f"({KernelSettings.notebook_seconds} s for a notebook, "
+                        f"{course.submission_seconds} s for the whole submission)")
+    elif not result["success"]:
         out["error"] = summarize_failure(result.get("error", ""), result.get("log", ""))
     return out
 
@@ -337,8 +763,10 @@ def guard_settings(course, stage_root, guard_log):
     data_dir = course.kernel_env.get("CS231N_CIFAR10_DIR") or os.environ.get("CS231N_CIFAR10_DIR")
     if data_dir:
         allow_read.append(data_dir)
-    return {"deny_read": deny, "allow_read": allow_read,
-            "allow_write": [str(scratch / "tmp"), str(scratch / "mpl")], "log": str(guard_log)}
+    # The kernel writes its log from inside the jail: the file exists before it starts.
+    Path(guard_log).touch()
+    return {"deny_read": deny, "allow_read": allow_read, "allow_write": [str(scratch / "mpl")],
+            "log": str(guard_log)}
 
 
 def summarize_failure(error, log):

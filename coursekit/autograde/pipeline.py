@@ -3,6 +3,13 @@
 Everything is built in a staging folder next to autograded/ and moved into place at the end
 (rename), the per-student JSON last: it is the mark that a student is done. An interrupted
 run leaves at worst a stale staging folder, never a half-written result.
+
+The host never reads what student code could have written. In the staging folder,
+`submitted/` is the copy collect makes before any student code runs (its snapshot is checked
+before every later use), `autograded/` is nbgrader's build folder, the one the kernels are
+started in (emptied before each notebook, never published as is), and `graded/` gets the
+graded notebooks from nbgrader's writer. What is published as autograded/<student>/ is rebuilt
+from `submitted/` and `graded/` (`publish_graded`).
 """
 import hashlib
 import json
@@ -11,12 +18,24 @@ import shutil
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 
-from coursekit.autograde import collect, feedback, gradebook, inline, modules, nbgrade
-from coursekit.autograde.course import load_nbgrader_config
+from coursekit.autograde import (
+    collect,
+    feedback,
+    gradebook,
+    inline,
+    interrupts,
+    locks,
+    modules,
+    nbgrade,
+    scratch,
+    untrusted,
+)
+from coursekit.autograde.course import check_student_id, load_nbgrader_config
 
 RESULT_VERSION = 1
 
@@ -77,7 +96,9 @@ def prepare(course, force=False):
     if not force and marker.exists() and marker.read_text() == digest and \
             set(gradebook.gradebook_notebooks(course)) >= {p.stem for p in notebooks}:
         return False
-    with tempfile.TemporaryDirectory(prefix="ck-gradebook-") as root:
+    # One run at a time rebuilds it, and never under a grading reading it (locks.py).
+    with locks.gradebook_lock(course, shared=False), \
+            tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("gradebook")) as root:
         src = Path(root) / "source" / course.assignment
         src.mkdir(parents=True)
         for path in notebooks:
@@ -103,11 +124,37 @@ def prepare(course, force=False):
 def grade_submission(course, student, submission_dir, worker=None):
     """Grade one submission; writes autograded/<student>/, feedback/<student>/ and the
     JSON, and returns the result dict. `worker` is this process's scratch folder
-    (`nbgrade.prepare_worker`); one is made when None."""
+    (`nbgrade.prepare_worker`); one is made, and removed after, when None.
+
+    The student id is checked first (course.check_student_id), and the grading holds the
+    student's lock (locks.student_lock): the same student is never graded twice at once, by
+    two workers of a batch or by two runs; and the gradebook's, shared (locks.gradebook_lock):
+    no run rebuilds the assignment under it."""
+    check_student_id(student)
+    if worker is None:
+        with worker_scratch(course) as worker:
+            return grade_submission(course, student, submission_dir, worker)
+    with locks.student_lock(course, student), locks.gradebook_lock(course, shared=True), \
+            interrupts.grading():
+        return _grade_submission(course, student, submission_dir, worker)
+
+
+@contextmanager
+def worker_scratch(course):
+    """This process's grading scratch folder for the block (`nbgrade.prepare_worker`), with
+    Python's temporary folders inside it; removed at the end, however the block ends."""
+    base = nbgrade.prepare_worker(course)
+    try:
+        with scratch.redirect_tempfile(base / "py"):
+            yield base
+    finally:
+        scratch.remove_folder(base)
+
+
+def _grade_submission(course, student, submission_dir, worker):
     warnings.filterwarnings("ignore", module="sqlalchemy")
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    if worker is None:
-        worker = nbgrade.prepare_worker(course)
+    nbgrade.begin_submission(course)
     timing = {}
     course.staging_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=course.staging_dir))
@@ -142,11 +189,14 @@ def _timed(timing, name):
 
 def _grade_in_stage(course, student, submission_dir, stage, timing):
     submitted = stage / "submitted" / student / course.assignment
-    graded = stage / "autograded" / student / course.assignment
+    workdir = stage / "autograded" / student / course.assignment
+    graded = stage / nbgrade.GRADED_DIR
     notices = []
     with _timed(timing, "collect"):
-        manifest = collect.collect_submission(submission_dir, submitted, course.notebooks)
+        manifest = collect.collect_submission(submission_dir, submitted, course.notebooks,
+                                              course.submission_limits)
         notices += collect.install_given_files(course.root, submitted, course.given_files)
+        pristine = untrusted.snapshot(submitted)
     notebooks = {}
     test_errors = {}
     with _timed(timing, "nbgrader"):
@@ -154,6 +204,10 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
             info = dict(manifest["notebooks"][name])
             if info["status"] in ("ok", "renamed"):
                 log = stage / f"guard-{name}.log"
+                # nbgrader copies the staged submission into a build folder of its own: not
+                # one the previous notebook's kernel may have filled with links.
+                untrusted.verify(submitted, pristine)
+                untrusted.reset_folder(workdir)
                 run = nbgrade.autograde_notebook(course, stage, student, name, log)
                 info["seconds"] = run["seconds"]
                 if run["success"]:
@@ -183,6 +237,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
     graded.mkdir(parents=True, exist_ok=True)
     items = []
     with _timed(timing, "inline"):
+        untrusted.verify(submitted, pristine)
         paths = {n: submitted / f"{n}.ipynb" for n in course.notebooks
                  if (submitted / f"{n}.ipynb").exists()}
         inline_items, inline_notices, inline_notes = inline.run_inline(course, paths)
@@ -204,11 +259,12 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                         g, notebooks[name], test_errors.get(name, {}).get(g["name"])),
                 })
     with _timed(timing, "modules"):
+        untrusted.verify(submitted, pristine)
         module_items, module_notices, grader_notes = modules.run_module_checks(course,
                                                                                submitted)
         items += module_items + other_inline
         notices += module_notices
-    notices += [f"not graded: {s}" for s in manifest["skipped"]]
+    notices += manifest["skipped"]
     if manifest["extra_notebooks"]:
         notices.append("notebooks not part of the assignment (ignored): "
                        + ", ".join(manifest["extra_notebooks"]))
@@ -222,7 +278,22 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
     }
     with _timed(timing, "feedback"):
         feedback.write_feedback(course, student, graded, stage / "feedback", result)
+        publish_graded(submitted, pristine, graded, workdir, stage / "publish",
+                       course.submission_limits)
     return result
+
+
+def publish_graded(submitted, pristine, graded, dest, scratch, limits=untrusted.LIMITS):
+    """Make `dest` (nbgrader's autograded/<student>/<assignment> in the staging folder) hold the
+    staged submission's files, checked unchanged since collect, and the graded notebooks:
+    nothing the kernels left in the folder they ran in (links, fifos, gigabytes of output)."""
+    untrusted.verify(submitted, pristine)
+    untrusted.reset_folder(scratch)
+    untrusted.Copier(submitted, limits).copy_tree(".", scratch, skip_suffixes=(".ipynb",))
+    for notebook in sorted(graded.glob("*.ipynb")):  # written by nbgrader on the host
+        untrusted.write_file(scratch / notebook.name, notebook.read_bytes())
+    untrusted.reset_folder(dest)
+    os.replace(scratch, dest)
 
 
 def _join(*parts):
@@ -290,8 +361,14 @@ def manual_message(grade):
 
 def guard_findings(log_path, graded_notebook):
     """What the in-kernel guard saw: refused operations, tampering, a disabled guard."""
-    lines = Path(log_path).read_text(errors="replace").splitlines() if Path(
-        log_path).exists() else []
+    # The kernel writes this log: read it as untrusted (no link followed, at most 4 MB).
+    log_path = Path(log_path)
+    try:
+        data = untrusted.read_file(log_path.parent, log_path.name, 4 * untrusted.MB,
+                                   what="guard log", cut=True)
+    except (FileNotFoundError, untrusted.Refused):
+        data = b""
+    lines = data.decode("utf-8", "replace").splitlines()
     blocked = sorted({ln[len("blocked "):] for ln in lines if ln.startswith("blocked ")})
     repaired = [ln[len("repaired "):] for ln in lines if ln.startswith("repaired ")]
     checked = sum(1 for ln in lines if ln.startswith("ok cell "))

@@ -1,7 +1,15 @@
 """Gradescope for real (slow): the zip of `coursekit gradescope build`, unpacked into a folder
-laid out like /autograder, its setup.sh run as Gradescope runs it, then its run_autograder on
-two uploads (the master's solutions, the untouched release). Each stage runs once per pytest
-run, also under pytest-xdist; together about 4 minutes on 2 cores.
+laid out like /autograder, its setup.sh run as Gradescope runs it (twice: it must be safe to
+rerun), then its run_autograder on three uploads (the master's solutions, the untouched release,
+and a cheater graded in the fallback of Gradescope's containers, COURSEKIT_JAIL=uid). Each stage
+runs once per pytest run, also under pytest-xdist; together about 5 minutes on 2 cores.
+
+The layout lives in a folder of the system temp folder that every user may cross (0755), as /
+is on Gradescope: pytest's own temporary folders are closed to other users (0700), and behind
+them the permissions setup.sh gives (the secrets readable by root only, CIFAR-10 and the
+virtualenv open to all) could not be told apart. It is removed when the last test using it is
+done. The permission tests switch to an unprivileged user id of their own with `setpriv`
+(they need root, as Gradescope's autograder runs).
 
 Real here: the zip and its unpacking (`unzip`), setup.sh end to end (a virtualenv made from the
 machine's Python 3.11 found on PATH, `pip install` of requirements.txt from the package index,
@@ -18,8 +26,10 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -27,6 +37,7 @@ import numpy as np
 import pytest
 from hidden_source import hidden_test_lines
 
+from coursekit import jail
 from coursekit.autograde import benchmark
 from coursekit.autograde.course import REPO_ROOT
 from coursekit.autograde.gradescope import RUN_AUTOGRADER, SETUP_SH
@@ -67,18 +78,26 @@ def downloader_stubs(folder):
 
 
 @contextlib.contextmanager
-def shared_stage(tmp_path_factory, name):
-    """The stage `name` runs once per pytest run, even when pytest-xdist workers share the
-    tests: the first worker to ask runs it (under a lock) and records its outcome as JSON; the
-    others wait and read it. Yields (folder, outcome or None: the caller runs the stage)."""
+def stages_lock(tmp_path_factory):
+    """Held while a stage runs or is read, and while the layout is removed; yields the
+    folder of the stages' records, shared by the run's pytest-xdist workers."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent   # the run's folder, shared by its workers
     folder = base / "gradescope"
     folder.mkdir(exist_ok=True)
-    record = folder / f"{name}.json"
     with open(base / "gradescope.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder
+
+
+@contextlib.contextmanager
+def shared_stage(tmp_path_factory, name):
+    """The stage `name` runs once per pytest run, even when pytest-xdist workers share the
+    tests: the first worker to ask runs it (under a lock) and records its outcome as JSON; the
+    others wait and read it. Yields (folder, outcome or None: the caller runs the stage)."""
+    with stages_lock(tmp_path_factory) as folder:
+        record = folder / f"{name}.json"
         outcome = json.loads(record.read_text()) if record.exists() else None
         if outcome is None:
             outcome = {}
@@ -95,16 +114,40 @@ def shared_stage(tmp_path_factory, name):
 
 @pytest.fixture(scope="module")
 def gradescope(tmp_path_factory):
-    """An /autograder-like folder after setup.sh: (root, env, zip path, setup.sh's output)."""
+    """An /autograder-like folder after setup.sh: (root, env, zip path, setup.sh's output, the
+    output of its second run)."""
+    users = None
     with shared_stage(tmp_path_factory, "setup") as (tmp, outcome):
-        root = tmp / "autograder"
         if not outcome:
-            outcome["output"] = set_up(tmp, root)
-    return root, autograder_env(root, tmp / "stubs"), tmp / "autograder.zip", outcome["output"]
+            parent = Path(tempfile.mkdtemp(prefix="cs231n-gradescope-"))
+            parent.chmod(0o755)   # crossable by all, as / is on Gradescope
+            outcome["root"] = str(parent / "autograder")
+            try:
+                outcome["output"], outcome["rerun"] = set_up(tmp, Path(outcome["root"]))
+            except BaseException:
+                shutil.rmtree(parent, ignore_errors=True)
+                raise
+        if "error" not in outcome:
+            # Each worker using the layout holds a shared lock on it; the last one removes it.
+            users = open(Path(outcome["root"]).parent / "users.lock", "a")  # noqa: SIM115
+            fcntl.flock(users, fcntl.LOCK_SH)
+    root = Path(outcome["root"])
+    yield (root, autograder_env(root, tmp / "stubs"), tmp / "autograder.zip", outcome["output"],
+           outcome["rerun"])
+    with stages_lock(tmp_path_factory) as folder:
+        users.close()
+        with open(root.parent / "users.lock", "a") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return   # another worker still grades in it: it removes it
+        shutil.rmtree(root.parent, ignore_errors=True)
+        (folder / "setup.json").unlink(missing_ok=True)   # a worker coming later sets up again
 
 
 def set_up(tmp, root):
-    """Build the zip, unzip it into root/source, add the data, run setup.sh; its output."""
+    """Build the zip, unzip it into root/source, add the data, run setup.sh twice (Gradescope
+    may run it again: the second run must leave the same autograder); the two outputs."""
     log = downloader_stubs(tmp / "stubs")
     env = autograder_env(root, tmp / "stubs")
     coursekit = Path(sys.executable).with_name("coursekit")
@@ -120,12 +163,16 @@ def set_up(tmp, root):
     assert not log.exists(), f"setup.sh tried to download: {log.read_text()}"
     # Gradescope copies run_autograder next to source/ and runs it from there.
     shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
-    return setup.stdout + setup.stderr
+    again = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env=env,
+                           capture_output=True, text=True, timeout=1200)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    return setup.stdout + setup.stderr, again.stdout + again.stderr
 
 
-def run_autograder(gradescope, make_submission):
+def run_autograder(gradescope, make_submission, **env):
     """Upload a submission, run run_autograder; (results.json, its output)."""
-    root, env = gradescope[:2]
+    root = gradescope[0]
+    env = {**gradescope[1], **env}
     for folder in ("submission", "results"):
         shutil.rmtree(root / folder, ignore_errors=True)
     make_submission(root / "submission")
@@ -137,10 +184,29 @@ def run_autograder(gradescope, make_submission):
     return json.loads(results.read_text()), proc.stdout + proc.stderr
 
 
-def graded(tmp_path_factory, gradescope, make_submission):
+def graded_outcome(tmp_path_factory, gradescope, make_submission, **env):
+    """The stage of one upload: results.json and the output of run_autograder, the grader's own
+    result (its notes say how the code was confined), the graded notebooks as published (with
+    their outputs), and which published files an unprivileged user could read (None: the
+    tests do not run as root)."""
     with shared_stage(tmp_path_factory, make_submission.__name__) as (_, outcome):
         if not outcome:
-            outcome["results"], outcome["output"] = run_autograder(gradescope, make_submission)
+            outcome["results"], outcome["output"] = run_autograder(gradescope, make_submission,
+                                                                   **env)
+            work = gradescope[0] / "source" / "work"
+            outcome["result"] = json.loads((work / "autograded" / "student"
+                                            / "assignment1.json").read_text())
+            published = work / "autograded" / "student" / "assignment1"
+            outcome["notebooks"] = {p.stem: p.read_text() for p in published.glob("*.ipynb")}
+            files = [p for p in sorted(work.rglob("*")) if p.is_file() and not p.is_symlink()]
+            outcome["files"] = [str(p) for p in files]
+            outcome["readable"] = ([str(p) for p in readable_by_others(files)]
+                                   if can_switch_user() else None)
+    return outcome
+
+
+def graded(tmp_path_factory, gradescope, make_submission):
+    outcome = graded_outcome(tmp_path_factory, gradescope, make_submission)
     return outcome["results"], outcome["output"]
 
 
@@ -189,13 +255,19 @@ def release(dest):
 
 
 @pytest.fixture(scope="module")
-def master_results(tmp_path_factory, gradescope):
-    return graded(tmp_path_factory, gradescope, master)
+def master_graded(tmp_path_factory, gradescope):
+    return graded_outcome(tmp_path_factory, gradescope, master)
+
+
+@pytest.fixture(scope="module")
+def master_results(master_graded):
+    return master_graded["results"], master_graded["output"]
 
 
 @pytest.fixture(scope="module")
 def release_results(tmp_path_factory, gradescope):
     return graded(tmp_path_factory, gradescope, release)
+
 
 
 @pytest.mark.slow
@@ -212,11 +284,12 @@ def test_zip_holds_only_the_scripts_and_the_private_course(gradescope):
 
 @pytest.mark.slow
 def test_setup_sh_runs_every_step_and_says_so(gradescope):
-    root, _, _, output = gradescope
-    steps = re.findall(r"^setup\.sh: (\d)/4 ", output, flags=re.M)
-    assert steps == ["1", "2", "3", "4"], output[-3000:]
-    assert "already complete" in output and "nothing downloaded" in output
-    assert "setup.sh: error" not in output
+    for output in gradescope[3:5]:   # the first run and the second
+        steps = re.findall(r"^setup\.sh: (\d)/5 ", output, flags=re.M)
+        assert steps == ["1", "2", "3", "4", "5"], output[-3000:]
+        assert "already complete" in output and "nothing downloaded" in output
+        assert "setup.sh: error" not in output
+        assert "setup.sh: done: run_autograder can grade submissions" in output
 
 
 @pytest.mark.slow
@@ -325,6 +398,302 @@ def test_results_json_holds_no_hidden_test_source_or_reference_values(which, req
     assert sorted(n for n in numbers if n in text)[:5] == []
 
 
+# --- what an unprivileged user may read: the fallback where bubblewrap cannot run -------------
+
+def can_switch_user():
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+needs_root = pytest.mark.skipif(not can_switch_user(), reason="switching to an unprivileged "
+                                "user needs root and setpriv (Gradescope's autograder is root)")
+
+
+def as_other(argv, timeout=120):
+    """Run argv as an unprivileged user id of its own, no groups, from /, in a bare environment,
+    as jail.py's fallback runs student code. `env` starts argv, not setpriv: setpriv still holds
+    root's capabilities when it starts a program, so a program in a folder closed to others
+    would start all the same."""
+    uid = jail.new_uid()
+    return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                           "env", "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", *map(str, argv)],
+                          cwd="/", capture_output=True, text=True, timeout=timeout)
+
+
+def readable_by_others(files):
+    """The files of `files` an unprivileged user can read (`cat`)."""
+    loop = 'for f; do cat -- "$f" >/dev/null 2>&1 && printf "%s\\n" "$f"; done; true'
+    proc = as_other(["sh", "-c", loop, "sh", *files])
+    return [Path(line) for line in proc.stdout.splitlines()]
+
+
+def listable_by_others(folders):
+    """The folders of `folders` an unprivileged user can list (`ls`)."""
+    loop = 'for d; do ls -a -- "$d" >/dev/null 2>&1 && printf "%s\\n" "$d"; done; true'
+    proc = as_other(["sh", "-c", loop, "sh", *folders])
+    return [Path(line) for line in proc.stdout.splitlines()]
+
+
+def python_starts_for_others(root):
+    """Whether an unprivileged user can start the virtualenv's Python and import numpy (where
+    the machine's Python lives in a folder closed to others, such as /root, it cannot)."""
+    return as_other([root / "venv" / "bin" / "python", "-I", "-c", "import numpy"]).returncode == 0
+
+
+def secrets_and_their_folders(root):
+    """Every file of the unpacked zip but the tooling, the data and the output root (the
+    master notebooks, the master package, grading/, nbgrader_config.py, the gradebook, the
+    zip's own files, whatever else the zip holds), and every folder holding them."""
+    source = root / "source"
+    course = source / "course"
+    open_to_all = {course / "coursekit", root / DATA_IN_ZIP, source / "work"}
+    files, folders = [root / "run_autograder"], []
+    for folder, dirs, names in os.walk(source):
+        folders.append(Path(folder))
+        dirs[:] = sorted(d for d in dirs if Path(folder, d) not in open_to_all)
+        files += [Path(folder, n) for n in sorted(names)]
+    return files, folders
+
+
+PERMISSIONS = {   # what setup.sh's last step leaves (its header says why)
+    "source": 0o711, "source/course": 0o711, "source/course/cs231n": 0o711,
+    "source/course/cs231n/datasets": 0o711, str(DATA_IN_ZIP): 0o755,
+    "source/work": 0o711, "source/work/autograded": 0o711,
+    "source/work/autograded/student": 0o700,
+    "source/course/source": 0o700, "source/course/grading": 0o700,
+    "source/course/cs231n/classifiers": 0o700, "source/course/coursekit": 0o755,
+    "source/course/.cache": 0o700,
+    "source/gradescope.json": 0o600, "source/course/nbgrader_config.py": 0o600,
+    "source/course/gradebook.db": 0o600, "source/course/cs231n/layers.py": 0o600,
+    "source/setup.sh": 0o700, "source/run_autograder": 0o700, "run_autograder": 0o700,
+}
+
+
+@pytest.mark.slow
+def test_setup_sh_gives_the_autograders_files_their_permissions(gradescope):
+    root = gradescope[0]
+    modes = {rel: stat.S_IMODE((root / rel).stat().st_mode) for rel in PERMISSIONS}
+    assert modes == PERMISSIONS
+    assert stat.S_IMODE(root.stat().st_mode) & 0o001   # crossable on the way to the venv
+
+
+@pytest.mark.slow
+@needs_root
+def test_an_unprivileged_user_cannot_read_the_secrets_nor_list_their_folders(gradescope):
+    root = gradescope[0]
+    files, folders = secrets_and_their_folders(root)
+    course = root / "source" / "course"
+    # The list holds what must stay secret (not an empty walk that proves nothing).
+    assert {course / "grading" / "hidden" / "references.json", course / "nbgrader_config.py",
+            course / "gradebook.db", course / "cs231n" / "layers.py",
+            course / "cs231n" / "classifiers" / "fc_net.py", root / "source" / "gradescope.json",
+            root / "source" / "setup.sh", root / "run_autograder"} <= set(files)
+    assert {p.name for p in files if p.parent == course / "source" / "assignment1"} == {
+        p.name for p in SOURCE.glob("*.ipynb")}
+    assert len(files) > 40 and all(p.is_file() for p in files)
+    assert readable_by_others(files) == []
+    assert listable_by_others(folders) == []
+    # Root reads them all: the user switch is what stops the loops above.
+    assert all(os.access(p, os.R_OK) for p in files)
+
+
+@pytest.mark.slow
+@needs_root
+def test_an_unprivileged_user_can_read_what_student_code_needs(gradescope):
+    root = gradescope[0]
+    venv, data = root / "venv", root / DATA_IN_ZIP
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    needed = [data / name for name in CIFAR_FILES] + [
+        venv / "pyvenv.cfg", site / "numpy" / "__init__.py", site / "nbformat" / "__init__.py",
+        *sorted(site.glob("__editable__*coursekit*")),
+        root / "source" / "course" / "coursekit" / "__init__.py"]
+    assert all(p.is_file() for p in needed)
+    assert readable_by_others(needed) == needed
+    assert listable_by_others([data, site / "numpy"]) == [data, site / "numpy"]
+    # Crossable, not listable: the way to the data and to the grader's staging folders.
+    work = root / "source" / "work"
+    assert as_other(["test", "-x", work / "autograded"]).returncode == 0
+    assert as_other(["test", "-x", data.parent]).returncode == 0
+
+
+@pytest.mark.slow
+@needs_root
+def test_setup_sh_says_whether_student_code_can_run_as_an_unprivileged_user(gradescope):
+    """It can where the interpreter is open to all (Gradescope's deadsnakes Python in /usr);
+    not where it lives in a folder closed to others (a pyenv under /root, 0700): then jail.py
+    falls back to the grader's own user, and setup.sh warns."""
+    root, env = gradescope[:2]
+    starts = python_starts_for_others(root)
+    # setup.sh's check, jail.py's and this test's agree.
+    probe = subprocess.run([str(root / "venv" / "bin" / "python"), "-c",
+                            "from coursekit import jail; print(jail.uid_works())"],
+                           cwd="/", env=env, capture_output=True, text=True, timeout=120)
+    assert probe.stdout.strip() == str(starts), probe.stderr
+    for output in gradescope[3:5]:
+        if starts:
+            assert "checked: an unprivileged user can start" in output
+        else:
+            assert "setup.sh: warning: an unprivileged user cannot start" in output
+            assert "student code will run as root" in output
+
+
+# --- a cheater graded in the fallback ---------------------------------------------------------
+
+STEAL = '''
+import json, os
+
+def steal(paths):
+    """What this code finds at the autograder's own files: for each, how many bytes it read,
+    or the error of a plain open and of one the in-kernel guard does not see (relative to a
+    descriptor of /: the guard is no boundary, the file's permissions must be)."""
+    found, texts = {}, {}
+    top = os.open("/", os.O_RDONLY)
+    for name, path in paths.items():
+        tries = []
+        for how in ("open", "dir_fd"):
+            try:
+                if how == "open":
+                    with open(path, "rb") as f:
+                        texts[name] = f.read()
+                else:
+                    fd = os.open(path.lstrip("/"), os.O_RDONLY, dir_fd=top)
+                    with os.fdopen(fd, "rb") as f:
+                        texts[name] = f.read()
+                tries.append(f"{how}: read {len(texts[name])} bytes")
+                break
+            except Exception as e:
+                tries.append(f"{how}: {type(e).__name__} errno {getattr(e, 'errno', None)}")
+        found[name] = "; ".join(tries)
+    os.close(top)
+    return found, texts
+'''
+
+
+def stolen_paths(root):
+    course = root / "source" / "course"
+    return {"references": str(course / "grading" / "hidden" / "references.json"),
+            "notebook": str(course / "source" / "assignment1" / "knn.ipynb"),
+            "layers": str(course / "cs231n" / "layers.py")}
+
+
+def cheater(dest):
+    """The release, whose code reads the autograder's secrets by absolute path, in a notebook
+    cell and in a module function, and writes what it found to its output; had it read the
+    master layers.py, it would run the master's affine_forward (points it did not earn)."""
+    release(dest)
+    paths = repr(stolen_paths(dest.parent))
+    layers = dest / "cs231n" / "layers.py"
+    code = layers.read_text().replace("def affine_forward(", "def _stub_affine_forward(", 1)
+    layers.write_text(code + STEAL + f"""
+def affine_forward(x, w, b):
+    found, texts = steal({paths})
+    if "layers" in texts:
+        master = {{}}
+        exec(texts["layers"], master)
+        return master["affine_forward"](x, w, b)
+    raise RuntimeError("CHEAT-FOUND " + json.dumps(found))
+""")
+    notebook = dest / "FullyConnectedNets.ipynb"
+    nb = json.loads(notebook.read_text())
+    cell = STEAL + f"""
+found, texts = steal({paths})
+print("CHEAT-FOUND " + json.dumps(found) + " as uid", os.getuid())
+if "layers" in texts:
+    import cs231n.layers
+    exec(texts["layers"], vars(cs231n.layers))
+"""
+    nb["cells"].insert(2, {"cell_type": "code", "id": "cheater-reads-the-secrets",
+                           "execution_count": None, "metadata": {}, "outputs": [],
+                           "source": cell})
+    notebook.write_text(json.dumps(nb, indent=1))
+
+
+@pytest.fixture(scope="module")
+def cheater_graded(tmp_path_factory, gradescope):
+    return graded_outcome(tmp_path_factory, gradescope, cheater, COURSEKIT_JAIL="uid")
+
+
+def cheat_reports(outcome):
+    """Every `CHEAT-FOUND {...}` the cheater's code wrote, by where it went: "kernel" (the
+    outputs of the graded notebooks), "module" (the messages of the module checks), "elsewhere"
+    (the rest of results.json and of the grader's result)."""
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            if value and all(isinstance(v, str) for v in value):
+                return ["".join(value)]   # a notebook's lines
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    def found(values):
+        return [json.loads(m.group(1)) for text in strings(values)
+                for m in re.finditer(r"CHEAT-FOUND (\{.*?\})", text)]
+
+    items = outcome["result"]["items"]
+    module = [i for i in items if i["id"].startswith("module:")]
+    return {"kernel": found([json.loads(nb)["cells"] for nb in outcome["notebooks"].values()]),
+            "module": found(module),
+            "elsewhere": found([outcome["results"], [i for i in items if i not in module],
+                                {k: v for k, v in outcome["result"].items() if k != "items"}])}
+
+
+@pytest.mark.slow
+@needs_root
+def test_a_cheater_in_the_uid_fallback_reads_nothing_and_gains_nothing(cheater_graded,
+                                                                       release_results,
+                                                                       gradescope):
+    """Graded with COURSEKIT_JAIL=uid (Gradescope's containers forbid bubblewrap's
+    namespaces): the notes say so; whatever of the cheater's code ran got a PermissionError at
+    every secret, and it scored no more than the untouched release."""
+    root = gradescope[0]
+    result, data = cheater_graded["result"], cheater_graded["results"]
+    assert jail.notes("uid") in result["grader_notes"], result["grader_notes"]
+    assert "ran as an unprivileged user" in jail.notes("uid")
+    assert data["score"] <= release_results[0]["score"] + 1e-9
+    affine = [t for t in data["tests"] if "affine_forward" in t["name"]]
+    assert affine and all(t["score"] == 0 for t in affine), affine
+    reports = cheat_reports(cheater_graded)
+    everything = [r for where in reports.values() for r in where]
+    for report in everything:
+        assert set(report) == {"references", "notebook", "layers"}, report
+        assert not [how for how in report.values() if "bytes" in how], report
+    # What the student sees holds none of the hidden tests.
+    assert not [ln for ln in hidden_material()[0] if ln in json.dumps(data)]
+    if can_switch_user() and python_starts_for_others(root):
+        # The code ran as its own user: the notebook's cell and the module function both
+        # wrote what they found, and the files' permissions (not the in-kernel guard) stopped
+        # the open the guard does not see: errno 13, EACCES.
+        assert reports["kernel"] and reports["module"], cheater_graded["output"][-3000:]
+        assert all("PermissionError errno 13" in report[name] for report in everything
+                   for name in ("references", "layers")), reports
+    else:
+        # A machine whose interpreter lives in a folder closed to other users (this one's is
+        # under /root): in the fallback no code of the submission could start, neither kernel
+        # nor module worker. It read nothing and scored 0, and the notes still say which mode
+        # ran; the permissions themselves are proven without Python (`cat` as another user).
+        assert everything == []
+        assert data["score"] == 0
+        interpreter = str(root / "venv" / "bin" / "python")
+        assert {name: info["status"] for name, info in result["notebooks"].items()} == {
+            name: "failed" for name in result["notebooks"]}
+        assert all(f"PermissionError: [Errno 13] Permission denied: '{interpreter}'"
+                   in info["message"] for info in result["notebooks"].values())
+
+
+@pytest.mark.slow
+@needs_root
+@pytest.mark.parametrize("which", ["master", "cheater"])
+def test_what_grading_leaves_in_the_output_root_is_root_only(which, request):
+    """The graded notebooks (hidden tests put back), the grader's result, grades.csv: a process
+    of the student's that outlived its notebook (the fallback has no PID namespace) could read
+    none of them."""
+    outcome = request.getfixturevalue(f"{which}_graded")
+    assert outcome["files"], "grading published nothing"
+    readable = [Path(p) for p in outcome["readable"]]
+    assert [p for p in readable if p.suffix in (".ipynb", ".json", ".csv", ".md", ".py")] == []
+    assert not [p for p in readable if "student" in p.parts]
+
+
 
 # --- setup.sh's checks, fast: an unpacked layout without the course, nothing installed -------
 
@@ -415,7 +784,7 @@ def test_setup_sh_links_cifar10_dir_where_run_autograder_looks(tmp_path):
     proc, downloads = run_setup(root, tmp_path, CS231N_CIFAR10_DIR=str(given),
                                 AUTOGRADER_PYTHON=str(failing_venv_python(tmp_path)))
     assert data.is_symlink() and data.resolve() == given.resolve()
-    assert "2/4 CIFAR-10" in proc.stdout and downloads == ""
+    assert "2/5 CIFAR-10" in proc.stdout and downloads == ""
     # ...and the next step's failure says what to install.
     assert proc.returncode != 0
     assert "-m venv could not create" in proc.stderr and "python3.11-venv" in proc.stderr
@@ -481,7 +850,7 @@ def test_setup_sh_on_ubuntu_without_python_311_installs_it_from_deadsnakes(tmp_p
         "apt-get update -q", "apt-get install -y -q software-properties-common",
         "add-apt-repository -y ppa:deadsnakes/ppa", "apt-get update -q",
         "apt-get install -y -q python3.11 python3.11-venv"]
-    assert f"1/4 Python: {bare}/python3.11" in proc.stdout, proc.stderr
+    assert f"1/5 Python: {bare}/python3.11" in proc.stdout, proc.stderr
     assert proc.returncode != 0 and "-m venv could not create" in proc.stderr
 
 

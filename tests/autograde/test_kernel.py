@@ -128,6 +128,7 @@ def run_in_grading_kernel(folder, source, scratch, guard_log):
     course = Course()
     nbgrade.prepare_worker(course, scratch=scratch)
     nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, folder.parent, guard_log)
+    nbgrade.KernelSettings.submitted = str(folder)
     nb = new_notebook(cells=[new_code_cell(source)],
                       metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                "language": "python"}})
@@ -184,3 +185,24 @@ def test_grading_kernel_is_the_grading_interpreter_whatever_the_jupyter_paths_ho
     nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
     cmd = nbgrade.GuardedKernelManager(kernel_name="python3").format_kernel_cmd()
     assert cmd[:3] == [sys.executable, "-m", "ipykernel_launcher"]
+
+
+def test_an_output_flood_is_dropped_as_it_arrives_not_kept_in_memory(tmp_path, monkeypatch):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    folder = tmp_path / "stage" / "ann"
+    folder.mkdir(parents=True)
+    course = Course()
+    nbgrade.prepare_worker(course, scratch=tmp_path / "worker")
+    nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, folder.parent,
+                                                          tmp_path / "guard.log")
+    nbgrade.KernelSettings.submitted = str(folder)
+    nb = new_notebook(cells=[new_code_cell("for _ in range(200):\n    print('x' * 50_000)"),
+                             new_code_cell("print('after the flood')")])
+    executor = nbgrade.GuardedExecute(timeout=60, kernel_name="python3",
+                                      max_output_bytes=1_000_000)
+    nb, _ = executor.preprocess(nb, {"metadata": {"path": str(folder)}})
+    kept = sum(len(o.get("text", "")) for c in nb.cells for o in c.outputs)
+    assert kept < 1_200_000  # 10 MB were printed
+    assert "dropped by the grader" in "".join(o.get("text", "") for o in nb.cells[0].outputs)

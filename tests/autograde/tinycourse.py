@@ -181,7 +181,9 @@ def fake_module_grader(submission_dir):
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from tiny.ops import mul; "
             "print('RESULT', mul(5, 5))")
     try:
-        proc = subprocess.run([sys.executable, "-c", code, str(submission_dir)],
+        # -B: like the real grader (which works on a copy), leave the submission untouched;
+        # the pipeline checks that the staged copy never changes.
+        proc = subprocess.run([sys.executable, "-B", "-c", code, str(submission_dir)],
                               capture_output=True, text=True, timeout=20)
         ok = proc.returncode == 0 and "RESULT 25" in proc.stdout
         lines = proc.stderr.strip().splitlines()
