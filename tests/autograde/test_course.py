@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from attack_corpus import ATTACKS, OUTLIVES_MARKER
 from hidden_source import hidden_test_lines
 from robustness_corpus import CASES as CORPUS_CASES
 from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
@@ -266,6 +267,50 @@ def module_mutant(dest, name):
     return dest
 
 
+# The batch's time limits (make autograde NOTEBOOK_SECONDS=...): a notebook of the master
+# takes well under a minute in grading mode, two cells of nearly the per-cell limit
+# (nbgrader_config.py: Execute.timeout) pass it.
+NOTEBOOK_SECONDS = 150
+CELL_SECONDS = 120
+# The honest student graded after every attacker (the batch goes in name order).
+HONEST_LAST = "zzz_honest_after_the_attacks"
+ATTACKERS = [f"attack_{name}" for name in ATTACKS]
+
+
+def repository_state():
+    """The content of every tracked file of the repository and git's view of the work tree:
+    what an attack on the course would change."""
+    import hashlib
+
+    listed = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True,
+                            check=True).stdout.split(b"\0")
+    digest = hashlib.sha256()
+    for rel in filter(None, listed):
+        path = REPO_ROOT / os.fsdecode(rel)
+        digest.update(rel + b"\0")
+        if path.is_symlink():
+            digest.update(os.readlink(path).encode())
+        elif path.is_file():
+            digest.update(path.read_bytes())
+    status = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain",
+                             "--untracked-files=all"], capture_output=True, check=True).stdout
+    return digest.hexdigest(), status
+
+
+def processes_with(marker):
+    """Command lines of the running processes that hold `marker`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            found.append(cmdline)
+    return found
+
+
 def tree_state(folder):
     """{relative path: (size, mtime)} of every file and folder under `folder`."""
     return {str(p.relative_to(folder)): (p.is_dir() or p.stat().st_size, p.stat().st_mtime_ns)
@@ -289,24 +334,42 @@ def graded_course(tmp_path_factory):
         shutil.copytree(RELEASE, submitted / "release" / "assignment1")
     for damage in DAMAGES:
         damaged(submitted / damage / "assignment1", damage, batch)
+    # Issue 11's attackers did no work (the release) and attack; an honest student comes after.
+    context = {"repo": REPO_ROOT, "out": out, "gradebook": batch / "gradebook.db",
+               "submitted": submitted, "cell_seconds": CELL_SECONDS, "slow_cell_count": 2}
+    for name, attack in ATTACKS.items():
+        dest = submitted / f"attack_{name}" / "assignment1"
+        shutil.copytree(RELEASE, dest)
+        attack(dest, context)
+    master_submission(submitted / HONEST_LAST / "assignment1")
     before = tree_state(submitted)
+    repository_before = repository_state()
+    # The batch's own temporary folder: whatever grading leaves there is found afterwards.
+    scratch = batch / "tmp"
+    scratch.mkdir()
     # The instructor's command, pointed at this test's folders and gradebook.
     env = {k: v for k, v in os.environ.items()
            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "JOBS", "FORCE", "CS231N_CIFAR10_DIR")}
     env["NBGRADER_DB_URL"] = course.db_url
+    env["TMPDIR"] = str(scratch)
     # `-o .venv/.installed`: this test runs in the virtualenv; it never reinstalls it.
     proc = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "autograde", "-j", "2",
-         f"SUBMITTED={submitted}", f"OUTPUT_ROOT={out}", f"GRADING_DATA={data}"],
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "-o",
+         ".venv/.mutation-installed", "autograde", "-j", "2",
+         f"SUBMITTED={submitted}", f"OUTPUT_ROOT={out}", f"GRADING_DATA={data}",
+         f"NOTEBOOK_SECONDS={NOTEBOOK_SECONDS}"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3000)
+    survivors = processes_with(OUTLIVES_MARKER)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     students = sorted(p.name for p in submitted.iterdir())
     results = {s: json.loads(course.result_path(s).read_text()) for s in students
                if course.result_path(s).exists()}
     outcomes = {s: (r["score"], r["max_score"], r.get("status") == "error" or None)
                 for s, r in results.items()}
-    run = {"batch": batch, "students": students, "stdout": proc.stdout,
-           "submitted_before": before, "submitted_after": tree_state(submitted)}
+    run = {"batch": batch, "students": students, "stdout": proc.stdout + proc.stderr,
+           "submitted_before": before, "submitted_after": tree_state(submitted),
+           "repository_before": repository_before, "repository_after": repository_state(),
+           "survivors": survivors, "scratch_left": sorted(os.listdir(scratch))}
     return course, outcomes, results, run
 
 
@@ -331,7 +394,8 @@ def lost_items(graded_course, student):
 def test_one_make_autograde_run_grades_every_student_of_the_batch(graded_course):
     _, outcomes, results, run = graded_course
     assert "autograde --all -j 2" in run["stdout"], run["stdout"][:2000]
-    expected = {"master", "release", "mutant", *MODULE_MUTANTS, *DAMAGES}
+    expected = {"master", "release", "mutant", *MODULE_MUTANTS, *DAMAGES, *ATTACKERS,
+                HONEST_LAST}
     assert set(run["students"]) == expected
     assert set(results) == expected, sorted(expected - set(results))
     assert {s: o[2] for s, o in outcomes.items() if o[2]} == {}
@@ -672,3 +736,109 @@ def test_the_notebook_message_names_the_cell_that_raised_and_why(graded_course, 
 def test_a_failed_test_says_which_error_it_raised(graded_course):
     item = by_id(graded_course[2]["infinite_loop"])["knn:knn_best_k"]
     assert item["score"] == 0 and item["message"].startswith("test failed ("), item
+
+
+# --- issue 11: the attackers --------------------------------------------------------------
+
+def master_secret_lines():
+    """Lines of the master's solutions and hidden tests (the leak check's own list)."""
+    from coursekit.release import layout
+    from coursekit.release.leakcheck import collect_secrets, secret_lines
+
+    secrets = collect_secrets(layout.MASTER_PACKAGE, layout.MASTER_NOTEBOOKS)
+    lines = [norm for norm, (kind, _) in secret_lines(secrets).items()
+             if kind in ("package-solution", "notebook-solution", "hidden-test")]
+    assert len(lines) > 100
+    return lines
+
+
+@pytest.mark.parametrize("attacker", ATTACKERS)
+def test_an_attacker_scores_nothing_beyond_the_untouched_release(graded_course, attacker):
+    release, attack = (by_id(graded_course[2][s]) for s in ("release", attacker))
+    gained = {k: (i["score"], release.get(k, {}).get("score", 0)) for k, i in attack.items()
+              if i["score"] > release.get(k, {}).get("score", 0) + 1e-9}
+    assert gained == {}
+    assert graded_course[2][attacker]["score"] <= graded_course[2]["release"]["score"]
+
+
+def test_the_honest_students_grades_do_not_move(graded_course):
+    results = graded_course[2]
+    first, last = by_id(results["master"]), by_id(results[HONEST_LAST])
+    assert {k: i["score"] for k, i in first.items()} == {k: i["score"] for k, i in last.items()}
+    assert results[HONEST_LAST]["score"] == results["master"]["score"]
+
+
+def test_the_honest_students_gradebook_rows_are_their_own(graded_course):
+    """An attacker's process could have rewritten another student's rows: the two identical
+    honest submissions, one graded before the attackers and one after, must still agree."""
+    from nbgrader.api import Gradebook
+
+    course = graded_course[0]
+    with Gradebook(course.db_url) as gb:
+        scores = [gb.find_submission(course.assignment, s).score for s in ("master", HONEST_LAST)]
+    assert scores[0] == pytest.approx(scores[1]) and scores[0] > 0
+
+
+def test_the_course_repository_is_unchanged(graded_course):
+    run = graded_course[3]
+    assert run["repository_after"] == run["repository_before"]
+
+
+def test_no_process_of_the_batch_outlives_it(graded_course):
+    assert graded_course[3]["survivors"] == []
+    assert processes_with(OUTLIVES_MARKER) == []
+
+
+def test_the_batchs_temporary_folder_is_left_empty(graded_course):
+    assert graded_course[3]["scratch_left"] == []
+
+
+@pytest.mark.parametrize("attacker", ["attack_copies_master", "attack_reads_other_students",
+                                      "attack_symlinked_notebook", "attack_symlink_package"])
+def test_no_solution_or_hidden_test_reaches_an_attackers_output(graded_course, attacker):
+    from coursekit.release.leakcheck import normalise
+
+    course = graded_course[0]
+    pages = [*(course.feedback_dir / attacker / "assignment1").rglob("*"),
+             *(course.autograded_dir / attacker / "assignment1").rglob("*.ipynb")]
+    text = normalise("".join(html.unescape(p.read_text(errors="replace")) for p in pages
+                             if p.is_file()))
+    assert [line for line in master_secret_lines() if line in text] == []
+
+
+def test_links_to_the_master_are_refused_with_a_notice(graded_course):
+    results = graded_course[2]
+    assert results["attack_symlinked_notebook"]["notebooks"]["knn"]["status"] == "refused"
+    notices = " ".join(results["attack_symlink_package"]["notices"])
+    assert "cs231n" in notices and "link" in notices, notices
+
+
+def test_a_huge_notebook_and_a_sparse_file_are_refused_by_their_real_size(graded_course):
+    results = graded_course[2]
+    assert results["attack_huge_notebook"]["notebooks"]["features"]["status"] == "refused"
+    notices = " ".join(results["attack_sparse_file"]["notices"])
+    assert "huge.npy" in notices, notices
+
+
+def test_slow_cells_meet_the_time_limit_of_the_notebook(graded_course):
+    softmax = graded_course[2]["attack_slow_cells"]["notebooks"]["softmax"]
+    assert softmax["status"] == "failed" and "time limit" in softmax["message"], softmax
+
+
+def test_feedback_of_hostile_outputs_runs_nothing_and_stays_small(graded_course):
+    course = graded_course[0]
+    page = (course.feedback_dir / "attack_hostile_outputs" / "assignment1" / "knn.html")
+    text = page.read_text()
+    assert "document.title='pwned'" not in text and "onerror=alert" not in text
+    assert page.stat().st_size < 5_000_000
+
+
+def test_a_forged_score_line_never_reaches_the_graders_output(graded_course):
+    assert "999" not in graded_course[3]["stdout"]
+
+
+def test_the_grader_functions_refuse_a_flood_from_a_module(graded_course):
+    items = [i for i in graded_course[2]["attack_oracle_flood"]["items"]
+             if i["column"] == "module:TwoLayerNet.loss"]
+    assert items and all(i["score"] == 0 for i in items)
+    assert any("accepts at most" in i["message"] for i in items), [i["message"] for i in items]
