@@ -104,10 +104,23 @@ def report_outcomes(outcomes):
 def submissions_of(args, course):
     """[(student, folder)] the arguments name, every id checked; None: nothing named."""
     from coursekit.autograde import batch
+    from coursekit.autograde.course import STUDENT_ID_RULE, student_id_problem
 
     if args.all:
-        submissions = batch.find_submissions(course, args.submitted)
+        # A folder whose name cannot be a student id costs that folder its grading, never the
+        # class's: it is named on stderr and left out, and the run ends with exit code 1.
         where = f"a folder of {args.submitted or course.output_root / 'submitted'}"
+        submissions, skipped = [], []
+        for student, folder in batch.find_submissions(course, args.submitted):
+            problem = student_id_problem(student)
+            if problem:
+                skipped.append(student)
+                print(f"coursekit autograde: not graded: unusable student id {student!r} "
+                      f"({where}): {problem}; {STUDENT_ID_RULE}", file=sys.stderr)
+            else:
+                submissions.append((student, folder))
+        args.skipped = skipped
+        return submissions
     elif args.paths:
         if args.student is not None:
             submissions, where = [(args.student, Path(args.paths[0]))], "--student"
@@ -139,6 +152,10 @@ def _run(args):
         print("coursekit autograde: give a submission PATH, --all or --export "
               "(see coursekit autograde --help)", file=sys.stderr)
         return EXIT_USAGE
+    skipped = getattr(args, "skipped", [])
+    if not submissions and skipped:
+        print("coursekit autograde: nothing graded: rename the folders above", file=sys.stderr)
+        return 1
     if not submissions:
         print(f"coursekit autograde: no submissions under {args.submitted or 'submitted/'}; "
               "collect them first (nbgrader zip_collect, or copy each student's folder "
@@ -156,7 +173,10 @@ def _run(args):
             for student, _ in submissions:
                 result = json.loads(course.result_path(student).read_text())
                 out.write(report.markdown_report(result))
-    return 1 if failed else 0
+    if skipped:
+        print(f"coursekit autograde: {len(skipped)} folder(s) not graded (unusable student ids: "
+              f"{', '.join(map(repr, skipped))}); rename them and run again", file=sys.stderr)
+    return 1 if failed or skipped else 0
 
 
 def add_parser(subparsers):

@@ -275,6 +275,7 @@ CELL_SECONDS = 120
 # The honest student graded after every attacker (the batch goes in name order).
 HONEST_LAST = "zzz_honest_after_the_attacks"
 ATTACKERS = [f"attack_{name}" for name in ATTACKS]
+RESERVED_NAME = "grades.csv"
 
 
 def repository_state():
@@ -342,6 +343,9 @@ def graded_course(tmp_path_factory):
         shutil.copytree(RELEASE, dest)
         attack(dest, context)
     master_submission(submitted / HONEST_LAST / "assignment1")
+    # A folder named like an output file (STUDENT=grades.csv once broke every later export):
+    # left out with a message, the class graded all the same.
+    shutil.copytree(RELEASE, submitted / RESERVED_NAME / "assignment1")
     before = tree_state(submitted)
     repository_before = repository_state()
     # The batch's own temporary folder: whatever grading leaves there is found afterwards.
@@ -360,8 +364,10 @@ def graded_course(tmp_path_factory):
          f"NOTEBOOK_SECONDS={NOTEBOOK_SECONDS}"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3000)
     survivors = processes_with(OUTLIVES_MARKER)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    students = sorted(p.name for p in submitted.iterdir())
+    # Exit code 1: the run says a folder was left out (and nothing else failed: below).
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"not graded: unusable student id {RESERVED_NAME!r}" in proc.stderr, proc.stderr[-3000:]
+    students = sorted(p.name for p in submitted.iterdir() if p.name != RESERVED_NAME)
     results = {s: json.loads(course.result_path(s).read_text()) for s in students
                if course.result_path(s).exists()}
     outcomes = {s: (r["score"], r["max_score"], r.get("status") == "error" or None)
@@ -842,3 +848,14 @@ def test_the_grader_functions_refuse_a_flood_from_a_module(graded_course):
              if i["column"] == "module:TwoLayerNet.loss"]
     assert items and all(i["score"] == 0 for i in items)
     assert any("accepts at most" in i["message"] for i in items), [i["message"] for i in items]
+
+
+def test_a_folder_named_like_an_output_file_is_left_out_and_the_export_still_works(
+        graded_course):
+    import csv
+
+    course = graded_course[0]
+    assert course.grades_csv.is_file()
+    rows = {row["student"] for row in csv.DictReader(course.grades_csv.open())}
+    assert set(graded_course[3]["students"]) <= rows and RESERVED_NAME not in rows
+    assert not (course.autograded_dir / RESERVED_NAME).is_dir()

@@ -247,16 +247,17 @@ def test_student_id_from_a_path_is_checked_too(tmp_path, coursekit):
         in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_batch_refuses_unusable_folder_names_and_repeated_ids_before_grading(tmp_path,
-                                                                              coursekit):
+def test_batch_leaves_out_unusable_folder_names_naming_each_and_refuses_repeated_ids(
+        tmp_path, coursekit):
     submitted = tmp_path / "submitted"
-    for name in ("ann", "grades.csv", "a b", ".ipynb_checkpoints"):
+    for name in ("grades.csv", "a b", ".ipynb_checkpoints"):
         (submitted / name / "assignment1").mkdir(parents=True)
     proc = coursekit("--all", "--submitted", submitted, "--course-root", tmp_path,
                      "--output-root", tmp_path / "out")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "unusable student id 'grades.csv' (a folder of" in proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "not graded: unusable student id 'grades.csv' (a folder of" in proc.stderr
     assert "unusable student id 'a b'" in proc.stderr and "checkpoints" not in proc.stderr
+    assert "nothing graded: rename the folders" in proc.stderr
     assert not (tmp_path / "out").exists()
     course = Course(root=tmp_path, output_root=tmp_path / "out")
     with pytest.raises(StudentIdError, match="'ann' is given twice"):
