@@ -199,7 +199,11 @@ def test_one_student_graded_by_two_runs_at_once_ends_at_the_right_score(tiny_cou
     logs = [run.communicate(timeout=600)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], logs
     assert all("eve: 10 / 11" in log for log in logs), logs
-    assert sum("eve is being graded by another run" in log for log in logs) == 1, logs
+    # Which lock the second run meets first depends on timing (eve's own, or the gradebook's
+    # while the first rebuilds the assignment or grades): at least one run says it waited.
+    waited = ("eve is being graded by another run", "another grading run is rebuilding",
+              "another grading run is using the gradebook")
+    assert sum(any(w in log for w in waited) for log in logs) >= 1, logs
     course = tiny_settings(tiny_course, output_root=outs[0])
     items = json.loads(course.result_path("eve").read_text())["items"]
     expected = {nb: sum(i["score"] for i in items if i["id"].startswith(f"{nb}:"))
