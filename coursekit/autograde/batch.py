@@ -95,7 +95,8 @@ def submission_fingerprint(course, folder):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("fp")) as tmp:
-        return collect.collect_submission(folder, Path(tmp) / "s", course.notebooks)["fingerprint"]
+        return collect.collect_submission(folder, Path(tmp) / "s", course.notebooks,
+                                          course.submission_limits)["fingerprint"]
 
 
 def is_done(course, student, folder):

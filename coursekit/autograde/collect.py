@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursekit.autograde import untrusted
+from coursekit import untrusted
 
 # Never copied: tool clutter, the dataset, version control.
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv", "venv",

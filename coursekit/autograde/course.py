@@ -3,7 +3,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from coursekit.autograde.untrusted import LIMITS, Limits
+from coursekit.untrusted import LIMITS, Limits
 
 ASSIGNMENT = "assignment1"
 # Notebooks of the assignment in question order (ASSIGNMENT.md).

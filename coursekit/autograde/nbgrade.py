@@ -39,8 +39,7 @@ from nbgrader.preprocessors import (
 from nbgrader.utils import capture_log
 from traitlets import Any, Bool, Integer, List, Set, Unicode
 
-from coursekit import jail
-from coursekit.autograde import untrusted
+from coursekit import jail, untrusted
 from coursekit.autograde.course import load_nbgrader_config
 
 # Environment variables a grading kernel inherits; everything else (tokens, secrets of a CI

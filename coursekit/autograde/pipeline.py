@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 
+from coursekit import untrusted
 from coursekit.autograde import (
     collect,
     feedback,
@@ -33,7 +34,6 @@ from coursekit.autograde import (
     modules,
     nbgrade,
     scratch,
-    untrusted,
 )
 from coursekit.autograde.course import check_student_id, load_nbgrader_config
 

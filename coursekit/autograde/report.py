@@ -193,8 +193,20 @@ def write_summary(course, results):
     return out_md, out_png
 
 
+def _md(text):
+    """Text a student controls (file names, error messages) as inert Markdown: no HTML, no
+    table breaks, one line."""
+    import html
+
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    for ch in "\\`*_[]|#!":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
 def markdown_report(result):
-    """A student's result as Markdown (CI job summary): total, notices, one row per item."""
+    """A student's result as Markdown (CI job summary): total, notices, one row per item.
+    Ids are checked (course.check_student_id) or the course's own; the rest goes through _md."""
     lines = [f"## {result['assignment']}: {result['student']}", "",
              f"**Score: {_num(result['score'])} / {_num(result['max_score'])}**"]
     if result.get("manual_pending"):
@@ -202,15 +214,15 @@ def markdown_report(result):
                      "are graded by hand later)"
     lines.append("")
     for note in result.get("notices", []):
-        lines.append(f"- {note}")
+        lines.append(f"- {_md(note)}")
     for name, info in result.get("notebooks", {}).items():
         if info.get("status") != "graded" or info.get("message"):
-            lines.append(f"- {name}.ipynb: {info.get('status')} {info.get('message', '')}")
+            lines.append(f"- {name}.ipynb: {info.get('status')} {_md(info.get('message', ''))}")
     lines += ["", "| item | score | max | message |", "|---|---:|---:|---|"]
     for item in result.get("items", []):
         score = "by hand" if item.get("pending") else _num(item["score"])
-        message = str(item.get("message", "")).replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {item['id']} | {score} | {_num(item['max_score'])} | {message} |")
+        lines.append(f"| {item['id']} | {score} | {_num(item['max_score'])} | "
+                     f"{_md(item.get('message', ''))} |")
     return "\n".join(lines) + "\n"
 
 

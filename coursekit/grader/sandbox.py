@@ -20,7 +20,6 @@ import random
 import select
 import shutil
 import signal
-import stat
 import struct
 import subprocess
 import sys
@@ -68,41 +67,17 @@ class Reply:
 
 
 def copy_submission(src_pkg, dest_pkg):
-    """Copy the regular files of a `cs231n/` folder; returns notes on what was left out."""
-    notes, total, count = [], 0, 0
+    """Copy the regular files of a `cs231n/` folder as untrusted data (coursekit.untrusted: no
+    link followed, real sizes, bounded); returns notes on what was left out."""
+    from coursekit import untrusted
+
     src_pkg = Path(src_pkg)
     if src_pkg.is_symlink() or not src_pkg.is_dir():
         raise FileNotFoundError(f"{src_pkg} is not a folder (a symlink is not accepted)")
-    for dirpath, dirnames, filenames in os.walk(src_pkg, followlinks=False):
-        rel = Path(dirpath).relative_to(src_pkg)
-        kept = []
-        for d in sorted(dirnames):
-            full = Path(dirpath, d)
-            if d in SKIP_DIRS:
-                continue
-            if full.is_symlink():
-                notes.append(f"skipped the symlink cs231n/{rel / d}")
-                continue
-            kept.append(d)
-        dirnames[:] = kept
-        (Path(dest_pkg) / rel).mkdir(parents=True, exist_ok=True)
-        for name in sorted(filenames):
-            full = Path(dirpath, name)
-            st = os.lstat(full)
-            if not stat.S_ISREG(st.st_mode):
-                notes.append(f"skipped cs231n/{rel / name} (not a regular file)")
-                continue
-            if st.st_size > MAX_FILE_BYTES or total + st.st_size > MAX_TOTAL_BYTES:
-                notes.append(f"skipped cs231n/{rel / name} (too large)")
-                continue
-            if count >= MAX_FILES:
-                notes.append(f"skipped the files after the first {MAX_FILES}")
-                return notes
-            total += st.st_size
-            count += 1
-            with open(full, "rb") as fin, open(Path(dest_pkg) / rel / name, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-    return notes
+    limits = untrusted.Limits(max_entries=MAX_FILES, max_file_bytes=MAX_FILE_BYTES,
+                              max_total_bytes=MAX_TOTAL_BYTES)
+    copier = untrusted.Copier(src_pkg.parent, limits)
+    return copier.copy_tree(src_pkg.name, Path(dest_pkg), skip_dirs=SKIP_DIRS)
 
 
 def _open_to_all(folder):

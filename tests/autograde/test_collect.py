@@ -120,7 +120,7 @@ def test_a_package_linked_to_the_master_is_refused_not_copied(tmp_path, master):
 
 
 def test_a_notebook_over_the_size_limit_is_refused_and_the_rest_graded(tmp_path):
-    from coursekit.autograde.untrusted import MB, Limits
+    from coursekit.untrusted import MB, Limits
 
     write_nb(tmp_path / "in" / "knn.ipynb", "x = '" + "y" * (2 * MB) + "'")
     write_nb(tmp_path / "in" / "softmax.ipynb")

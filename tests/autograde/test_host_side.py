@@ -8,7 +8,7 @@ from nbconvert.writers import FilesWriter
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from coursekit.autograde import untrusted
+from coursekit import untrusted
 from coursekit.autograde.nbgrade import HostSideAutograde
 from coursekit.autograde.pipeline import publish_graded
 

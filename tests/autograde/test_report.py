@@ -96,3 +96,19 @@ def test_grades_csv_keeps_fractional_points_of_large_totals(tmp_path):
     assert float(cat["total"]) == expected_total
     assert "e" not in cat["total"].lower() and cat["max_total"] == "12000"
     assert cat["module:f1"] == "99.5625"
+
+
+def test_the_ci_markdown_report_shows_what_a_student_controls_as_inert_text():
+    from coursekit.autograde.report import markdown_report
+
+    hostile = "<img src=x onerror=alert(1)> | [link](javascript:x) `code`\n## heading"
+    result = {"assignment": "assignment1", "student": "ann", "score": 1, "max_score": 2,
+              "notices": [f"skipped {hostile}"],
+              "notebooks": {"knn": {"status": "refused", "message": hostile}},
+              "items": [{"id": "knn:q1", "score": 1, "max_score": 2, "message": hostile}]}
+    text = markdown_report(result)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "[link](javascript" not in text and "\\[link\\](javascript" in text
+    assert "\n## heading" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| knn:q1"))
+    assert row.count(" | ") == 3 and row.endswith(" |")   # the message stays in its column

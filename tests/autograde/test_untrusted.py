@@ -4,8 +4,8 @@ import stat
 
 import pytest
 
-from coursekit.autograde import untrusted
-from coursekit.autograde.untrusted import Copier, Limits, Refused
+from coursekit import untrusted
+from coursekit.untrusted import Copier, Limits, Refused
 
 SMALL = Limits(max_entries=20, max_file_bytes=64 * 1024, max_notebook_bytes=32 * 1024,
                max_total_bytes=160 * 1024, max_depth=3)

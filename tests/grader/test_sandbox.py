@@ -203,6 +203,21 @@ def test_copy_skips_symlinks_and_special_files(tmp_path):
                     for p in (tmp_path / "dest").rglob("*"))
     assert copied == ["layers.py", "saved"]
     assert len(notes) == 3
+    assert any(n.startswith("cs231n/leak.json is a symbolic link") for n in notes), notes
+    assert any(n.startswith("cs231n/saved/pipe is a") for n in notes), notes
+
+
+def test_copy_counts_a_sparse_file_by_its_length(tmp_path, monkeypatch):
+    from coursekit.grader import sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module, "MAX_FILE_BYTES", 2**20)
+    src = tmp_path / "src" / "cs231n"
+    src.mkdir(parents=True)
+    with open(src / "huge.npy", "wb") as f:      # 4 GB long, a few bytes on disk
+        f.truncate(4 * 2**30)
+    notes = copy_submission(src, tmp_path / "dest")
+    assert not (tmp_path / "dest" / "huge.npy").exists()
+    assert any("cs231n/huge.npy" in n for n in notes), notes
 
 
 def test_a_symlinked_package_folder_is_refused(tmp_path):
@@ -334,7 +349,7 @@ def test_copy_stops_at_the_file_count_limit(tmp_path, monkeypatch):
         (src / f"f{i}.py").write_text("")
     notes = copy_submission(src, tmp_path / "dest")
     assert len(list((tmp_path / "dest").iterdir())) == 3
-    assert any("first 3" in n for n in notes)
+    assert any("more than 3 files" in n for n in notes), notes
 
 
 def test_jail_mounts_every_folder_the_interpreters_symlinks_pass_through(tmp_path, monkeypatch):

@@ -223,7 +223,7 @@ class Copier:
         notices = []
         fd, _ = _open_path(self.root, rel, want_dir=True)
         try:
-            self._copy_dir(fd, PurePosixPath(), Path(dest), 0, notices,
+            self._copy_dir(fd, PurePosixPath(rel), Path(dest), 0, notices,
                            (set(skip_dirs), set(skip_files), tuple(skip_suffixes)))
         except _Stop as stop:
             notices.append(str(stop))
