@@ -106,6 +106,9 @@ def prepare_worker(course, scratch=None):
     KernelSettings.processes = course.kernel_processes
     KernelSettings.notebook_seconds = course.notebook_seconds
     KernelSettings.env = dict(course.kernel_env)
+    data_dir = grading_data_dir(course)
+    if data_dir:    # passed to the kernel and mounted in its jail alike (kernel_jail)
+        KernelSettings.env["CS231N_CIFAR10_DIR"] = data_dir
     KernelSettings.scratch = str(base)
     # Kernels run as another user: they may cross the scratch folder (0711), not list it.
     os.chmod(base, 0o711)
@@ -749,6 +752,12 @@ def autograde_notebook(course, stage_root, student, notebook, guard_log):
     return out
 
 
+def grading_data_dir(course):
+    """The CIFAR-10 folder the notebooks read in grading mode: the course's kernel_env, else
+    the grader's own $CS231N_CIFAR10_DIR; None when neither says."""
+    return course.kernel_env.get("CS231N_CIFAR10_DIR") or os.environ.get("CS231N_CIFAR10_DIR")
+
+
 def guard_settings(course, stage_root, guard_log):
     deny = [str(course.root), str(course.output_root), str(stage_root), *course.private_paths]
     if course.sqlite_path is not None:
@@ -759,7 +768,7 @@ def guard_settings(course, stage_root, guard_log):
     # The course tooling is not secret (reference values live in grading/hidden/); tracebacks
     # and autoreload read its sources.
     allow_read = [str(scratch / "mpl"), str(Path(coursekit.__file__).parent)]
-    data_dir = course.kernel_env.get("CS231N_CIFAR10_DIR") or os.environ.get("CS231N_CIFAR10_DIR")
+    data_dir = grading_data_dir(course)
     if data_dir:
         allow_read.append(data_dir)
     # The kernel writes its log from inside the jail: the file exists before it starts.

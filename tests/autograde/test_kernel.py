@@ -28,6 +28,19 @@ def test_kernel_environment_keeps_grading_mode_and_data_but_no_secrets(tmp_path,
     assert env["HOME"].startswith(str(tmp_path)) and env["OPENBLAS_NUM_THREADS"] == "1"
 
 
+def test_the_graders_own_data_folder_is_given_to_the_kernel_and_mounted_in_its_jail(
+        tmp_path, monkeypatch):
+    """A course without kernel_env (the library, make bench) grades with the grader's
+    $CS231N_CIFAR10_DIR: the kernel must both be told it and find it in its jail."""
+    data = tmp_path / "c10"
+    data.mkdir()
+    monkeypatch.setenv("CS231N_CIFAR10_DIR", str(data))
+    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+    assert nbgrade.kernel_env({})["CS231N_CIFAR10_DIR"] == str(data)
+    manager = nbgrade.GuardedKernelManager()
+    assert str(data) in manager.kernel_jail(str(tmp_path)).readonly
+
+
 def test_guard_settings_deny_the_course_and_gradebook_but_allow_the_data(tmp_path):
     course = Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}, private_paths=("/secret",))
     nbgrade.prepare_worker(course, scratch=tmp_path / "worker")
