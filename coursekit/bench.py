@@ -222,13 +222,13 @@ def bench_autograde():
     """A full autograde of the master's submission, split per stage, and a -j 2 batch."""
     import tempfile
 
-    from coursekit.autograde.benchmark import batch_throughput, master_submission, time_submission
+    from coursekit.autograde.benchmark import batch_throughput, master_submission
 
     data, kind = _grading_data()
     os.environ["CS231N_CIFAR10_DIR"] = data
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
         subs = [master_submission(os.path.join(tmp, f"s{i}")) for i in range(4)]
-        one = time_submission(subs[0])
+        one, jailed, bare = _jail_cost(subs[0])
         batch = batch_throughput(subs, jobs=2)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in one["stages"].items()
                        if isinstance(v, (int, float)))
@@ -236,10 +236,51 @@ def bench_autograde():
         Row(f"full autograde of one submission ({kind}), seconds", f"{one['total_seconds']:.0f} s",
             "<= 120 s", one["total_seconds"] <= 120),
         Row("autograde stages", stages or "n/a"),
+        *_jail_rows(jailed, bare, one),
         *_slowest_notebook_row(one["notebooks"]),
         Row(f"autograde batch of {batch['students']} with -j 2, seconds per student",
             f"{batch['seconds_per_student']:.0f} s"),
     ]
+
+
+def _jail_cost(submission):
+    """The same submission graded in turn with the sandbox this machine allows and with none
+    (COURSEKIT_JAIL=none: how grading ran before the jail); best of two each, interleaved.
+    Returns (the first jailed timing, best jailed seconds, best bare seconds)."""
+    from coursekit import jail
+    from coursekit.autograde.benchmark import time_submission
+
+    saved = os.environ.get("COURSEKIT_JAIL")
+    first, jailed, bare = None, float("inf"), float("inf")
+    try:
+        for _ in range(2):
+            os.environ.pop("COURSEKIT_JAIL", None)
+            if saved:
+                os.environ["COURSEKIT_JAIL"] = saved
+            timing = time_submission(submission)
+            first = first or timing
+            jailed = min(jailed, timing["total_seconds"])
+            os.environ["COURSEKIT_JAIL"] = "none"
+            plain = time_submission(submission)
+            bare = min(bare, plain["total_seconds"])
+            # A jail that breaks the notebooks is fast: the figure holds only for equal grades.
+            first["same_score"] = first.get("same_score", True) and \
+                abs(timing["score"] - plain["score"]) < 1e-6
+    finally:
+        os.environ.pop("COURSEKIT_JAIL", None)
+        if saved:
+            os.environ["COURSEKIT_JAIL"] = saved
+    first["jail"] = saved or jail.mode()
+    return first, jailed, bare
+
+
+def _jail_rows(jailed, bare, one):
+    """Issue 11: grading in the sandbox costs at most 10% over grading without it."""
+    same = one["same_score"]
+    figure = f"{jailed / bare:.2f}x ({jailed:.0f} s / {bare:.0f} s)"
+    return [Row(f"autograde in the sandbox ({one['jail']}) / without it, same submission",
+                figure if same else f"{figure}, but the scores differ",
+                "<= 1.10x, same score", same and jailed / bare <= 1.10)]
 
 
 def _slowest_notebook_row(seconds):
