@@ -260,12 +260,14 @@ class GuardedKernelManager(AsyncKernelManager):
         seconds = KernelSettings.notebook_seconds
         if KernelSettings.deadline is not None:
             seconds = min(seconds, KernelSettings.deadline - time.monotonic())
-        notebook = KernelSettings.notebook
+        # Bound now: a timer that outlives its kernel (one whose clean-up never ran) must not
+        # mark a notebook of the student graded next as timed out.
+        notebook, timed_out = KernelSettings.notebook, KernelSettings.timed_out
 
         def stop():
-            KernelSettings.timed_out.add(notebook)
             process = getattr(self.provisioner, "process", None)
             if process is not None and process.poll() is None:
+                timed_out.add(notebook)
                 process.kill()
 
         self._timer = threading.Timer(max(seconds, 0.0), stop)
