@@ -130,37 +130,90 @@ def recorded_saves():
     return dict(_recorded)
 
 
-def check_saved_model(fname, shapes):
+def describe_saved_model(fname):
     """
-    Check the model file `fname` that the autograder will evaluate; raise AssertionError if wrong.
+    What cs231n/saved/<fname> holds, as plain data a check can read.
 
+    Returns a dict: `file`, `path`, `saved_here` (the notebook called
+    save_for_autograder(model, fname) in this session), `exists`, `shapes` (key -> shape of each
+    array in the file, or None when the file holds no dict), `found` (what the file holds, in
+    words), `grading` (grading mode) and `same_as_saved` (the file holds exactly the parameters
+    saved in this session; None when it cannot tell).
+    """
+    path = saved_path(fname)
+    info = {"file": fname, "path": str(path), "saved_here": fname in _recorded,
+            "exists": os.path.isfile(path), "shapes": None, "found": "nothing",
+            "grading": grading_mode(), "same_as_saved": None}
+    if not info["exists"]:
+        return info
+    saved = np.load(path, allow_pickle=True).item()
+    if not isinstance(saved, dict):
+        info["found"] = type(saved).__name__
+        return info
+    info["found"] = f"a dict with keys {sorted(map(str, saved))}"
+    info["shapes"] = {str(key): tuple(int(n) for n in np.shape(value))
+                      for key, value in saved.items()}
+    if fname in _recorded:
+        mine = _recorded[fname]
+        info["same_as_saved"] = set(mine) == set(saved) and all(
+            np.array_equal(saved[key], value) for key, value in mine.items())
+    return info
+
+
+def check_saved_model(description, shapes):
+    """
+    Check the model file that the autograder will evaluate; raise AssertionError if wrong.
+
+    `description`: describe_saved_model(fname) (or the file name itself).
     - The notebook must have called save_for_autograder(model, fname) in this session.
     - cs231n/saved/<fname> must exist and hold a dict with the keys and shapes in `shapes`
       (a dict key -> shape tuple; None in a shape matches any size).
     - In normal mode the file must hold exactly the parameters that were just saved; in grading
       mode it is the file you submitted, trained on the full data, so only its form is checked.
     """
-    assert fname in _recorded, (
+    d = describe_saved_model(description) if isinstance(description, str) else description
+    fname, path = d["file"], d["path"]
+    assert d["saved_here"], (
         f"The notebook did not save {fname}: run the cell that calls "
         f"save_for_autograder(..., {fname!r}).")
-    path = saved_path(fname)
-    assert os.path.isfile(path), (
+    assert d["exists"], (
         f"{path} is missing: run the notebook in normal mode (not grading mode) so that it saves "
         f"{fname}, and submit the cs231n/saved/ folder with your notebooks.")
-    saved = np.load(path, allow_pickle=True).item()
-    assert isinstance(saved, dict) and set(saved) == set(shapes), (
-        f"{path} should hold a dict with keys {sorted(shapes)}, "
-        f"found {sorted(saved) if isinstance(saved, dict) else type(saved).__name__}.")
+    found = d["shapes"]
+    assert isinstance(found, dict) and set(found) == set(shapes), (
+        f"{path} should hold a dict with keys {sorted(shapes)}, found {d['found']}.")
     for key, shape in shapes.items():
-        got = np.shape(saved[key])
+        got = tuple(found[key])
         ok = len(got) == len(shape) and all(
             s is None or s == g for s, g in zip(shape, got, strict=True))
         assert ok, f"{path}: {key} has shape {got}, expected {shape} (None = any size)."
-    if not grading_mode():
-        for key, value in _recorded[fname].items():
-            assert np.array_equal(saved[key], value), (
-                f"{path} does not hold the model this notebook just saved ({key} differs); "
-                "run the saving cell again.")
+    if not d["grading"]:
+        assert d["same_as_saved"], (
+            f"{path} does not hold the model this notebook just saved; run the saving cell "
+            "again.")
+
+
+def sparse_numeric_grad(f, x, num_checks=10, h=1e-5, seed=0):
+    """
+    Centred-difference estimates of the gradient of f at num_checks random entries of x.
+
+    Returns (index, numeric): index an integer array of shape (num_checks, x.ndim) holding the
+    entries, numeric the estimates there. Compare them with an analytic gradient `grad` as
+    grad[tuple(index.T)]. x is restored afterwards.
+    """
+    rng = np.random.default_rng(seed)
+    index, numeric = [], []
+    for _ in range(num_checks):
+        ix = tuple(int(rng.integers(m)) for m in x.shape)
+        old = x[ix]
+        x[ix] = old + h
+        f_plus = f(x)
+        x[ix] = old - h
+        f_minus = f(x)
+        x[ix] = old
+        index.append(ix)
+        numeric.append((f_plus - f_minus) / (2 * h))
+    return np.array(index, dtype=int).reshape(num_checks, x.ndim), np.array(numeric, dtype=float)
 
 
 def sparse_grad_errors(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0):
@@ -170,16 +223,6 @@ def sparse_grad_errors(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0):
     Like gradient_check.grad_check_sparse, but returns the errors (an array of num_checks)
     instead of printing them, so that a test cell can check them. x is restored afterwards.
     """
-    rng = np.random.default_rng(seed)
-    errors = []
-    for _ in range(num_checks):
-        ix = tuple(int(rng.integers(m)) for m in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        f_plus = f(x)
-        x[ix] = old - h
-        f_minus = f(x)
-        x[ix] = old
-        numeric = (f_plus - f_minus) / (2 * h)
-        errors.append(rel_error(numeric, analytic_grad[ix]))
-    return np.array(errors)
+    index, numeric = sparse_numeric_grad(f, x, num_checks, h, seed)
+    analytic = np.asarray(analytic_grad)[tuple(index.T)]
+    return np.array([rel_error(n, a) for n, a in zip(numeric, analytic, strict=True)])

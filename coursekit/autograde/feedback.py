@@ -23,6 +23,7 @@ from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
+from coursekit.autograde.judge import hidden_lines
 from coursekit.autograde.nbgrade import SanitizeOutputs, TruncateOutput
 
 HIDDEN_NOTE = "# (hidden tests run here; they are not shown)"
@@ -30,19 +31,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython >= 8: "Cell In[12], line 5"; older: "<ipython-input-12-...> in <module>" + "---> 5".
 CELL_LINE = re.compile(r"Cell In\s*\[\d*\],\s*line (\d+)")
 PRINTS = re.compile(r"\b(print|display|sys\.stdout|sys\.stderr|write)\b")
-
-
-def hidden_lines(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
-    """1-based line numbers of the hidden region(s) of a cell, markers included."""
-    lines, inside = set(), False
-    for number, line in enumerate(source.split("\n"), start=1):
-        if begin in line:
-            inside = True
-        if inside:
-            lines.add(number)
-        if end in line:
-            inside = False
-    return lines
 
 
 def strip_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):

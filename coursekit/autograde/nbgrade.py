@@ -40,6 +40,7 @@ from nbgrader.utils import capture_log
 from traitlets import Any, Bool, Integer, List, Set, Unicode
 
 from coursekit import jail, untrusted
+from coursekit.autograde import judge
 from coursekit.autograde.course import load_nbgrader_config
 
 # Environment variables a grading kernel inherits; everything else (tokens, secrets of a CI
@@ -323,6 +324,8 @@ class GuardedExecute(Execute):
 
     max_output_bytes = Integer(64 * 2**20, help="outputs kept per notebook while it runs"
                                ).tag(config=True)
+    judge_seconds = Integer(120, help="seconds the judge may take for one test cell"
+                            ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = GuardedKernelManager
@@ -330,8 +333,47 @@ class GuardedExecute(Execute):
         self.extra_arguments = [*self.extra_arguments, "--HistoryManager.hist_file=:memory:",
                                 f"--IPKernelApp.exec_lines={GUARD_LINE}"]
         self._output_bytes = 0
+        self._probing = False
+        self._judge = None
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._judge = judge.JudgeProcess(seconds=self.judge_seconds)
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._judge.close()
+
+    def preprocess_cell(self, cell, resources, index):
+        """A test cell is judged outside the kernel (coursekit/autograde/judge.py): the kernel
+        only hands over the values the test reads; every other cell runs in the kernel."""
+        if not judge.is_test_cell(cell):
+            return super().preprocess_cell(cell, resources, index)
+        self._check_assign_resources(resources)
+        try:
+            found = judge.plan(cell.source)
+        except SyntaxError as exc:
+            cell.outputs = [nbformat_from_dict(judge_error(
+                f"the test does not parse ({exc.msg}); report it to the instructor"))]
+            return cell, self.resources
+        probe = nbformat_from_dict({"cell_type": "code", "source": judge.fetch_code(
+            found.requests), "metadata": {}, "outputs": [], "execution_count": None})
+        values, problem = None, None
+        if found.requests:
+            self._probing = True
+            try:
+                self.execute_cell(probe, index, store_history=False)
+            finally:
+                self._probing = False
+                self.nb.cells[index] = cell
+            values, problem = judge.read_values(probe.outputs)
+        cell.outputs = [nbformat_from_dict(o) for o in self._judge.judge(cell.source, values,
+                                                                         problem)]
+        cell.execution_count = None
+        return cell, self.resources
 
     def output(self, outs, msg, display_id, cell_index):
+        if self._probing:   # the values a test reads: capped by judge.read_values
+            return super().output(outs, msg, display_id, cell_index)
         content = msg.get("content", {})
         texts = [content.get("text"), *(content.get("data") or {}).values()]
         self._output_bytes += sum(len(t) for t in texts if isinstance(t, str))
@@ -648,6 +690,11 @@ class RobustDeduplicateIds(DeduplicateIds):
         if cell.metadata.get("nbgrader") == {}:
             del cell.metadata["nbgrader"]
         return cell, resources
+
+
+def judge_error(message):
+    return {"output_type": "error", "ename": "GradingError", "evalue": message,
+            "traceback": [f"GradingError: {message}"]}
 
 
 def nbformat_from_dict(cell):

@@ -153,6 +153,11 @@ def validate_notebook(path, data_dir, timeout=GRADING_CELL_TIMEOUT):
     config.Execute.timeout = timeout
     name = os.path.splitext(os.path.basename(path))[0]
     run = NotebookRun(name)
+    # In grading, test cells are judged outside the kernel on plain data (judge.py): a test
+    # the judge cannot evaluate is an error of the notebook, whatever the validator says.
+    from coursekit.autograde.judge import lint_notebook
+
+    run.errors += [f"judge: {cell}: {problem}" for cell, problem in lint_notebook(path)]
     with environment(**{DATA_ENV: data_dir, "CS231N_GRADING_MODE": None}):
         with child_cpu_clock() as clock:
             results = Validator(config=config).validate(path)

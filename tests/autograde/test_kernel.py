@@ -35,6 +35,8 @@ def test_the_graders_own_data_folder_is_given_to_the_kernel_and_mounted_in_its_j
     data = tmp_path / "c10"
     data.mkdir()
     monkeypatch.setenv("CS231N_CIFAR10_DIR", str(data))
+    # No notebook is being graded here (a grading run earlier in this process left its own).
+    monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
     nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
     assert nbgrade.kernel_env({})["CS231N_CIFAR10_DIR"] == str(data)
     manager = nbgrade.GuardedKernelManager()

@@ -52,14 +52,20 @@ def adder_notebook():
                 return a + b
                 ### END SOLUTION
             """, grade_id="add_solution", solution=True),
+        # Tests judge values the kernel computed (coursekit/autograde/judge.py): a given cell
+        # calls the student's code, the test reads what it stored.
+        _cell("code", """
+            sum_small = add(1, 2)
+            sum_large = add(4000.125, 242)
+            """, grade_id="add_values", locked=True),
         _cell("code", f"""
             # visible test
-            assert add(1, 2) == 3, "add(1, 2) should be 3"
+            assert sum_small == 3, "add(1, 2) should be 3"
             print("visible add test passed")
             ### BEGIN HIDDEN TESTS
             # {HIDDEN_MARK}
             import numpy as np
-            assert np.allclose(add(4000, 242.125), {HIDDEN_VALUE}), "hidden add test"
+            assert np.allclose(sum_large, {HIDDEN_VALUE}), "hidden add test"
             ### END HIDDEN TESTS
             """, grade_id="test_add", grade=True, locked=True, points=2),
         _cell("code", """
@@ -84,11 +90,14 @@ def ops_notebook():
         _cell("code", """
             from tiny.ops import mul
             """, grade_id="ops_import", locked=True),
+        _cell("code", """
+            product_small, product_large = mul(2, 3), mul(7, 6)
+            """, grade_id="mul_values", locked=True),
         _cell("code", f"""
-            assert mul(2, 3) == 6
+            assert product_small == 6
             ### BEGIN HIDDEN TESTS
             # {HIDDEN_MARK}
-            assert mul(7, 6) == 42
+            assert product_large == 42
             ### END HIDDEN TESTS
             """, grade_id="test_mul", grade=True, locked=True, points=3),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",

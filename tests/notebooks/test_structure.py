@@ -149,7 +149,11 @@ def test_models_are_saved_through_the_grading_safe_helper_and_checked(name, file
     text = "\n".join(c.source for c in load(name).cells)
     for fname in files:
         assert "save_for_autograder(" in text and f"'{fname}')" in text, fname
-        assert f"check_saved_model('{fname}'" in text, fname
+        # Described in the kernel (plain data), checked by a test cell the grader judges.
+        call = rf"notebook_utils\.describe_saved_model\('{re.escape(fname)}'\)"
+        described = re.search(rf"(\w+) = {call}", text)
+        assert described, fname
+        assert f"check_saved_model({described.group(1)}," in text, fname
     # Never the model's own save(): in grading mode it would overwrite the submitted file.
     assert not re.search(r"\.save\(", text.replace("save_for_autograder(", ""))
 

@@ -1,0 +1,272 @@
+"""The judge: evaluates notebook test cells on plain data, outside the student's kernel.
+
+Run by the grader (coursekit/autograde/judge.py) as `python -I judge_process.py`; it reads one
+request per line on stdin and writes one verdict per line on stdout (JSON). A request holds a
+test cell's source, its segments (visible / hidden) and the values the student's kernel handed
+over, encoded as plain data (numbers, strings, numpy arrays of numbers, lists, tuples, dicts
+and sets of them, and placeholders for anything else). Nothing is unpickled: arrays are raw
+bytes with a dtype of numbers, checked against their shape. The test runs here, on those values,
+with this interpreter's numpy; what the kernel did to its own numpy, its exception handling or
+its tracing cannot reach it.
+
+A verdict is the test cell's outputs, as nbgrader reads them: what the visible lines printed,
+and an error output when the test failed. A failure in a hidden segment says only that a hidden
+test failed; what hidden lines print is dropped.
+
+Self-contained (standard library and numpy): it is copied nowhere and imports nothing of the
+course.
+"""
+import base64
+import builtins
+import contextlib
+import io
+import json
+import math
+import sys
+import traceback
+
+import numpy as np
+
+# Numbers only: booleans, signed and unsigned integers, floats, complex numbers.
+DTYPE_KINDS = "biufc"
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000
+CELL = "<test cell>"
+HIDDEN_MESSAGE = "a hidden test failed"
+
+
+class DecodeError(ValueError):
+    pass
+
+
+class Fetched:
+    """An object of the student's kernel that is not plain data (a classifier, a Solver, the
+    notebook's settings): only the attributes the test reads were handed over."""
+
+    def __init__(self, name, type_name, attrs):
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_attrs", attrs)
+
+    def __getattr__(self, attr):
+        attrs = object.__getattribute__(self, "_attrs")
+        name = object.__getattribute__(self, "_name")
+        if attr in attrs:
+            value = attrs[attr]
+            if isinstance(value, Problem):
+                raise AttributeError(f"reading {name}.{attr} in your notebook raised "
+                                     f"{value.message}")
+            return value
+        raise AttributeError(f"{name} is a {object.__getattribute__(self, '_type')} of your "
+                             f"notebook; the grader reads only plain values of it, and not "
+                             f".{attr}")
+
+    def __repr__(self):
+        return f"<{object.__getattribute__(self, '_type')} of your notebook>"
+
+
+class Problem:
+    """What reading a value in the kernel raised."""
+
+    def __init__(self, message):
+        self.message = str(message)[:500]
+
+
+class Decoder:
+    def __init__(self):
+        self.nodes = 0
+
+    def value(self, node, depth=0, name="value"):
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise DecodeError(f"more than {MAX_NODES} values")
+        if depth > MAX_DEPTH:
+            raise DecodeError(f"nested deeper than {MAX_DEPTH} levels")
+        if node is None or isinstance(node, bool | int | float | str):
+            return node
+        if isinstance(node, list):
+            return [self.value(item, depth + 1) for item in node]
+        if not isinstance(node, dict) or len(node) != 1:
+            raise DecodeError("not a value the grader knows")
+        (tag, body), = node.items()
+        if tag == "nd":
+            return self.array(body)
+        if tag == "scalar":
+            return self.array(body)[()]
+        if tag == "tuple":
+            return tuple(self.value(item, depth + 1) for item in self.list(body))
+        if tag == "set":
+            return set(self.value(item, depth + 1) for item in self.list(body))
+        if tag == "dict":
+            pairs = self.list(body)
+            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise DecodeError("a dict that is not a list of pairs")
+            return {self.value(k, depth + 1): self.value(v, depth + 1) for k, v in pairs}
+        if tag == "float":
+            return float(body)  # nan, inf, -inf
+        if tag == "int":
+            return int(str(body)[:5000])
+        if tag == "object":
+            if not isinstance(body, list) or len(body) != 2 or not isinstance(body[1], dict):
+                raise DecodeError("a malformed object")
+            attrs = {str(k): self.value(v, depth + 1, f"{name}.{k}")
+                     for k, v in body[1].items()}
+            return Fetched(name, str(body[0])[:100], attrs)
+        if tag == "error":
+            return Problem(body)
+        raise DecodeError(f"unknown tag {str(tag)[:40]!r}")
+
+    @staticmethod
+    def list(body):
+        if not isinstance(body, list):
+            raise DecodeError("a malformed container")
+        return body
+
+    def array(self, body):
+        if not isinstance(body, list) or len(body) != 3:
+            raise DecodeError("a malformed array")
+        dtype_str, shape, data = body
+        try:
+            dtype = np.dtype(str(dtype_str))
+        except TypeError as exc:
+            raise DecodeError(f"unknown dtype {str(dtype_str)[:40]!r}") from exc
+        if dtype.kind not in DTYPE_KINDS or dtype.fields or dtype.subdtype or \
+                dtype.itemsize > 32:
+            raise DecodeError(f"an array of {dtype} is not an array of numbers")
+        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape) \
+                or len(shape) > 32:
+            raise DecodeError("a malformed array shape")
+        raw = base64.b64decode(str(data), validate=True)
+        count = math.prod(shape)
+        if count * dtype.itemsize != len(raw):
+            raise DecodeError(f"an array of shape {tuple(shape)} with {len(raw)} bytes")
+        self.nodes += count // 1000
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def rel_error(x, y):
+    """Largest relative error between x and y (the notebooks' rel_error)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def check_saved_model(description, shapes):
+    """The grader's side of notebook_utils.check_saved_model: the same checks on the
+    description of the saved file the kernel handed over (notebook_utils.describe_saved_model)."""
+    d = description
+    assert isinstance(d, dict) and "file" in d, (
+        "The description of the saved model is missing: run the given cell above this one.")
+    fname, path = d["file"], d.get("path", d["file"])
+    assert d.get("saved_here"), (
+        f"The notebook did not save {fname}: run the cell that calls "
+        f"save_for_autograder(..., {fname!r}).")
+    assert d.get("exists"), (
+        f"{path} is missing: run the notebook in normal mode (not grading mode) so that it "
+        f"saves {fname}, and submit the cs231n/saved/ folder with your notebooks.")
+    found = d.get("shapes")
+    assert isinstance(found, dict) and set(found) == set(shapes), (
+        f"{path} should hold a dict with keys {sorted(shapes)}, found {d.get('found')}.")
+    for key, shape in shapes.items():
+        got = tuple(found[key])
+        ok = len(got) == len(shape) and all(
+            s is None or s == g for s, g in zip(shape, got, strict=True))
+        assert ok, f"{path}: {key} has shape {got}, expected {shape} (None = any size)."
+    if not d.get("grading"):
+        assert d.get("same_as_saved"), (
+            f"{path} does not hold the model this notebook just saved; run the saving cell "
+            "again.")
+
+
+class NotebookUtils:
+    """What a test may call of notebook_utils: the grader's own versions."""
+
+    check_saved_model = staticmethod(check_saved_model)
+
+
+def namespace():
+    return {"__builtins__": builtins, "__name__": "__test__", "np": np, "numpy": np,
+            "math": math, "rel_error": rel_error, "notebook_utils": NotebookUtils()}
+
+
+def failing_line(tb):
+    line = None
+    for frame in traceback.extract_tb(tb):
+        if frame.filename == CELL:
+            line = frame.lineno
+    return line
+
+
+def error_output(ename, evalue, traceback_lines):
+    return {"output_type": "error", "ename": ename, "evalue": evalue,
+            "traceback": traceback_lines}
+
+
+def judge(request):
+    """The outputs of one test cell."""
+    source = request["source"]
+    lines = source.split("\n")
+    ns = namespace()
+    problem = request.get("problem")
+    if problem:
+        return [error_output("GradingError", problem, [f"GradingError: {problem}"])]
+    try:
+        values = json.loads(request["values"])
+        decoder = Decoder()
+        for name, node in values.items():
+            if isinstance(node, dict) and set(node) == {"missing"}:
+                continue    # not defined in the kernel: the test meets a NameError
+            ns[name] = decoder.value(node, name=name)
+    except (ValueError, TypeError, RecursionError, MemoryError) as exc:
+        message = (f"the values your notebook handed to the grader could not be read "
+                   f"({type(exc).__name__}: {str(exc)[:300]})")
+        return [error_output("GradingError", message, [f"GradingError: {message}"])]
+    outputs = []
+    for segment in request["segments"]:
+        hidden, first, last = segment["hidden"], segment["first"], segment["last"]
+        # Padded with empty lines: line numbers are the cell's own.
+        code = "\n" * (first - 1) + "\n".join(lines[first - 1:last])
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                exec(compile(code, CELL, "exec"), ns)  # noqa: S102 (the instructor's test)
+        except BaseException as exc:  # noqa: BLE001 (every failure is the test's verdict)
+            if not hidden and printed.getvalue():
+                outputs.append(stream(printed.getvalue()))
+            ename = type(exc).__name__
+            if hidden:
+                outputs.append(error_output(ename, HIDDEN_MESSAGE,
+                                            [f"{ename}: {HIDDEN_MESSAGE}"]))
+            else:
+                number = failing_line(exc.__traceback__)
+                evalue = str(exc)[:2000]
+                text = lines[number - 1].strip() if number else ""
+                outputs.append(error_output(ename, evalue, [
+                    f"Cell In[ ], line {number}", f"    {text}", f"{ename}: {evalue}"]))
+            return outputs
+        if not hidden and printed.getvalue():
+            outputs.append(stream(printed.getvalue()))
+    return outputs
+
+
+def stream(text):
+    return {"output_type": "stream", "name": "stdout", "text": text[:20000]}
+
+
+def main():
+    # Tests print with print(); what they print is captured per segment, never on stdout.
+    out = sys.stdout
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            verdict = {"outputs": judge(json.loads(line))}
+        except Exception as exc:  # noqa: BLE001 (a broken request costs its test only)
+            message = f"the grader could not judge this test ({type(exc).__name__}: {exc})"
+            verdict = {"outputs": [error_output("GradingError", message[:500],
+                                                [f"GradingError: {message[:500]}"])]}
+        out.write(json.dumps(verdict) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
