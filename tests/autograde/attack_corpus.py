@@ -197,7 +197,126 @@ def oracle_flood(dest, ctx):
 
 
 # name: the attack (dest, ctx) -> dest; dest holds a copy of the untouched release.
+# Issue 12: attacks on the student's own kernel. Each goes into every notebook, right after its
+# set-up cell, so that it is in place in every kernel the grader starts.
+NOTEBOOKS = ("knn", "softmax", "two_layer_net", "features", "FullyConnectedNets")
+
+
+def _insert_everywhere(dest, source, at=2):
+    for notebook in NOTEBOOKS:
+        _insert_cell(dest, notebook, source, at)
+
+
+def swallows_exceptions(dest, ctx):
+    """An IPython AST transformer that wraps every later cell in try/except BaseException:
+    no cell, test cells included, can fail any more."""
+    _insert_everywhere(dest, _attempt("""
+import ast
+
+class Swallow(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None,
+                                    body=[ast.Pass()])
+        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[],
+                             finalbody=[])]
+        return ast.fix_missing_locations(node)
+
+get_ipython().ast_transformers.append(Swallow())
+print("every cell now swallows its exceptions")
+"""))
+    return dest
+
+
+def patches_numpy_comparisons(dest, ctx):
+    """np.allclose, np.isclose, np.array_equal and np.testing.assert_allclose made true for
+    anything by replacing their code objects (the guard compares object identity)."""
+    _insert_everywhere(dest, _attempt("""
+import numpy as np
+
+def always(*args, **kwargs):
+    return True
+
+def never_raises(*args, **kwargs):
+    return None
+
+for f, code in ((np.allclose, always), (np.isclose, always), (np.array_equal, always),
+                (np.testing.assert_allclose, never_raises)):
+    for target in (f, getattr(f, "_implementation", None), getattr(f, "__wrapped__", None)):
+        try:
+            target.__code__ = code.__code__
+        except (AttributeError, TypeError, ValueError):
+            pass
+print("numpy comparisons patched", np.allclose(0, 1))
+"""))
+    return dest
+
+
+def custom_exception_handler(dest, ctx):
+    """IPython's set_custom_exc with a handler that shows nothing: an exception in a cell no
+    longer makes an error output."""
+    _insert_everywhere(dest, _attempt("""
+get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+print("exceptions are now silent")
+"""))
+    return dest
+
+
+def trace_skips_asserts(dest, ctx):
+    """A sys.settrace function that jumps over every assert and raise of the cells."""
+    _insert_everywhere(dest, _attempt("""
+import linecache, sys
+
+def _ck_local(frame, event, arg):
+    if event == "line":
+        text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        if text.startswith(("assert", "raise")):
+            for line in range(frame.f_lineno + 1, frame.f_lineno + 40):
+                try:
+                    frame.f_lineno = line
+                    break
+                except ValueError:
+                    continue
+    return _ck_local
+
+def _ck_global(frame, event, arg):
+    return _ck_local if "ipykernel" in frame.f_code.co_filename or \\
+        frame.f_code.co_filename.startswith("<") else None
+
+sys.settrace(_ck_global)
+print("asserts are skipped from now on")
+"""))
+    return dest
+
+
+def records_test_sources(dest, ctx):
+    """An input_transformers_cleanup hook that records the source of every cell the kernel
+    runs, and a last cell of each notebook that prints them (with the hidden tests, when they
+    ran there) into the notebook's outputs, thus the feedback."""
+    _insert_everywhere(dest, _attempt("""
+import builtins
+seen = []
+
+def record(lines):
+    seen.append("".join(lines))
+    return lines
+
+get_ipython().input_transformers_cleanup.append(record)
+builtins._ck_seen = seen
+print("recording every cell")
+"""))
+    for notebook in NOTEBOOKS:
+        path = dest / f"{notebook}.ipynb"
+        count = len(json.loads(path.read_text())["cells"])
+        _insert_cell(dest, notebook, _attempt("""
+import builtins
+print("\\n---\\n".join(builtins._ck_seen))
+"""), at=count)
+    return dest
+
+
 ATTACKS = {f.__name__: f for f in (
     copies_master, symlink_package, symlinked_notebook, ipython_startup, outlives_batch,
     reads_other_students, fills_the_disk, sparse_file, huge_notebook, slow_cells,
-    hostile_outputs, forges_the_score, oracle_flood)}
+    hostile_outputs, forges_the_score, oracle_flood, swallows_exceptions,
+    patches_numpy_comparisons, custom_exception_handler, trace_skips_asserts,
+    records_test_sources)}

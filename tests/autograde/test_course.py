@@ -77,6 +77,37 @@ def knn_mutant(dest):
     return dest
 
 
+# The variable the liar's kernel lies about, and the one test cell that reads it.
+LIE_VARIABLE, LIE_TEST = "dists_two", "knn:knn_distances_no_loops"
+
+
+def liar_submission(dest):
+    """The master, with a kernel that lies about one variable when the grader asks for the
+    values of a test (issue 12): only the test that reads it may lose points."""
+    master_submission(dest)
+    path = dest / "knn.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"].insert(2, {"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": f"""
+import json
+import IPython.display
+
+_honest = IPython.display.publish_display_data
+
+def _lie(data, *args, **kwargs):
+    for key, text in list(data.items()):
+        if key.startswith("application/x-coursekit") and {LIE_VARIABLE!r} in text:
+            values = json.loads(text)
+            values[{LIE_VARIABLE!r}] = [[0.0]]
+            data = {{**data, key: json.dumps(values)}}
+    return _honest(data, *args, **kwargs)
+
+IPython.display.publish_display_data = _lie
+"""})
+    path.write_text(json.dumps(nb))
+    return dest
+
+
 def _edit_cell(folder, notebook, grade_id, source):
     path = folder / f"{notebook}.ipynb"
     nb = json.loads(path.read_text())
@@ -330,6 +361,7 @@ def graded_course(tmp_path_factory):
     submitted = batch / "submitted"
     master_submission(submitted / "master" / "assignment1")
     knn_mutant(submitted / "mutant" / "assignment1")
+    liar_submission(submitted / "liar" / "assignment1")
     for student, (name, _) in MODULE_MUTANTS.items():
         module_mutant(submitted / student / "assignment1", name)
     if RELEASE.is_dir():
@@ -403,7 +435,7 @@ def lost_items(graded_course, student):
 def test_one_make_autograde_run_grades_every_student_of_the_batch(graded_course):
     _, outcomes, results, run = graded_course
     assert "autograde --all -j 2" in run["stdout"], run["stdout"][:2000]
-    expected = {"master", "release", "mutant", *MODULE_MUTANTS, *DAMAGES, *ATTACKERS,
+    expected = {"master", "release", "mutant", "liar", *MODULE_MUTANTS, *DAMAGES, *ATTACKERS,
                 HONEST_LAST}
     assert set(run["students"]) == expected
     assert set(results) == expected, sorted(expected - set(results))
@@ -502,6 +534,63 @@ def test_release_scores_less_than_master(graded_course):
     if "release" not in results:
         pytest.fail("release/assignment1 is missing: run `make release` first")
     assert results["release"]["score"] < results["master"]["score"]
+
+
+def test_release_earns_no_notebook_test_point(graded_course):
+    release = graded_course[2]["release"]
+    earned = {i["id"]: i["score"] for i in release["items"]
+              if i.get("kind") == "test" and i["score"] > 0}
+    assert earned == {}
+
+
+# --- issue 12: the kernel's own tricks ------------------------------------------------------
+
+KERNEL_ATTACKERS = [f"attack_{name}" for name in (
+    "swallows_exceptions", "patches_numpy_comparisons", "custom_exception_handler",
+    "trace_skips_asserts", "records_test_sources")]
+
+
+@pytest.mark.parametrize("attacker", KERNEL_ATTACKERS)
+def test_a_kernel_that_fools_itself_earns_exactly_what_its_work_earns(graded_course, attacker):
+    """No work (the release) plus a trick on the student's own kernel: every notebook test
+    scores what the release scores, which is nothing."""
+    attack, release = (by_id(graded_course[2][s]) for s in (attacker, "release"))
+    tests = {k: i["score"] for k, i in attack.items() if i.get("kind") == "test"}
+    assert len(tests) >= 30
+    assert tests == {k: release[k]["score"] for k in tests}
+    assert sum(tests.values()) == 0
+
+
+def test_a_kernel_that_lies_about_one_variable_loses_only_that_tests_points(graded_course):
+    master, liar = (by_id(graded_course[2][s]) for s in ("master", "liar"))
+    lost = sorted(k for k in master if liar[k]["score"] < master[k]["score"])
+    assert lost == [LIE_TEST]
+    assert liar[LIE_TEST]["score"] == 0
+
+
+def test_the_test_sources_never_reach_the_kernel(graded_course):
+    """The recording attacker printed every cell its kernel ran: no test cell was among them
+    (the graded notebook holds that output; it is the instructor's copy, hidden tests put back
+    in the test cells, so its outputs are searched, not its sources)."""
+    from coursekit.autograde.judge import is_test_cell
+
+    course = graded_course[0]
+    attacker = "attack_records_test_sources"
+    printed, test_lines = "", set()
+    for path in (course.autograded_dir / attacker / "assignment1").glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if is_test_cell(cell):
+                continue
+            for output in cell.get("outputs", []):
+                printed += "".join(output.get("text", ""))
+    for path in SOURCE.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if is_test_cell(cell):
+                test_lines |= {ln.strip() for ln in "".join(cell["source"]).splitlines()
+                               if len(ln.strip()) > 25 and not ln.strip().startswith("#")}
+    assert "recording every cell" in printed and "---" in printed
+    assert len(test_lines) > 50
+    assert sorted(line for line in test_lines if line in printed) == []
 
 
 # --- mutants -------------------------------------------------------------------------------
@@ -803,7 +892,8 @@ def test_the_batchs_temporary_folder_is_left_empty(graded_course):
 
 
 @pytest.mark.parametrize("attacker", ["attack_copies_master", "attack_reads_other_students",
-                                      "attack_symlinked_notebook", "attack_symlink_package"])
+                                      "attack_symlinked_notebook", "attack_symlink_package",
+                                      "attack_records_test_sources"])
 def test_no_solution_or_hidden_test_reaches_an_attackers_output(graded_course, attacker):
     course = graded_course[0]
     feedback = text_of((course.feedback_dir / attacker / "assignment1").rglob("*"))
