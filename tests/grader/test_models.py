@@ -5,6 +5,8 @@ written again here), so the accuracies the grader reports are checked against an
 computation of the same numbers. On a training set smaller than CIFAR-10's the grader keeps the
 last fifth for validation, so the models here are fitted on the first four fifths.
 """
+import csv
+import json
 import pickle
 import re
 
@@ -260,6 +262,53 @@ def test_an_honestly_trained_model_is_not_held_and_earns_its_points(honest_and_f
     assert kept.status in ("passed", "partial") and kept.points > 0
     assert "reason" not in kept.details
     assert abs(kept.details["test"] - kept.details["validation"]) < 0.1
+
+
+def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
+        tmp_path, honest_and_fitted):
+    from coursekit.autograde import report, reviews
+    from coursekit.autograde.course import Course
+    from coursekit.autograde.modules import normalise_checks
+
+    (tmp_path / "source" / "assignment1").mkdir(parents=True)
+    course = Course(root=tmp_path, notebooks=("softmax",), module_grader=None,
+                    inline_grader=None, db_url=f"sqlite:///{tmp_path}/gb.db")
+    items = normalise_checks(honest_and_fitted)
+    result = {"version": 1, "student": "carol", "assignment": "assignment1",
+              "status": "graded", "notebooks": {}, "notices": [], "items": items,
+              "score": sum(i["score"] for i in items),
+              "max_score": sum(i["max_score"] for i in items)}
+    course.result_path("carol").parent.mkdir(parents=True)
+    course.result_path("carol").write_text(json.dumps(result))
+    held = model_checks(honest_and_fitted)["best_softmax"]
+    honest = model_checks(honest_and_fitted)["softmax"]
+
+    def grades():
+        report.export(course, refresh=False)
+        return next(csv.DictReader(course.grades_csv.open()))
+
+    row = grades()
+    assert float(row["model:best_softmax"]) == 0
+    assert float(row["models"]) == pytest.approx(honest.points)
+    summary = course.summary_md.read_text()
+    listed = [ln for ln in summary.splitlines() if ln.startswith("| carol |")]
+    assert len(listed) == 1 and listed[0].startswith("| carol | best_softmax |")  # not softmax
+    assert f"{held.details['validation']:.3f}" in listed[0]
+    assert f"{held.details['test']:.3f}" in listed[0] and "pending" in listed[0]
+    student_view = report.markdown_report(json.loads(course.result_path("carol").read_text()))
+    assert "held for review" in student_view and "FAILED" not in student_view
+
+    reviews.reviews_path(course).write_text("student,model,decision,note\n"
+                                            "carol,best_softmax,release,trained on train+val\n")
+    row = grades()
+    assert float(row["model:best_softmax"]) == held.details["earned"] == held.max_points
+    assert float(row["total"]) == pytest.approx(held.max_points + honest.points)
+    assert "released" in course.summary_md.read_text()
+    stored = json.loads(course.result_path("carol").read_text())
+    assert stored["score"] == pytest.approx(held.max_points + honest.points)
+
+    reviews.reviews_path(course).write_text("student,model,decision\n")  # decision taken back
+    assert float(grades()["model:best_softmax"]) == 0
 
 
 @pytest.mark.parametrize("val, test, ceiling, held", [
