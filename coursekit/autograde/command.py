@@ -67,10 +67,11 @@ def run(args):
     from coursekit.autograde.gradebook import GradebookError
     from coursekit.autograde.locks import LockBusy
     from coursekit.autograde.report import OutputError
+    from coursekit.autograde.reviews import ReviewsError
 
     try:
         return _run(args)
-    except (GradebookError, OutputError) as exc:
+    except (GradebookError, OutputError, ReviewsError) as exc:
         print(exc, file=sys.stderr)
         return 1
     except StudentIdError as exc:

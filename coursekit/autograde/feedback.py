@@ -176,9 +176,11 @@ def index_html(result, pages):
     parts.append("</ul><h2>Graded items</h2><table><tr><th>item</th><th>score</th>"
                  "<th>max</th><th>message</th></tr>")
     for item in result["items"]:
-        cls = ("pending" if item.get("pending") else
+        held = item.get("review", {}).get("status") == "pending"  # a saved model: reviews.py
+        cls = ("pending" if item.get("pending") or held else
                "pass" if item["score"] >= item["max_score"] else "fail")
-        score = "to be graded" if item.get("pending") else f"{item['score']:g}"
+        score = ("to be graded" if item.get("pending") else
+                 "held for review" if held else f"{item['score']:g}")
         parts.append(_row([item["id"], score, f"{item['max_score']:g}",
                            item.get("message", "")], cls))
     parts.append("</table></body></html>")

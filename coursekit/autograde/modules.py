@@ -3,10 +3,13 @@
 The checks themselves (sandbox, reference values) belong to `coursekit.grader`; this step
 calls its entry point on the collected submission and turns whatever it returns into
 graded items: one per check, grouped by the function (or model) it checks, so grades.csv
-gets one column per function and one per model.
+gets one column per function and one per model. A model the checks hold for review keeps
+what its release would earn in `item["review"]` (reviews.py).
 """
 import importlib
 import traceback
+
+from coursekit.autograde import reviews
 
 
 def load_callable(spec):
@@ -62,11 +65,14 @@ def normalise_checks(result):
         status = _first(check, "status", default="")
         if status == "not_graded" and not message:
             message = "not graded"
-        items.append({
+        item = {
             "id": f"{prefix}:{check_id}", "column": f"{prefix}:{group}", "kind": prefix,
             "score": float(score), "max_score": max_score,
             "message": message,
-        })
+        }
+        if is_model and status == "review":  # held: scored by the instructor's review
+            item["review"] = reviews.held_item(item, _first(check, "details", default={}))
+        items.append(item)
     return items
 
 

@@ -33,6 +33,7 @@ from coursekit.autograde import (
     locks,
     modules,
     nbgrade,
+    reviews,
     scratch,
 )
 from coursekit.autograde.course import check_student_id, load_nbgrader_config
@@ -264,6 +265,11 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                                                                                submitted)
         items += module_items + other_inline
         notices += module_notices
+    try:  # a regrade keeps the instructor's decisions on held models
+        decisions = reviews.load(course)
+    except reviews.ReviewsError:
+        decisions = {}  # held as pending; the export that follows names the broken line
+    reviews.apply({"student": student, "items": items}, decisions)
     notices += manifest["skipped"]
     if manifest["extra_notebooks"]:
         notices.append("notebooks not part of the assignment (ignored): "

@@ -2,7 +2,8 @@
 
 `export` first refreshes the notebook items of every result from the gradebook, so scores
 an instructor entered by hand in formgrader (free-text answers, corrected test cells)
-flow into the JSON, grades.csv and the summary without regrading anything.
+flow into the JSON, grades.csv and the summary without regrading anything; the same way it
+applies the instructor's reviews of held saved models (reviews.py, model_reviews.csv).
 """
 import csv
 import io
@@ -10,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from coursekit.autograde import gradebook, locks, scratch
+from coursekit.autograde import gradebook, locks, reviews, scratch
 from coursekit.autograde.pipeline import atomic_write_text, manual_message, result_json
 
 TOTAL_COLUMNS = ("notebooks", "modules", "models", "inline", "manual_pending", "total",
@@ -167,6 +168,7 @@ def write_summary(course, results):
         lines.append("")
     lines += ["| item | max | mean | pass rate |", "|---|---:|---:|---:|"]
     lines += [f"| {c} | {_num(m)} | {mean:.2f} | {rate:.0%} |" for c, m, mean, rate in stats]
+    lines += reviews.summary_lines(results)
     out_md = course.summary_md
     atomic_write_text(out_md, "\n".join(lines) + "\n")
 
@@ -220,7 +222,8 @@ def markdown_report(result):
             lines.append(f"- {name}.ipynb: {info.get('status')} {_md(info.get('message', ''))}")
     lines += ["", "| item | score | max | message |", "|---|---:|---:|---|"]
     for item in result.get("items", []):
-        score = "by hand" if item.get("pending") else _num(item["score"])
+        score = ("by hand" if item.get("pending") else "held for review"
+                 if item.get("review", {}).get("status") == "pending" else _num(item["score"]))
         lines.append(f"| {item['id']} | {score} | {_num(item['max_score'])} | "
                      f"{_md(item.get('message', ''))} |")
     return "\n".join(lines) + "\n"
@@ -260,19 +263,24 @@ def _export_results(course, refresh, feedback):
     check_output_files(course)
     scratch.sweep_output_root(course)      # what a killed run left (we hold the lock)
     results = load_results(course)
+    decisions = reviews.load(course)  # a broken file stops here, before anything is written
     if refresh and results and (course.sqlite_path is None or course.sqlite_path.exists()):
         # A gradebook server that cannot be reached is an error, not "no scores yet": the
         # export would silently drop the manual grades.
         gradebook.check_gradebook(course)
     for student, result in results.items():
+        before = result_json(result)
         # An interrupted regrade keeps its scores: the gradebook holds a half-done grading.
-        if refresh and result.get("status") not in ("error", "interrupted"):
-            before = result_json(result)
+        refreshed = refresh and result.get("status") not in ("error", "interrupted")
+        if refreshed:
             refresh_from_gradebook(course, result)
-            if feedback:
-                _rewrite_feedback(course, student, result)
-            if result_json(result) != before:
-                atomic_write_text(course.result_path(student), result_json(result))
+        if reviews.apply(result, decisions):
+            _totals(result)
+        changed = result_json(result) != before
+        if feedback and (refreshed or changed):
+            _rewrite_feedback(course, student, result)
+        if changed:
+            atomic_write_text(course.result_path(student), result_json(result))
     write_grades_csv(course, results)
     if results:
         write_summary(course, results)

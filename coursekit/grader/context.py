@@ -39,14 +39,17 @@ _WHERE = re.compile(r"^cs231n/(?P<file>[^:]+):(?P<line>\d+) in (?P<function>\S+)
 class CheckFailed(Exception):
     """The check's verdict: the submission does not do what it should.
 
-    status: failed, error, not_implemented, timeout, crashed, flood, junk, partial;
-    fraction: the share of the check's points earned all the same (saved models only).
+    status: failed, error, not_implemented, timeout, crashed, flood, junk, partial, review
+    (a saved model held for the instructor's review);
+    fraction: the share of the check's points earned all the same (saved models only);
+    details: numbers for the instructor (a saved model's accuracies), never shown to the student.
     """
 
-    def __init__(self, message, status="failed", fraction=0.0):
+    def __init__(self, message, status="failed", fraction=0.0, details=None):
         super().__init__(message)
         self.status = status
         self.fraction = fraction
+        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Student:
         # Grader functions this check lends to the student's code: name -> (master module, attr).
         self.oracles = {name: ("layers", name) for name in LAYER_FUNCTIONS}
         self.message = ""  # said even when the check passes (a saved model's accuracy)
+        self.details = {}  # for the instructor, even when it passes (CheckFailed.details)
 
     # -- talking to the worker
 

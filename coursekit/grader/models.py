@@ -1,22 +1,29 @@
-"""Grading of the saved models (cs231n/saved/*.npy) on the CIFAR-10 test images.
+"""Grading of the saved models (cs231n/saved/*.npy) on the CIFAR-10 validation and test images.
 
 The model files are pickled dictionaries, so they are opened only in the sandboxed worker, which
 sends back their numeric arrays. Everything else happens here, with trusted code: the data and
 its preprocessing (the master's data_utils and features, loaded from the repository, never the
-submission's), the forward pass and the accuracy. The test labels never leave this process.
+submission's), the forward pass and the accuracy. The labels never leave this process.
 
 Used by grading/hidden/test_saved_models.py; grading/hidden/models.toml lists the models (file,
-kind, pipeline, target accuracy, points). Preprocessing follows the notebooks:
+kind, pipeline, target accuracy, ceiling, points). Preprocessing follows the notebooks:
 - raw, linear models (softmax.ipynb): rows of channels-last pixels minus the mean training row;
 - raw, networks (two_layer_net.ipynb, get_CIFAR10_data): channels-first rows minus the mean;
 - features (features.ipynb): HOG + 25-bin hue histogram, minus the training features' mean and
-  divided by their std. The features of the training set take a while (about 40 s for 49000
-  images), so their mean/std and the test features are cached in .cache/grader/.
+  divided by their std. The features of the training set take a while (about 25 s for 49000
+  images), so their mean/std, the validation and the test features are cached in .cache/grader/.
 A bias column of ones is appended when the first weight matrix has one row more than the inputs.
 Points scale linearly from chance (0.10) to the model's target accuracy.
+
+Every model is scored on the test images and on the notebooks' validation split. A model fitted
+to the public test images (least squares on them needs no training at all) does much better on
+them than on the validation images, or better than its kind of model reaches when trained: such
+a model is held for review (status "review", 0 points until the instructor releases them; see
+`review_reason` and docs/grading.md).
 """
 
 import hashlib
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -28,10 +35,24 @@ from coursekit.grader.master import HIDDEN_DIR, REPO_ROOT, master_module
 from coursekit.grader.worker import Junk
 
 CHANCE = 0.10
+# The notebooks' split of the 50000 training images: the first 49000 train, the next 1000 are
+# the validation images; the first 1000 test images are the test set.
 NUM_TRAIN = 49000
+NUM_VAL = 1000
 NUM_TEST = 1000
+# The size of the whole CIFAR-10: the ceilings of models.toml are accuracies on it.
+CIFAR10_SIZES = (50000, 10000)
 CACHE_DIR = REPO_ROOT / ".cache" / "grader"
 
+# How far test accuracy may exceed validation accuracy before a model is held for review, in
+# standard errors of the difference. An honest model's two accuracies differ by sampling only:
+# with n_val and n_test images the difference has a standard error of at most
+# 0.5 * sqrt(1/n_val + 1/n_test) (accuracy 0.5 is the worst case), 0.022 for 1000 and 1000. 2.5
+# of them is 0.056 on CIFAR-10: an untuned model passes it by chance about once in 160, a model
+# picked on the validation split (every best_* model) more rarely still, as picking favours
+# validation. The master's five models differ by at most 0.003 (README results); least squares
+# on the test images differs by 0.28 (features) to 0.87 (pixels).
+REVIEW_STANDARD_ERRORS = 2.5
 
 MODELS_FILE = "models.toml"
 
@@ -49,41 +70,66 @@ def dataset_dir(cifar_dir=None):
     return REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
 
 
-class CifarTestSet:
-    """The test inputs of each pipeline, computed on first use."""
+def split_sizes(num_images):
+    """(training, validation) images of a training set of num_images: the notebooks' 49000 and
+    1000 on CIFAR-10; a smaller set (synthetic data) keeps its last fifth for validation."""
+    if num_images >= NUM_TRAIN + NUM_VAL:
+        return NUM_TRAIN, NUM_VAL
+    num_val = num_images // 5
+    return num_images - num_val, num_val
+
+
+def gap_limit(num_val, num_test):
+    """How much higher than validation accuracy test accuracy may be without a review."""
+    return REVIEW_STANDARD_ERRORS * 0.5 * math.sqrt(1 / num_val + 1 / num_test)
+
+
+class CifarImages:
+    """The validation and test inputs of each pipeline (and their labels), computed on first use.
+
+    split: "val" (training images NUM_TRAIN.. of the notebooks) or "test" (the first NUM_TEST).
+    """
+
+    SPLITS = ("val", "test")
 
     def __init__(self, root):
         self.root = Path(root)
         self._raw = None
         self._inputs = {}
+        self.full = False  # the whole CIFAR-10, known once loaded
 
     def raw(self):
+        """{"train": X, "val": (X, y), "test": (X, y)}, images channels last."""
         if self._raw is None:
-            X_train, _, X_test, y_test = master_module("data_utils").load_CIFAR10(str(self.root))
-            X_train = X_train[:NUM_TRAIN]
-            self._raw = (X_train, X_test[:NUM_TEST], y_test[:NUM_TEST])
+            X_all, y_all, X_test, y_test = master_module("data_utils").load_CIFAR10(
+                str(self.root))
+            self.full = (len(X_all), len(X_test)) == CIFAR10_SIZES
+            num_train, num_val = split_sizes(len(X_all))
+            val = slice(num_train, num_train + num_val)
+            self._raw = {"train": X_all[:num_train], "val": (X_all[val], y_all[val]),
+                         "test": (X_test[:NUM_TEST], y_test[:NUM_TEST])}
         return self._raw
 
-    @property
-    def labels(self):
-        return self.raw()[2]
+    def labels(self, split):
+        return self.raw()[split][1]
 
-    def inputs(self, pipeline, kind):
-        key = (pipeline, kind)
+    def inputs(self, pipeline, kind, split):
+        key = (pipeline, kind, split)
         if key not in self._inputs:
             if pipeline == "raw":
-                X_train, X_test, _ = self.raw()
-                centered = X_test - X_train.mean(axis=0)
+                raw = self.raw()
+                centered = raw[split][0] - raw["train"].mean(axis=0)
                 if kind == "two_layer":
                     centered = centered.transpose(0, 3, 1, 2)
                 self._inputs[key] = centered.reshape(len(centered), -1)
             else:
-                self._inputs[key] = self.features()
+                self._inputs[key] = self.features()[split]
         return self._inputs[key]
 
     def features(self):
+        """{"val": features, "test": features}, normalised by the training features."""
         features = master_module("features")
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(b"val+test")  # a cache of the test features alone is not read
         for name in ("test_batch", "data_batch_1", "data_batch_5"):
             st = (self.root / name).stat()
             digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -91,21 +137,23 @@ class CifarTestSet:
         cache = CACHE_DIR / f"features-{digest.hexdigest()[:16]}.npz"
         if cache.exists():
             with np.load(cache, allow_pickle=False) as stored:
-                return stored["test"]
-        X_train, X_test, _ = self.raw()
+                self.raw()  # sets `full`; the images are needed for the raw models anyway
+                return {split: stored[split] for split in self.SPLITS}
+        raw = self.raw()
         fns = [features.hog_feature, lambda im: features.color_histogram_hsv(im, nbin=25)]
-        train_feats = features.extract_features(X_train, fns)
-        test_feats = features.extract_features(X_test, fns)
-        test = (test_feats - train_feats.mean(axis=0)) / train_feats.std(axis=0)
+        train_feats = features.extract_features(raw["train"], fns)
+        mean, std = train_feats.mean(axis=0), train_feats.std(axis=0)
+        out = {split: (features.extract_features(raw[split][0], fns) - mean) / std
+               for split in self.SPLITS}
         try:
             CACHE_DIR.mkdir(parents=True, exist_ok=True)
             # Written aside and renamed: graders running side by side never read a partial file.
             partial = cache.with_suffix(f".{os.getpid()}.partial.npz")
-            np.savez(partial, test=test)
+            np.savez(partial, **out)
             os.replace(partial, cache)
         except OSError:
             pass  # a read-only checkout grades all the same, only slower next time
-        return test
+        return out
 
 
 def _with_bias(X, rows):
@@ -160,18 +208,59 @@ def load_saved_model(student, file):
     return params
 
 
-def judge_model(student, data, spec):
-    """Score a saved model on the test images: passes, or CheckFailed with the share earned."""
-    params = load_saved_model(student, spec["file"])
-    try:
-        predicted = predict(params, spec["kind"], data.inputs(spec["pipeline"], spec["kind"]))
-    except ValueError as exc:
-        raise CheckFailed(f"cs231n/saved/{spec['file']}: {exc}") from None
-    accuracy = float(np.mean(predicted == data.labels))
-    fraction = accuracy_points(accuracy, spec["target"])
-    message = (f"test accuracy {accuracy:.3f} (full points from {spec['target']:.2f}, none at "
-               f"chance {CHANCE:.2f}): {fraction * spec['points']:.2f} of {spec['points']:g} "
-               "points")
+def review_reason(val_accuracy, test_accuracy, num_val, num_test, ceiling=None):
+    """Why a model with these accuracies is held for review, for the instructor; "" if it is not.
+
+    Held: test accuracy above validation accuracy by more than gap_limit (a model fitted to the
+    test images), or above `ceiling`, the most its kind of model reaches when trained (None: no
+    ceiling, as on a dataset other than CIFAR-10, where the ceilings mean nothing).
+    """
+    reasons = []
+    gap = test_accuracy - val_accuracy
+    if num_val and num_test and gap > gap_limit(num_val, num_test):
+        reasons.append(f"test accuracy {gap:.3f} above validation accuracy (limit "
+                       f"{gap_limit(num_val, num_test):.3f})")
+    if ceiling is not None and test_accuracy > ceiling:
+        reasons.append(f"test accuracy above {ceiling:.2f}, the ceiling of this kind of model")
+    return "; ".join(reasons)
+
+
+def score_model(params, data, spec):
+    """Score a model's parameters: (message, details) when it earns every point, else
+    CheckFailed with the share earned; status "review" (0 points, the share kept in details)
+    when review_reason holds it."""
+    accuracies = {}
+    for split in data.SPLITS:
+        try:
+            predicted = predict(params, spec["kind"],
+                                data.inputs(spec["pipeline"], spec["kind"], split))
+        except ValueError as exc:
+            raise CheckFailed(f"cs231n/saved/{spec['file']}: {exc}") from None
+        accuracies[split] = float(np.mean(predicted == data.labels(split)))
+    val, test = accuracies["val"], accuracies["test"]
+    fraction = accuracy_points(test, spec["target"])
+    earned = fraction * spec["points"]
+    reason = review_reason(val, test, len(data.labels("val")), len(data.labels("test")),
+                           spec["ceiling"] if data.full else None)
+    details = {"validation": val, "test": test, "earned": round(earned, 4)}
+    accuracy = f"validation accuracy {val:.3f}, test accuracy {test:.3f}"
+    if reason:
+        details["reason"] = reason
+        # Neutral on purpose: what is checked is said in the notebooks, the limits are not.
+        raise CheckFailed(f"{accuracy}: held for review. Saved models are checked on the "
+                          "validation and the test images, and this one's accuracies are "
+                          "unusual for its kind of model, so your instructor looks at it before "
+                          f"its points count (on accuracy alone, {earned:.2f} of "
+                          f"{spec['points']:g}).", "review", 0.0, details)
+    message = (f"{accuracy} (full points from {spec['target']:.2f} test accuracy, none at "
+               f"chance {CHANCE:.2f}): {earned:.2f} of {spec['points']:g} points")
     if fraction < 1.0:
-        raise CheckFailed(message, "partial" if fraction > 0 else "failed", fraction)
-    student.message = message
+        raise CheckFailed(message, "partial" if fraction > 0 else "failed", fraction, details)
+    return message, details
+
+
+def judge_model(student, data, spec):
+    """Score a saved model on the validation and the test images (score_model): passes, or
+    CheckFailed with the share earned."""
+    student.message, student.details = score_model(load_saved_model(student, spec["file"]),
+                                                   data, spec)

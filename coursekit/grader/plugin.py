@@ -198,14 +198,14 @@ class GradingSession:
 
     # -- results
 
-    def record(self, item, status, message, seconds, fraction=0.0, student=None):
+    def record(self, item, status, message, seconds, fraction=0.0, student=None, details=None):
         check = item.stash[_CHECK]
         max_points = item.stash[_POINTS]
         if status == "timeout":
             self.hung.add(check.function)
         earned = max_points if status == "passed" else round(max_points * fraction, 4)
         self.result.checks.append(CheckResult(check.id, check.function, earned, max_points,
-                                              status, message, seconds))
+                                              status, message, seconds, dict(details or {})))
         if self.mode == "record" and student is not None and student.recorded:
             self.recorded[check.id] = student.recorded
 
@@ -254,10 +254,10 @@ def student(request):
 
 
 @pytest.fixture(scope="session")
-def cifar_test_set(request):
-    """The CIFAR-10 test images of the saved models (models.CifarTestSet); skips the model
-    checks ("not graded") when the grader has no CIFAR-10."""
-    from coursekit.grader.models import CifarTestSet, dataset_dir
+def cifar_images(request):
+    """The CIFAR-10 validation and test images of the saved models (models.CifarImages); skips
+    the model checks ("not graded") when the grader has no CIFAR-10."""
+    from coursekit.grader.models import CifarImages, dataset_dir
 
     root = dataset_dir(request.config.getoption("--cifar-dir"))
     if not (root / "test_batch").is_file():
@@ -267,7 +267,7 @@ def cifar_test_set(request):
             "set CS231N_CIFAR10_DIR")
         pytest.skip("not graded: the grader had no CIFAR-10 test set; your instructor grades "
                     "the saved models separately")
-    return CifarTestSet(root)
+    return CifarImages(root)
 
 
 _STUDENT = pytest.StashKey[object]()
@@ -290,19 +290,21 @@ def pytest_runtest_makereport(item, call):
         return
     if call.excinfo is None:
         session.record(item, "passed", student.message if student else "", seconds,
-                       student=student)
+                       student=student, details=student.details if student else None)
         return
     exc = call.excinfo.value
+    details = None
     if isinstance(exc, GraderError):  # a fault of the grader or its references, not the student's
         status, message, fraction = "grader_error", f"grader error: {exc}", 0.0
     elif isinstance(exc, CheckFailed):
         status, message, fraction = exc.status, str(exc), exc.fraction
+        details = exc.details
     elif isinstance(exc, AssertionError):
         status, message, fraction = "failed", str(exc) or "check failed", 0.0
     else:  # a reply the check did not expect: junk from the worker
         status, fraction = "failed", 0.0
         message = f"the results could not be checked ({type(exc).__name__}: {str(exc)[:200]})"
-    session.record(item, status, message, seconds, fraction)
+    session.record(item, status, message, seconds, fraction, details=details)
     report.outcome = "failed"
     report.longrepr = f"[{item.stash[_CHECK].function}] {status}: {message}"
 

@@ -16,6 +16,7 @@ STATUS_WORDS = {
     "flood": "OUTPUT FLOOD",
     "junk": "BAD REPLY",
     "not_graded": "not graded",
+    "review": "held for review",
     "grader_error": "GRADER ERROR",
 }
 

@@ -12,13 +12,18 @@ class CheckResult:
     status: str
     message: str
     seconds: float
+    # Numbers for the instructor (a saved model's accuracies, why it is held for review).
+    details: dict = field(default_factory=dict)
 
     def to_dict(self):
-        return {"id": self.id, "function": self.function,
+        data = {"id": self.id, "function": self.function,
                 "kind": "model" if self.id.startswith("model.") else "module",
                 "points": self.points,
                 "max_points": self.max_points, "status": self.status,
                 "message": self.message, "seconds": round(self.seconds, 3)}
+        if self.details:
+            data["details"] = dict(self.details)
+        return data
 
 
 @dataclass
@@ -48,7 +53,8 @@ class GradeResult:
         result = cls(data["submission"], notes=list(data.get("notes", [])),
                      seconds=float(data.get("seconds", 0.0)))
         result.checks = [CheckResult(c["id"], c["function"], c["points"], c["max_points"],
-                                     c["status"], c["message"], c["seconds"])
+                                     c["status"], c["message"], c["seconds"],
+                                     dict(c.get("details", {})))
                          for c in data["checks"]]
         return result
 

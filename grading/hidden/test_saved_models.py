@@ -1,5 +1,8 @@
 """The saved models (cs231n/saved/*.npy) scored on the CIFAR-10 test images: models.toml.
 
+Each is scored on the validation images too: a model whose test accuracy is out of line with
+them or with its kind of model is held for review (coursekit.grader.models.review_reason).
+
 The model files are opened in the sandboxed worker (they are pickled); the data, its
 preprocessing and the forward pass are the grader's (coursekit.grader.models), so a submission
 cannot choose the inputs its model is graded on. Without CIFAR-10 on the grading machine the
@@ -20,5 +23,5 @@ MODELS = load_models(Path(__file__).parent)
     pytest.param(name, id=name, marks=[pytest.mark.points(spec["points"]),
                                        pytest.mark.function(f"saved/{spec['file']}")])
     for name, spec in MODELS.items()])
-def test_model(student, cifar_test_set, name):
-    judge_model(student, cifar_test_set, MODELS[name])
+def test_model(student, cifar_images, name):
+    judge_model(student, cifar_images, MODELS[name])

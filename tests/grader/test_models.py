@@ -2,8 +2,11 @@
 
 The models are fitted by least squares on this test's own preprocessing (the notebooks' recipe,
 written again here), so the accuracies the grader reports are checked against an independent
-computation of the same numbers.
+computation of the same numbers. On a training set smaller than CIFAR-10's the grader keeps the
+last fifth for validation, so the models here are fitted on the first four fifths.
 """
+import csv
+import json
 import pickle
 import re
 
@@ -11,6 +14,7 @@ import numpy as np
 import pytest
 
 from coursekit.grader import models
+from coursekit.synthetic import write_synthetic_cifar10
 from cs231n.features import color_histogram_hsv, extract_features, hog_feature
 
 from .conftest import copy_master, grade
@@ -37,6 +41,12 @@ def load_split(folder):
     return X_train, y_train, X_test, y_test  # channels first
 
 
+def training_part(X, y):
+    """The images the grader does not keep for validation (the first four fifths)."""
+    keep = len(X) - len(X) // 5
+    return X[:keep], y[:keep]
+
+
 def fit(X, y):
     onehot = np.eye(10)[y]
     return np.linalg.lstsq(X, onehot, rcond=None)[0]
@@ -50,6 +60,7 @@ def ones(X):
 def trained(synthetic_cifar_dir):
     """The five model dicts and the test accuracy each should get, computed here."""
     X_train, y_train, X_test, y_test = load_split(synthetic_cifar_dir)
+    X_train, y_train = training_part(X_train, y_train)
     rng = np.random.RandomState(3)
     out = {}
     # Linear on channels-last rows minus the mean, with a bias row (softmax.ipynb).
@@ -184,3 +195,172 @@ def test_a_model_file_that_runs_code_runs_it_in_the_jail_only(tmp_path, syntheti
     result = grade(submission, models=True, code=False, cifar_dir=synthetic_cifar_dir)
     assert not marker.exists()
     assert model_checks(result)["softmax"].points == 0
+
+
+# Hard synthetic data: 40% of the labels are random, so a model gets about 0.6 of the images it
+# was not fitted to right, and all of those it was fitted to (as on CIFAR-10, where least squares
+# on the test images gets 1.0 there and 0.14 on the validation images).
+@pytest.fixture(scope="module")
+def noisy_cifar_dir(tmp_path_factory):
+    return write_synthetic_cifar10(tmp_path_factory.mktemp("noisy"), num_train=1000,
+                                   num_test=200, seed=5, label_noise=0.4)
+
+
+def linear_on_pixels(X_fit, y_fit, X_mean_of):
+    """A linear model on channels-last rows minus the mean training row, fitted by least squares
+    on (X_fit, y_fit), as softmax.ipynb would save it."""
+    def rows(X):
+        return X.transpose(0, 2, 3, 1).reshape(len(X), -1)
+
+    return {"W": fit(ones(rows(X_fit) - rows(X_mean_of).mean(axis=0)), y_fit)}
+
+
+def test_the_validation_images_are_the_notebooks_validation_split(monkeypatch, noisy_cifar_dir):
+    from cs231n.notebook_utils import run_settings
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("CS231N_GRADING_MODE", raising=False)
+    for notebook in ("softmax", "two_layer_net", "features"):
+        settings = run_settings(notebook)
+        assert models.split_sizes(50000) == (settings.num_training, settings.num_validation)
+    X_train, y_train, _, y_test = load_split(noisy_cifar_dir)
+    images = models.CifarImages(noisy_cifar_dir)
+    kept = len(training_part(X_train, y_train)[0])
+    assert kept < len(X_train)
+    assert np.array_equal(images.labels("val"), y_train[kept:])
+    assert np.array_equal(images.labels("test"), y_test)
+    assert not images.full  # ceilings are accuracies on the real CIFAR-10 only
+
+
+@pytest.fixture(scope="module")
+def honest_and_fitted(tmp_path_factory, noisy_cifar_dir):
+    """Graded: softmax.npy trained on the training images, best_softmax.npy fitted by least
+    squares to the test images (no training image used at all)."""
+    X_train, y_train, X_test, y_test = load_split(noisy_cifar_dir)
+    X_fit, y_fit = training_part(X_train, y_train)
+    saved = {"softmax": linear_on_pixels(X_fit, y_fit, X_fit),
+             "best_softmax": linear_on_pixels(X_test, y_test, X_fit)}
+    submission = submission_with(tmp_path_factory.mktemp("fitted"), saved)
+    return grade(submission, models=True, code=False, cifar_dir=noisy_cifar_dir)
+
+
+def test_a_model_fitted_to_the_test_images_is_held_for_review_and_earns_nothing(
+        honest_and_fitted):
+    held = model_checks(honest_and_fitted)["best_softmax"]
+    assert held.status == "review" and held.points == 0
+    assert held.details["test"] > 0.95 and held.details["validation"] < 0.75
+    assert held.details["earned"] == held.max_points  # what a release of the review gives
+    assert "validation accuracy" in held.details["reason"]
+    # The student reads both accuracies and that the instructor reviews, not the limits.
+    assert "held for review" in held.message and "instructor" in held.message
+    for word in ("limit", "ceiling", "fitted", "cheat"):
+        assert word not in held.message.lower()
+
+
+def test_an_honestly_trained_model_is_not_held_and_earns_its_points(honest_and_fitted):
+    kept = model_checks(honest_and_fitted)["softmax"]
+    assert kept.status in ("passed", "partial") and kept.points > 0
+    assert "reason" not in kept.details
+    assert abs(kept.details["test"] - kept.details["validation"]) < 0.1
+
+
+def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
+        tmp_path, honest_and_fitted):
+    from coursekit.autograde import report, reviews
+    from coursekit.autograde.course import Course
+    from coursekit.autograde.modules import normalise_checks
+
+    (tmp_path / "source" / "assignment1").mkdir(parents=True)
+    course = Course(root=tmp_path, notebooks=("softmax",), module_grader=None,
+                    inline_grader=None, db_url=f"sqlite:///{tmp_path}/gb.db")
+    items = normalise_checks(honest_and_fitted)
+    result = {"version": 1, "student": "carol", "assignment": "assignment1",
+              "status": "graded", "notebooks": {}, "notices": [], "items": items,
+              "score": sum(i["score"] for i in items),
+              "max_score": sum(i["max_score"] for i in items)}
+    course.result_path("carol").parent.mkdir(parents=True)
+    course.result_path("carol").write_text(json.dumps(result))
+    held = model_checks(honest_and_fitted)["best_softmax"]
+    honest = model_checks(honest_and_fitted)["softmax"]
+
+    def grades():
+        report.export(course, refresh=False)
+        return next(csv.DictReader(course.grades_csv.open()))
+
+    row = grades()
+    assert float(row["model:best_softmax"]) == 0
+    assert float(row["models"]) == pytest.approx(honest.points)
+    summary = course.summary_md.read_text()
+    listed = [ln for ln in summary.splitlines() if ln.startswith("| carol |")]
+    assert len(listed) == 1 and listed[0].startswith("| carol | best_softmax |")  # not softmax
+    assert f"{held.details['validation']:.3f}" in listed[0]
+    assert f"{held.details['test']:.3f}" in listed[0] and "pending" in listed[0]
+    student_view = report.markdown_report(json.loads(course.result_path("carol").read_text()))
+    assert "held for review" in student_view and "FAILED" not in student_view
+
+    reviews.reviews_path(course).write_text("student,model,decision,note\n"
+                                            "carol,best_softmax,release,trained on train+val\n")
+    row = grades()
+    assert float(row["model:best_softmax"]) == held.details["earned"] == held.max_points
+    assert float(row["total"]) == pytest.approx(held.max_points + honest.points)
+    assert "released" in course.summary_md.read_text()
+    stored = json.loads(course.result_path("carol").read_text())
+    assert stored["score"] == pytest.approx(held.max_points + honest.points)
+
+    reviews.reviews_path(course).write_text("student,model,decision\n")  # decision taken back
+    assert float(grades()["model:best_softmax"]) == 0
+
+
+@pytest.mark.parametrize("val, test, ceiling, held", [
+    (0.40, 0.41, None, False),   # a little better on test: sampling
+    (0.40, 0.39, 0.47, False),   # tuned on validation: a little worse on test
+    (0.14, 1.00, None, True),    # least squares on the test images
+    (0.40, 0.50, None, True),    # a clear gap only
+    (0.50, 0.52, 0.47, True),    # above what the kind of model reaches
+    (0.50, 0.52, None, False),   # no ceiling off the real CIFAR-10
+])
+def test_review_reason_holds_a_clear_gap_or_an_accuracy_above_the_ceiling(val, test, ceiling,
+                                                                           held):
+    assert bool(models.review_reason(val, test, 1000, 1000, ceiling)) is held
+
+
+def test_the_gap_allowed_is_a_few_standard_errors_of_the_difference():
+    # Standard error of a difference of two accuracies on n images each, at its largest (p=0.5).
+    standard_error = np.sqrt(2 * 0.25 / 1000)
+    assert 2 * standard_error < models.gap_limit(1000, 1000) < 3 * standard_error
+    assert models.gap_limit(200, 200) > models.gap_limit(1000, 1000)  # fewer images, more noise
+
+
+def test_every_model_has_a_ceiling_above_its_target():
+    for name, spec in models.load_models().items():
+        assert models.CHANCE < spec["target"] < spec["ceiling"] < 1, name
+
+
+class FullCifar:
+    """Stand-in images of a whole CIFAR-10 (ceilings apply): linear inputs, two classes seen."""
+
+    SPLITS = ("val", "test")
+    full = True
+
+    def __init__(self, rng):
+        self.X = {s: rng.randn(1000, 4) for s in self.SPLITS}
+
+    def inputs(self, pipeline, kind, split):
+        return self.X[split]
+
+    def labels(self, split):
+        return (self.X[split][:, 0] > 0).astype(int)
+
+
+def test_an_accuracy_above_the_ceiling_is_held_on_the_real_dataset():
+    data = FullCifar(np.random.RandomState(0))
+    W = np.zeros((4, 10))
+    W[0, 1], W[0, 0] = 1.0, -1.0   # perfect on both splits: no gap, but far above any ceiling
+    spec = dict(models.load_models()["best_softmax"])
+    with pytest.raises(models.CheckFailed) as failed:
+        models.score_model({"W": W}, data, spec)
+    assert failed.value.status == "review" and failed.value.fraction == 0
+    assert "ceiling" in failed.value.details["reason"]
+    spec["ceiling"] = 1.0
+    message, details = models.score_model({"W": W}, data, spec)
+    assert details["test"] == details["validation"] == 1.0
