@@ -31,11 +31,13 @@ from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 from coursekit.autograde import benchmark
 from coursekit.autograde.course import GIVEN_FILES, NOTEBOOKS, REPO_ROOT, Course
 from coursekit.grader.master import HIDDEN_DIR
+from coursekit.grader.models import load_models
 from coursekit.synthetic import write_synthetic_cifar10
 from tests.grader.conftest import edit
 from tests.grader.test_mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
+MODELS = load_models(HIDDEN_DIR)
 
 SOURCE = REPO_ROOT / "source" / "assignment1"
 RELEASE = REPO_ROOT / "release" / "assignment1"
@@ -53,6 +55,27 @@ def master_submission(dest):
     rng = np.random.default_rng(0)
     saved = {name: {k: 0.001 * rng.standard_normal(shape) for k, shape in shapes.items()}
              for name, shapes in SAVED.items()}
+    return benchmark.master_submission(dest, saved)
+
+
+def test_set_fitter(dest, data):
+    """No training at all: every saved model is least squares of one-hot labels on the test
+    images, with the grader's own preprocessing (issue 12); the notebooks are the master's."""
+    from coursekit.grader.models import CifarImages
+
+    images = CifarImages(data)
+    labels = np.eye(10)[images.labels("test")]
+    saved = {}
+    for spec in MODELS.values():
+        X = images.inputs(spec["pipeline"], spec["kind"], "test")
+        W = np.linalg.lstsq(np.hstack([X, np.ones((len(X), 1))]), labels, rcond=None)[0]
+        if spec["kind"] == "linear":
+            saved[spec["file"]] = {"W": W}
+        else:   # the same scores through a ReLU layer: relu(z) - relu(-z) = z
+            saved[spec["file"]] = {"W1": np.hstack([W[:-1], -W[:-1]]),
+                                   "b1": np.concatenate([W[-1], -W[-1]]),
+                                   "W2": np.vstack([np.eye(10), -np.eye(10)]),
+                                   "b2": np.zeros(10)}
     return benchmark.master_submission(dest, saved)
 
 
@@ -354,7 +377,11 @@ def tree_state(folder):
 def graded_course(tmp_path_factory):
     assert SOURCE.is_dir() and list(SOURCE.glob("*.ipynb")), "no master notebooks yet"
     batch = tmp_path_factory.mktemp("course")
-    data = write_synthetic_cifar10(batch / "data", num_train=1500, num_test=300)
+    # With a share of random labels, as real data has hard images: a model fitted to the test
+    # images then does clearly worse on the validation images (clean synthetic images are so
+    # easy that it would not).
+    data = write_synthetic_cifar10(batch / "data", num_train=1500, num_test=300,
+                                   label_noise=0.3)
     out = batch / "out"
     course = Course(output_root=out, db_url=f"sqlite:///{batch}/gradebook.db?timeout=60",
                     inline_grader=None, kernel_env={"CS231N_CIFAR10_DIR": str(data)})
@@ -362,6 +389,7 @@ def graded_course(tmp_path_factory):
     master_submission(submitted / "master" / "assignment1")
     knn_mutant(submitted / "mutant" / "assignment1")
     liar_submission(submitted / "liar" / "assignment1")
+    test_set_fitter(submitted / "test_set_fitter" / "assignment1", data)
     for student, (name, _) in MODULE_MUTANTS.items():
         module_mutant(submitted / student / "assignment1", name)
     if RELEASE.is_dir():
@@ -435,7 +463,7 @@ def lost_items(graded_course, student):
 def test_one_make_autograde_run_grades_every_student_of_the_batch(graded_course):
     _, outcomes, results, run = graded_course
     assert "autograde --all -j 2" in run["stdout"], run["stdout"][:2000]
-    expected = {"master", "release", "mutant", "liar", *MODULE_MUTANTS, *DAMAGES, *ATTACKERS,
+    expected = {"master", "release", "mutant", "liar", "test_set_fitter", *MODULE_MUTANTS, *DAMAGES, *ATTACKERS,
                 HONEST_LAST}
     assert set(run["students"]) == expected
     assert set(results) == expected, sorted(expected - set(results))
@@ -596,6 +624,29 @@ def test_the_test_sources_never_reach_the_kernel(graded_course):
     assert "recording every cell" in printed and "---" in printed
     assert len(test_lines) > 50
     assert sorted(line for line in test_lines if line in printed) == []
+
+
+def test_models_fitted_to_the_test_images_are_held_for_review_and_earn_nothing(graded_course):
+    course, _, results, _ = graded_course
+    fitter = by_id(results["test_set_fitter"])
+    models = {k: i for k, i in fitter.items() if k.startswith("model:")}
+    assert sorted(models) == sorted(f"model:{name}" for name in MODELS)
+    for item in models.values():
+        assert item["score"] == 0 and item["review"]["status"] == "pending", item
+        assert item["review"]["held"] > 0   # what it earns if the instructor releases it
+    summary = (course.autograded_dir / "summary.md").read_text()
+    held = [line for line in summary.splitlines() if "test_set_fitter" in line]
+    assert len(held) >= len(MODELS), summary[-3000:]
+    # Its notebooks are the master's: every notebook test point stays.
+    master = by_id(results["master"])
+    assert {k: i["score"] for k, i in fitter.items() if i.get("kind") == "test"} == \
+        {k: i["score"] for k, i in master.items() if i.get("kind") == "test"}
+
+
+def test_no_honest_model_is_held_for_review(graded_course):
+    for student in ("master", HONEST_LAST):
+        held = [k for k, i in by_id(graded_course[2][student]).items() if i.get("review")]
+        assert held == [], student
 
 
 # --- mutants -------------------------------------------------------------------------------
