@@ -463,8 +463,8 @@ def lost_items(graded_course, student):
 def test_one_make_autograde_run_grades_every_student_of_the_batch(graded_course):
     _, outcomes, results, run = graded_course
     assert "autograde --all -j 2" in run["stdout"], run["stdout"][:2000]
-    expected = {"master", "release", "mutant", "liar", "test_set_fitter", *MODULE_MUTANTS, *DAMAGES, *ATTACKERS,
-                HONEST_LAST}
+    expected = {"master", "release", "mutant", "liar", "test_set_fitter", *MODULE_MUTANTS,
+                *DAMAGES, *ATTACKERS, HONEST_LAST}
     assert set(run["students"]) == expected
     assert set(results) == expected, sorted(expected - set(results))
     assert {s: o[2] for s, o in outcomes.items() if o[2]} == {}
