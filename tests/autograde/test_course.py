@@ -58,7 +58,7 @@ def master_submission(dest):
     return benchmark.master_submission(dest, saved)
 
 
-def test_set_fitter(dest, data):
+def fit_to_test_images(dest, data):
     """No training at all: every saved model is least squares of one-hot labels on the test
     images, with the grader's own preprocessing (issue 12); the notebooks are the master's."""
     from coursekit.grader.models import CifarImages
@@ -389,7 +389,7 @@ def graded_course(tmp_path_factory):
     master_submission(submitted / "master" / "assignment1")
     knn_mutant(submitted / "mutant" / "assignment1")
     liar_submission(submitted / "liar" / "assignment1")
-    test_set_fitter(submitted / "test_set_fitter" / "assignment1", data)
+    fit_to_test_images(submitted / "test_set_fitter" / "assignment1", data)
     for student, (name, _) in MODULE_MUTANTS.items():
         module_mutant(submitted / student / "assignment1", name)
     if RELEASE.is_dir():
