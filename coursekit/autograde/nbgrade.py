@@ -177,6 +177,7 @@ class GuardedKernelManager(AsyncKernelManager):
         kwargs.setdefault("connection_file", str(self.kernel_dir / "kernel.json"))
         super().__init__(**kwargs)
         self._timer = None
+        self._uid = None    # the host user id the kernel runs as (uid fallback), at launch
 
     @property
     def kernel_spec(self):
@@ -209,6 +210,7 @@ class GuardedKernelManager(AsyncKernelManager):
                              file_mb=KernelSettings.file_mb, processes=KernelSettings.processes,
                              tmp_mb=KernelSettings.tmp_mb)
         uid = KernelSettings.uid if kind != "none" else None
+        self._uid = uid
         box = jail.Jail(uid=uid, readonly=readonly, writable=writable, limits=limits, kind=kind)
         box.give(self.kernel_dir, *([guard_log] if guard_log else []))
         return box
@@ -278,9 +280,11 @@ class GuardedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         if self._timer is not None:
             self._timer.cancel()
-        if jail.mode() == "uid" and KernelSettings.uid is not None:
-            # Without the jail's PID namespace, what the kernel left running ends here.
-            jail.kill_user_processes(KernelSettings.uid)
+        if jail.mode() == "uid" and self._uid is not None:
+            # Without the jail's PID namespace, what the kernel left running ends here: the
+            # processes of the user this kernel was started as (bound at launch: a clean-up
+            # that runs late must never reach the student graded next).
+            jail.kill_user_processes(self._uid)
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)

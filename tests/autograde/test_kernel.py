@@ -221,3 +221,23 @@ def test_an_output_flood_is_dropped_as_it_arrives_not_kept_in_memory(tmp_path, m
     kept = sum(len(o.get("text", "")) for c in nb.cells for o in c.outputs)
     assert kept < 1_200_000  # 10 MB were printed
     assert "dropped by the grader" in "".join(o.get("text", "") for o in nb.cells[0].outputs)
+
+
+def test_a_kernels_late_clean_up_ends_only_its_own_students_processes(tmp_path, monkeypatch):
+    """Under the uid fallback, a kernel's clean-up kills the processes of the user it was
+    started as, never those of the user of the student graded since."""
+    import asyncio
+
+    from coursekit import jail
+
+    monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
+    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+    monkeypatch.setattr(jail, "mode", lambda: "uid")
+    killed = []
+    monkeypatch.setattr(jail, "kill_user_processes", killed.append)
+    monkeypatch.setattr(nbgrade.KernelSettings, "uid", 61001)
+    manager = nbgrade.GuardedKernelManager()
+    manager.kernel_jail(str(tmp_path))           # launched as the first student's user
+    monkeypatch.setattr(nbgrade.KernelSettings, "uid", 61002)   # the next student begins
+    asyncio.run(manager._async_cleanup_resources())
+    assert killed == [61001]
