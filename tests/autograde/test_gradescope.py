@@ -31,6 +31,18 @@ def test_results_json_follows_gradescope_format_and_leaves_manual_items_out():
     json.dumps(data)
 
 
+def test_a_held_model_shows_as_held_for_review_not_as_a_plain_failure():
+    held = {"id": "model:best_softmax", "score": 0.0, "max_score": 3, "kind": "model",
+            "message": "held", "review": {"status": "pending", "held": 2.5}}
+    released = {**held, "id": "model:softmax", "score": 2.0,
+                "review": {"status": "released", "held": 2.0}}
+    data = results_json({"items": [held, released], "notebooks": {}, "notices": []})
+    assert [t["name"] for t in data["tests"]] == ["model:best_softmax (held for review)",
+                                                  "model:softmax"]
+    assert "model:best_softmax: held for your instructor's review" in data["output"]
+    assert data["score"] == 2.0
+
+
 def test_zip_has_setup_run_autograder_and_the_private_course(tiny_course, tmp_path):
     course = tiny_settings(tiny_course)
     zip_path = build_zip(course, tmp_path / "ag.zip")
