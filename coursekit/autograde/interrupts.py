@@ -42,6 +42,11 @@ class _State:
 
 def _record(signum):
     _State.received.append(signum)
+    # The stop leaves nbclient's cell tasks behind with the interrupt as their exception;
+    # asyncio would print each as "Task exception was never retrieved" with a traceback.
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     nbgrade = sys.modules.get("coursekit.autograde.nbgrade")
     if nbgrade is not None:
         nbgrade._INTERRUPTS.append(signum)
