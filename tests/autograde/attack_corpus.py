@@ -207,10 +207,8 @@ def _insert_everywhere(dest, source, at=2):
         _insert_cell(dest, notebook, source, at)
 
 
-def swallows_exceptions(dest, ctx):
-    """An IPython AST transformer that wraps every later cell in try/except BaseException:
-    no cell, test cells included, can fail any more."""
-    _insert_everywhere(dest, _attempt("""
+# The tricks themselves (also used on the tiny course by test_judge.py).
+SWALLOWS_EXCEPTIONS = """
 import ast
 
 class Swallow(ast.NodeTransformer):
@@ -223,14 +221,10 @@ class Swallow(ast.NodeTransformer):
 
 get_ipython().ast_transformers.append(Swallow())
 print("every cell now swallows its exceptions")
-"""))
-    return dest
+"""
 
 
-def patches_numpy_comparisons(dest, ctx):
-    """np.allclose, np.isclose, np.array_equal and np.testing.assert_allclose made true for
-    anything by replacing their code objects (the guard compares object identity)."""
-    _insert_everywhere(dest, _attempt("""
+PATCHES_NUMPY = """
 import numpy as np
 
 def always(*args, **kwargs):
@@ -247,23 +241,16 @@ for f, code in ((np.allclose, always), (np.isclose, always), (np.array_equal, al
         except (AttributeError, TypeError, ValueError):
             pass
 print("numpy comparisons patched", np.allclose(0, 1))
-"""))
-    return dest
+"""
 
 
-def custom_exception_handler(dest, ctx):
-    """IPython's set_custom_exc with a handler that shows nothing: an exception in a cell no
-    longer makes an error output."""
-    _insert_everywhere(dest, _attempt("""
+SILENCES_EXCEPTIONS = """
 get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
 print("exceptions are now silent")
-"""))
-    return dest
+"""
 
 
-def trace_skips_asserts(dest, ctx):
-    """A sys.settrace function that jumps over every assert and raise of the cells."""
-    _insert_everywhere(dest, _attempt("""
+SKIPS_ASSERTS = """
 import linecache, sys
 
 def _ck_local(frame, event, arg):
@@ -284,7 +271,37 @@ def _ck_global(frame, event, arg):
 
 sys.settrace(_ck_global)
 print("asserts are skipped from now on")
-"""))
+"""
+
+# The tricks on the kernel, in one cell that runs them all.
+KERNEL_TRICKS = "\n".join(_attempt(code) for code in (
+    SWALLOWS_EXCEPTIONS, PATCHES_NUMPY, SILENCES_EXCEPTIONS, SKIPS_ASSERTS))
+
+
+def swallows_exceptions(dest, ctx):
+    """An IPython AST transformer that wraps every later cell in try/except BaseException:
+    no cell, test cells included, can fail any more."""
+    _insert_everywhere(dest, _attempt(SWALLOWS_EXCEPTIONS))
+    return dest
+
+
+def patches_numpy_comparisons(dest, ctx):
+    """np.allclose, np.isclose, np.array_equal and np.testing.assert_allclose made true for
+    anything by replacing their code objects (the guard compares object identity)."""
+    _insert_everywhere(dest, _attempt(PATCHES_NUMPY))
+    return dest
+
+
+def custom_exception_handler(dest, ctx):
+    """IPython's set_custom_exc with a handler that shows nothing: an exception in a cell no
+    longer makes an error output."""
+    _insert_everywhere(dest, _attempt(SILENCES_EXCEPTIONS))
+    return dest
+
+
+def trace_skips_asserts(dest, ctx):
+    """A sys.settrace function that jumps over every assert and raise of the cells."""
+    _insert_everywhere(dest, _attempt(SKIPS_ASSERTS))
     return dest
 
 

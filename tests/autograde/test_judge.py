@@ -7,6 +7,7 @@ import nbformat
 import numpy as np
 import pytest
 import tinycourse
+from attack_corpus import KERNEL_TRICKS
 from nbformat.v4 import new_code_cell, new_notebook
 from tinycourse import tiny_settings
 
@@ -271,33 +272,7 @@ def test_the_master_notebooks_follow_the_rules():
 
 # --- end to end, with the tiny course --------------------------------------------------------
 
-TRICKS = """
-import ast, sys, linecache
-import numpy as np
-
-class Swallow(ast.NodeTransformer):
-    def visit_Module(self, node):
-        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None,
-                                    body=[ast.Pass()])
-        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[],
-                             finalbody=[])]
-        return ast.fix_missing_locations(node)
-
-get_ipython().ast_transformers.append(Swallow())
-get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
-np.allclose = lambda *a, **k: True
-
-def local(frame, event, arg):
-    if event == "line" and linecache.getline(frame.f_code.co_filename,
-                                             frame.f_lineno).strip().startswith("assert"):
-        try:
-            frame.f_lineno = frame.f_lineno + 1
-        except ValueError:
-            pass
-    return local
-
-sys.settrace(lambda frame, event, arg: local)
-"""
+TRICKS = KERNEL_TRICKS    # attack_corpus.py: the acceptance batch's own tricks
 
 
 @pytest.fixture(scope="module")
