@@ -5,15 +5,19 @@ release/ the student version, submitted/ and autograded/ the grading run.
 """
 import os
 
+from coursekit.course import Course
+
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The assignment, its folders and given files: course.toml next to this file.
+COURSE = Course.load(HERE)
 
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "cs231n"
-c.CourseDirectory.db_assignments = [dict(name="assignment1")]
+c.CourseDirectory.db_assignments = [dict(name=COURSE.assignment)]
 
-# --- Grading (coursekit autograde, issue 6) ---------------------------------------------------
+# --- Grading (coursekit autograde) ---------------------------------------------------
 # The gradebook. SQLite waits up to 60 s for a lock instead of failing with "database is locked"
 # when parallel grading workers write; NBGRADER_DB_URL selects any other database nbgrader
 # accepts (e.g. postgresql://user@host/cs231n).
@@ -33,17 +37,13 @@ c.OverwriteCells.add_missing_cells = True
 # non-notebook file of source/ over the submission unless it is listed here. The exceptions are
 # the given files grading relies on (grading-mode switch, data loading, saving, numeric
 # gradients), which are always the course's copies.
-from coursekit.autograde.course import GIVEN_FILES  # noqa: E402
-
 c.Autograde.exclude_overwriting = {
-    "assignment1": sorted(
+    COURSE.assignment: sorted(
         rel for rel in (
-            os.path.relpath(os.path.join(folder, name),
-                            os.path.join(HERE, "source", "assignment1"))
-            for folder, _, names in os.walk(os.path.join(HERE, "source", "assignment1"),
-                                            followlinks=True)
+            os.path.relpath(os.path.join(folder, name), COURSE.source_dir)
+            for folder, _, names in os.walk(COURSE.source_dir, followlinks=True)
             for name in names if not name.endswith(".ipynb") and "__pycache__" not in folder)
-        if rel.replace(os.sep, "/") not in GIVEN_FILES
+        if rel.replace(os.sep, "/") not in COURSE.given_files
     )
 }
 # `nbgrader generate_feedback` (and formgrader's feedback button) would show the hidden tests,

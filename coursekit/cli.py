@@ -5,11 +5,14 @@ adds must set ``func`` (called with the parsed arguments, returning an exit code
 """
 import argparse
 import importlib
+import os
 import sys
+
+from coursekit.course import COURSE_ENV, ManifestError
 
 # Modules that provide verbs, in the order `coursekit --help` lists them.
 VERB_MODULES = [
-    "coursekit.notebooks.cli",
+    "coursekit.notebooks.command",
     "coursekit.release.command",
     "coursekit.release.leakcheck",
     "coursekit.autograde.command",
@@ -22,6 +25,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="coursekit", description="Course tooling of the CS231n Assignment 1 repository."
     )
+    parser.add_argument("--course", metavar="DIR",
+                        help="the course folder (holding course.toml; default: "
+                        f"${COURSE_ENV}, else the working folder or a parent of it)")
     subparsers = parser.add_subparsers(title="verbs", metavar="VERB")
     for name in VERB_MODULES:
         importlib.import_module(name).add_parser(subparsers)
@@ -29,12 +35,23 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The course is chosen before the verbs are loaded: their defaults come from it.
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--course")
+    known, _ = course.parse_known_args(argv)
+    if known.course:
+        os.environ[COURSE_ENV] = os.path.abspath(known.course)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not hasattr(args, "func"):
+            parser.print_help()
+            return 2
+        return args.func(args) or 0
+    except ManifestError as err:
+        print(f"coursekit: {err}", file=sys.stderr)
         return 2
-    return args.func(args) or 0
 
 
 if __name__ == "__main__":

@@ -3,19 +3,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from coursekit.course import MANIFEST
+from coursekit.course import Course as Manifest
 from coursekit.untrusted import LIMITS, Limits
-
-ASSIGNMENT = "assignment1"
-# Notebooks of the assignment in question order (ASSIGNMENT.md).
-NOTEBOOKS = ("knn", "softmax", "two_layer_net", "features", "FullyConnectedNets")
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Files of the package that hold only given code the grading itself relies on: the grading-mode
-# switch and the sizes (notebook_utils), where models are saved (model_io), how CIFAR-10 is found
-# and loaded (data_utils) and the numeric gradients the tests compare against (gradient_check).
-# A student has nothing to write in them, and an official cs231n package lacks the first two, so
-# grading uses the course's copies (relative to the course root and to the submission).
-GIVEN_FILES = ("cs231n/notebook_utils.py", "cs231n/model_io.py", "cs231n/data_utils.py",
-               "cs231n/gradient_check.py")
 
 
 @dataclass(frozen=True)
@@ -26,10 +16,12 @@ class Course:
     go under `output_root` (default: `root`): autograded/, feedback/ and the reports.
     """
 
-    root: Path = REPO_ROOT
-    assignment: str = ASSIGNMENT
-    # Default: the notebooks of NOTEBOOKS that source/<assignment>/ has (all five when done);
-    # for another course, the notebooks its source/<assignment>/ holds.
+    # Default: the course the command runs in (coursekit.course.Course.find).
+    root: Path | None = None
+    # Default: course.toml's (a folder without one: "assignment1").
+    assignment: str = ""
+    # Default: course.toml's notebooks, in question order (a folder without one: the
+    # notebooks its source/<assignment>/ holds, by name).
     notebooks: tuple = ()
     output_root: Path | None = None
     db_url: str = ""
@@ -51,29 +43,32 @@ class Course:
     kernel_env: dict = field(default_factory=dict)
     # Paths a grading kernel may never read (on top of the course root and the gradebook).
     private_paths: tuple = ()
-    # Files of `root` that replace the student's copies before grading (default: GIVEN_FILES
-    # when the course has a cs231n package, else none).
+    # Files of `root` that replace the student's copies before grading (default: course.toml's
+    # given_files).
     given_files: tuple | None = None
     # What a submission may hold (files, sizes, notebook size, depth): untrusted.Limits.
     submission_limits: Limits = LIMITS
 
     def __post_init__(self):
-        root = Path(self.root).resolve()
+        root = Path(self.root).resolve() if self.root else Manifest.find().root
+        manifest = Manifest.load(root) if (root / MANIFEST).is_file() else None
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "output_root", Path(self.output_root or root).resolve())
+        if not self.assignment:
+            object.__setattr__(self, "assignment",
+                               manifest.assignment if manifest else "assignment1")
         if not self.notebooks:
-            present = tuple(n for n in NOTEBOOKS if (root / "source" / self.assignment
-                                                     / f"{n}.ipynb").exists())
-            others = tuple(sorted(p.stem for p in (root / "source" / self.assignment).glob(
-                "*.ipynb")))
-            object.__setattr__(self, "notebooks", present or others or NOTEBOOKS)
+            if manifest:
+                names = manifest.notebook_names
+            else:
+                names = tuple(sorted(p.stem for p in self.source_dir.glob("*.ipynb")))
+            object.__setattr__(self, "notebooks", names)
         if self.config_file is None and (root / "nbgrader_config.py").exists():
             object.__setattr__(self, "config_file", root / "nbgrader_config.py")
         if not self.db_url:
             object.__setattr__(self, "db_url", default_db_url(root, self.config_file))
         if self.given_files is None:
-            given = GIVEN_FILES if (root / "cs231n").is_dir() else ()
-            object.__setattr__(self, "given_files", given)
+            object.__setattr__(self, "given_files", manifest.given_files if manifest else ())
 
     def with_(self, **changes):
         return replace(self, **changes)

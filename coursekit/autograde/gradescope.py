@@ -25,10 +25,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-from coursekit.autograde.course import REPO_ROOT, Course
+from coursekit.autograde.course import Course
 
 # The tooling and the private grading material, relative to the repository.
-CODE_PATHS = ("pyproject.toml", "requirements.txt", "coursekit", "cs231n", "grading")
+# The tooling (from the checkout holding this package) and the course's own content (from the
+# course folder) that the zip's course/ holds besides the master notebooks and the config.
+TOOLING_ROOT = Path(__file__).resolve().parents[2]
+TOOLING_PATHS = ("pyproject.toml", "requirements.txt", "coursekit")
+COURSE_PATHS = ("course.toml", "cs231n", "grading")
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", "cifar-10-batches-py", ".pytest_cache"}
 SETTINGS_FILE = "gradescope.json"
 
@@ -67,8 +71,9 @@ def course_files(course):
         files.append((f"course/source/{course.assignment}/{nb.name}", nb))
     if course.config_file:
         files.append(("course/nbgrader_config.py", Path(course.config_file)))
-    for rel in CODE_PATHS:
-        path = REPO_ROOT / rel
+    for root, rel in [(TOOLING_ROOT, r) for r in TOOLING_PATHS] + [
+            (course.root, r) for r in COURSE_PATHS]:
+        path = root / rel
         if path.is_file():
             files.append((f"course/{rel}", path))
         for folder, dirs, names in os.walk(path, followlinks=False):
@@ -77,7 +82,7 @@ def course_files(course):
                 if name.endswith(".pyc") or (name.endswith(".npy") and "saved" in folder):
                     continue
                 full = Path(folder) / name
-                files.append((f"course/{full.relative_to(REPO_ROOT)}", full))
+                files.append((f"course/{full.relative_to(root)}", full))
     return files
 
 

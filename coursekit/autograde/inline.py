@@ -9,8 +9,8 @@ import inspect
 import traceback
 from pathlib import Path
 
-from coursekit.autograde.course import ASSIGNMENT, REPO_ROOT
 from coursekit.autograde.modules import _as_dict, _first, load_callable
+from coursekit.course import current
 
 
 def normalise_answers(result):
@@ -57,7 +57,7 @@ def grade_inline_answers(notebooks, source_dir=None):
     """
     from coursekit.notebooks import answers
 
-    source_dir = Path(source_dir or REPO_ROOT / "source" / ASSIGNMENT)
+    source_dir = Path(source_dir or current().source_dir)
     stamp = tuple(p.stat().st_mtime_ns for p in sorted(source_dir.glob("*.ipynb")))
     key = _answer_key(str(source_dir), stamp)
     parsed = {}

@@ -1,4 +1,4 @@
-"""The trusted side: where the repository is, and the master package's own modules.
+"""The trusted side: where the course is (course.toml), and the master package's own modules.
 
 The grader imports a few master modules (layers for the networks' stand-ins, softmax for the
 linear classifier's, data_utils and features for the saved models). They run here, in the
@@ -9,8 +9,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HIDDEN_DIR = REPO_ROOT / "grading" / "hidden"
+from coursekit.course import current
+
+REPO_ROOT = current().root
+HIDDEN_DIR = current().hidden_dir
 
 
 def master_module(name, repo_root=REPO_ROOT):

@@ -29,9 +29,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from coursekit.course import current
 from coursekit.mutation.regions import changed_line
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = current().root
 
 EXIT = {"survived": 0, "killed": 1, "error": 3}
 

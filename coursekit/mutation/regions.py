@@ -11,19 +11,19 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from coursekit.course import current
 from coursekit.release.layout import BEGIN_SOLUTION, END_SOLUTION
 from coursekit.release.stub import enclosing_function
 
-# The master modules holding the 20 student functions, relative to the folder holding cs231n/.
-MODULES = (
-    "cs231n/classifiers/k_nearest_neighbor.py",
-    "cs231n/classifiers/softmax.py",
-    "cs231n/classifiers/linear_classifier.py",
-    "cs231n/layers.py",
-    "cs231n/classifiers/fc_net.py",
-    "cs231n/optim.py",
-)
 NUM_STUDENT_FUNCTIONS = 20
+
+
+def __getattr__(name):
+    # MODULES: the master modules holding the student functions, relative to the course folder
+    # (course.toml's student_modules), read when first asked for.
+    if name == "MODULES":
+        return current().student_modules
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,9 @@ def regions_of(text, file):
     return regions
 
 
-def solution_regions(root, modules=MODULES):
-    """{file: [Region, ...]} for the modules of the copy of the package in folder root."""
+def solution_regions(root, modules=None):
+    """{file: [Region, ...]} for the modules (default: MODULES) of the copy in folder root."""
+    modules = current().student_modules if modules is None else modules
     return {m: regions_of((Path(root) / m).read_text(encoding="utf-8"), m) for m in modules}
 
 
@@ -94,11 +95,12 @@ def region_of(regions, file, first, last):
     return next((r for r in regions.get(file, ()) if r.holds(first, last)), None)
 
 
-def changed_line(pristine_root, mutated_root, modules=MODULES):
+def changed_line(pristine_root, mutated_root, modules=None):
     """(file, line, function) of the first line of the mutated copy that differs from the
     pristine copy; None when the two copies are the same. The function is the one around that
     line in the pristine module (cosmic-ray's operators keep the line numbers), or None when
     the line is in no function."""
+    modules = current().student_modules if modules is None else modules
     for file in modules:
         before = (Path(pristine_root) / file).read_text(encoding="utf-8")
         after = (Path(mutated_root) / file).read_text(encoding="utf-8")

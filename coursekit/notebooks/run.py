@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-NOTEBOOKS = ["knn", "softmax", "two_layer_net", "features", "FullyConnectedNets"]
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCE_DIR = os.path.join(REPO_ROOT, "source", "assignment1")
+from coursekit.course import current
+
+# The course's notebooks (course.toml) and folders.
+NOTEBOOKS = list(current().notebook_names)
+REPO_ROOT = str(current().root)
+SOURCE_DIR = str(current().source_dir)
 README = os.path.join(REPO_ROOT, "README.md")
 RESULTS_BEGIN, RESULTS_END = "<!-- results:begin -->", "<!-- results:end -->"
 DATA_ENV = "CS231N_CIFAR10_DIR"

@@ -5,8 +5,9 @@ import os
 import sys
 import tempfile
 
-from . import layout
-from .pipeline import STEPS, Course, LeakError, build_release, run_step
+from coursekit.course import current
+
+from .build import STEPS, LeakError, build_release, run_step
 
 
 def diff_trees(left, right):
@@ -27,17 +28,20 @@ def diff_trees(left, right):
     return sorted(differing)
 
 
-def check_up_to_date(dest):
+def check_up_to_date(dest, course):
     """Regenerate into a temporary folder; the list of files that differ from `dest`."""
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = build_release(os.path.join(tmp, layout.ASSIGNMENT), log=lambda *_: None)
+        fresh = build_release(os.path.join(tmp, course.assignment), course,
+                              log=lambda *_: None)
         return diff_trees(fresh, dest)
 
 
 def run(args):
+    course = current()
+    args.dest = args.dest or str(course.release_dir)
     try:
         if args.check:
-            differing = check_up_to_date(args.dest)
+            differing = check_up_to_date(args.dest, course)
             if differing:
                 print("release: out of date; run `make release` and commit release/. Differs:",
                       file=sys.stderr)
@@ -49,9 +53,9 @@ def run(args):
         if args.step:
             os.makedirs(args.dest, exist_ok=True)
             for name in args.step:
-                run_step(name, Course(), args.dest)
+                run_step(name, course, args.dest)
             return 0
-        build_release(args.dest)
+        build_release(args.dest, course)
         return 0
     except LeakError as err:
         print(f"release: refused: {err}", file=sys.stderr)
@@ -63,15 +67,15 @@ def run(args):
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "release", help="Build the student release into release/assignment1",
+        "release", help="Build the student release into release/<assignment>",
         description="Build the student release from the master package and notebooks: "
         "nbgrader's student notebooks, the stubbed cs231n package, get_datasets.sh, an empty "
         "saved/, the README, check.py and collect.py; then the leak check (a leak aborts and "
         "leaves the previous release in place).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--dest", default=layout.RELEASE_DIR,
-                        help="release folder (default: release/assignment1)")
+    parser.add_argument("--dest", help="release folder (default: course.toml's, "
+                        "release/<assignment>)")
     parser.add_argument("--step", action="append", choices=list(STEPS),
                         help="run only this step on --dest (repeatable), e.g. --step package")
     parser.add_argument("--check", action="store_true",

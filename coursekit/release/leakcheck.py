@@ -32,6 +32,8 @@ import re
 import sys
 from dataclasses import dataclass
 
+from coursekit.course import current
+
 from . import layout
 
 MIN_CHARS = 12
@@ -334,12 +336,17 @@ def grader_file_leaks(rel, data, text, fingerprints):
             yield Leak("tests-content", rel, f"repeats {shared} lines of {origin}")
 
 
-def find_leaks(release_dir, master_package=layout.MASTER_PACKAGE,
-               master_notebooks=layout.MASTER_NOTEBOOKS, tests_dir=layout.GRADER_DIRS):
+def find_leaks(release_dir, master_package=None, master_notebooks=None, tests_dir=None):
     """Every leak found in `release_dir`, sorted; an empty list means the release is clean.
 
-    tests_dir: the folder (or folders) of grader files: the repository's tests/ and grading/.
+    The master package, notebooks and the folders of grader files (tests/ and grading/) are the
+    current course's unless given.
     """
+    if None in (master_package, master_notebooks, tests_dir):
+        course = current()
+        master_package = master_package or str(course.package_dir)
+        master_notebooks = master_notebooks or str(course.source_dir)
+        tests_dir = tests_dir or (str(course.tests_dir), str(course.grading_dir))
     if not os.path.isdir(release_dir):
         raise FileNotFoundError(f"leak check: no release folder {release_dir}; run `make release`")
     secrets = collect_secrets(master_package, master_notebooks)
@@ -363,6 +370,7 @@ def report(leaks, out=sys.stdout):
 
 
 def run(args):
+    args.release = args.release or str(current().release_dir)
     leaks = find_leaks(args.release)
     if leaks:
         report(leaks, sys.stderr)
@@ -380,6 +388,6 @@ def add_parser(subparsers):
         "leakcheck", help="Check that the student release holds nothing of the solutions",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--release", default=layout.RELEASE_DIR,
-                        help="release folder to check (default: release/assignment1)")
+    parser.add_argument("--release", help="release folder to check (default: course.toml's, "
+                        "release/<assignment>)")
     parser.set_defaults(func=run)

@@ -14,8 +14,6 @@ import tempfile
 
 import nbformat
 
-from .layout import ASSIGNMENT, NBGRADER_CONFIG
-
 # Entries of the master notebook folder that never go to the release.
 SKIP = {"cs231n", "__pycache__", ".ipynb_checkpoints"}
 
@@ -38,7 +36,7 @@ def _stage(source_dir, stage_dir, notebooks):
             shutil.copyfile(src, os.path.join(stage_dir, name))
 
 
-def _nbgrader_config(root, config_file):
+def _nbgrader_config(root, config_file, assignment):
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -49,7 +47,7 @@ def _nbgrader_config(root, config_file):
     # nbgrader 0.9 no longer knows this option (it only warns); the release has no database.
     config.CourseDirectory.pop("db_assignments", None)
     config.CourseDirectory.root = root
-    config.CourseDirectory.assignment_id = ASSIGNMENT
+    config.CourseDirectory.assignment_id = assignment
     config.CourseDirectory.notebook_id = "*"
     config.CourseDirectory.student_id = "."
     config.GenerateAssignment.force = True
@@ -66,11 +64,13 @@ def write_notebook(nb, path):
         f.write(text)
 
 
-def generate_notebooks(source_dir, dest_dir, notebooks=None, config_file=NBGRADER_CONFIG):
+def generate_notebooks(source_dir, dest_dir, notebooks=None, config_file=None,
+                       assignment="assignment1"):
     """Generate the student version of the master notebooks of `source_dir` into `dest_dir`.
 
     `notebooks`: names of the notebooks to generate (all `*.ipynb` of the folder when None); a
-    missing one is an error. Returns the list of files written (relative to dest_dir).
+    missing one is an error, and so is a notebook of the folder that is not listed (it would
+    silently stay out of the release). Returns the list of files written (relative to dest_dir).
     """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
@@ -80,11 +80,18 @@ def generate_notebooks(source_dir, dest_dir, notebooks=None, config_file=NBGRADE
         if missing:
             raise NotebookError(
                 f"master notebook(s) {', '.join(missing)} not found in {source_dir}; "
-                "write them (issue 3) or check the NOTEBOOKS list in coursekit/release/layout.py."
+                "write them, or remove their [[notebooks]] entries from course.toml."
+            )
+        unlisted = sorted(n for n in os.listdir(source_dir)
+                          if n.endswith(".ipynb") and n not in notebooks)
+        if unlisted:
+            raise NotebookError(
+                f"{', '.join(unlisted)} in {source_dir} not listed in course.toml: add a "
+                "[[notebooks]] entry for each (or move the file out of the folder)."
             )
     with tempfile.TemporaryDirectory(prefix="coursekit-release-") as root:
-        _stage(source_dir, os.path.join(root, "source", ASSIGNMENT), notebooks)
-        config = _nbgrader_config(root, config_file)
+        _stage(source_dir, os.path.join(root, "source", assignment), notebooks)
+        config = _nbgrader_config(root, config_file, assignment)
         coursedir = CourseDirectory(config=config)
         converter = GenerateAssignment(coursedir=coursedir, config=config)
         converter.log.setLevel("WARNING")
@@ -92,11 +99,11 @@ def generate_notebooks(source_dir, dest_dir, notebooks=None, config_file=NBGRADE
             converter.start()
         except Exception as err:
             raise NotebookError(f"nbgrader generate_assignment failed: {err}") from err
-        out_dir = os.path.join(root, "release", ASSIGNMENT)
+        out_dir = os.path.join(root, "release", assignment)
         if not os.path.isdir(out_dir):
             raise NotebookError(
                 "nbgrader generate_assignment wrote nothing; run `nbgrader generate_assignment "
-                f"{ASSIGNMENT}` in the repository to see its log."
+                f"{assignment}` in the repository to see its log."
             )
         written = []
         for dirpath, dirnames, filenames in os.walk(out_dir):

@@ -4,7 +4,9 @@ Read here independently of the feedback code that cuts them out, so a test using
 catch a hidden test that code misses."""
 import json
 
-from coursekit.autograde.course import REPO_ROOT
+from coursekit.course import current
+
+REPO_ROOT = current().root
 
 SOURCE = REPO_ROOT / "source" / "assignment1"
 

@@ -1,8 +1,13 @@
 """The repository's nbgrader_config.py has the settings grading depends on."""
 import os
 import re
+import tomllib
 
-from coursekit.autograde.course import GIVEN_FILES, REPO_ROOT, Course, load_nbgrader_config
+from coursekit.autograde.course import Course, load_nbgrader_config
+from coursekit.course import current
+
+GIVEN_FILES = current().given_files
+REPO_ROOT = current().root
 
 
 def config():
@@ -64,15 +69,22 @@ def test_nbgraders_own_feedback_cuts_hidden_tests_first():
     assert "nbgrader.preprocessors.GetGrades" in preprocessors
 
 
-def test_a_course_without_the_cs231n_notebooks_grades_the_notebooks_of_its_source(tmp_path):
+def test_a_course_grades_the_notebooks_of_its_manifest_in_its_order(tmp_path):
     source = tmp_path / "source" / "assignment1"
     source.mkdir(parents=True)
     for stem in ("ops", "adder"):
         (source / f"{stem}.ipynb").write_text("{}")
+    # Without a course.toml: the notebooks its source folder holds, by name.
     assert Course(root=tmp_path).notebooks == ("adder", "ops")
     assert Course(root=tmp_path).given_files == ()
-    (source / "knn.ipynb").write_text("{}")
-    assert Course(root=tmp_path).notebooks == ("knn",)
-    assert Course().notebooks == ("knn", "softmax", "two_layer_net", "features",
-                                  "FullyConnectedNets")
-    assert set(Course().given_files) == set(GIVEN_FILES)
+    (tmp_path / "course.toml").write_text(
+        '[assignment]\nname = "assignment1"\ngiven_files = ["pkg/given.py"]\n'
+        '[[notebooks]]\nname = "ops"\n[[notebooks]]\nname = "adder"\n')
+    assert Course(root=tmp_path).notebooks == ("ops", "adder")
+    assert Course(root=tmp_path).given_files == ("pkg/given.py",)
+    # The repository's own course: its course.toml, read here on its own.
+    with open(REPO_ROOT / "course.toml", "rb") as f:
+        manifest = tomllib.load(f)
+    assert Course().notebooks == tuple(n["name"] for n in manifest["notebooks"])
+    assert len(Course().notebooks) == 5
+    assert set(Course().given_files) == set(manifest["assignment"]["given_files"])

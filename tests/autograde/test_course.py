@@ -29,12 +29,19 @@ from robustness_corpus import CASES as CORPUS_CASES
 from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 
 from coursekit.autograde import benchmark
-from coursekit.autograde.course import GIVEN_FILES, NOTEBOOKS, REPO_ROOT, Course
+from coursekit.autograde.course import Course
+from coursekit.course import current
 from coursekit.grader.master import HIDDEN_DIR
 from coursekit.grader.models import load_models
 from coursekit.synthetic import write_synthetic_cifar10
 from tests.grader.conftest import edit
 from tests.grader.test_mutants import MUTANTS
+
+COURSE = current()
+
+GIVEN_FILES = current().given_files
+NOTEBOOKS = current().notebook_names
+REPO_ROOT = current().root
 
 pytestmark = pytest.mark.slow
 MODELS = load_models(HIDDEN_DIR)
@@ -896,10 +903,9 @@ def test_a_failed_test_says_which_error_it_raised(graded_course):
 
 def master_secret_lines(kinds=("package-solution", "notebook-solution", "hidden-test")):
     """Lines of the master's solutions and hidden tests (the leak check's own list)."""
-    from coursekit.release import layout
     from coursekit.release.leakcheck import collect_secrets, secret_lines
 
-    secrets = collect_secrets(layout.MASTER_PACKAGE, layout.MASTER_NOTEBOOKS)
+    secrets = collect_secrets(str(COURSE.package_dir), str(COURSE.source_dir))
     lines = [norm for norm, (kind, _) in secret_lines(secrets).items()
              if kind in kinds]
     assert len(lines) > 100

@@ -39,9 +39,11 @@ from hidden_source import hidden_test_lines
 
 from coursekit import jail
 from coursekit.autograde import benchmark
-from coursekit.autograde.course import REPO_ROOT
 from coursekit.autograde.gradescope import RUN_AUTOGRADER, SETUP_SH
+from coursekit.course import current
 from coursekit.synthetic import write_synthetic_cifar10
+
+REPO_ROOT = current().root
 
 # The Python 3.11 the repository's virtualenv was made from: the machine's, not a virtualenv's.
 MACHINE_PYTHON = Path(sys._base_executable).resolve()

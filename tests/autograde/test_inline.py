@@ -5,8 +5,10 @@ import shutil
 
 import pytest
 
-from coursekit.autograde.course import REPO_ROOT
 from coursekit.autograde.inline import grade_inline_answers, normalise_answers
+from coursekit.course import current
+
+REPO_ROOT = current().root
 
 SOURCE = REPO_ROOT / "source" / "assignment1"
 

@@ -16,7 +16,10 @@ import tinycourse
 from tinycourse import tiny_settings
 
 from coursekit.autograde import batch, gradebook, interrupts, locks, pipeline, report, scratch
-from coursekit.autograde.course import REPO_ROOT, Course, StudentIdError, check_student_id
+from coursekit.autograde.course import Course, StudentIdError, check_student_id
+from coursekit.course import current
+
+REPO_ROOT = current().root
 
 HERE = Path(__file__).parent
 ENV = {**os.environ, "PYTHONPATH": str(HERE)}

@@ -12,7 +12,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 from tinycourse import tiny_settings
 
 from coursekit.autograde import batch, judge
-from coursekit.autograde.course import REPO_ROOT
+from coursekit.course import current
+
+REPO_ROOT = current().root
 
 SOURCE = REPO_ROOT / "source" / "assignment1"
 

@@ -6,7 +6,10 @@ import yaml
 from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 
 from coursekit.autograde import nbgrade
-from coursekit.autograde.course import REPO_ROOT, Course
+from coursekit.autograde.course import Course
+from coursekit.course import current
+
+REPO_ROOT = current().root
 
 
 def test_kernels_use_ipc_sockets_private_to_the_worker(tmp_path):

@@ -15,8 +15,11 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from tinycourse import tiny_settings
 
 from coursekit.autograde import feedback
-from coursekit.autograde.course import REPO_ROOT, load_nbgrader_config
+from coursekit.autograde.course import load_nbgrader_config
 from coursekit.autograde.nbgrade import BLANK_IMAGE, SanitizeOutputs, TruncateOutput
+from coursekit.course import current
+
+REPO_ROOT = current().root
 
 # nbgrader's gradebook API warns about its own sessions when a submission is added.
 pytestmark = pytest.mark.filterwarnings("ignore:.*not in session")

@@ -2,8 +2,10 @@
 import nbformat
 import pytest
 
-from coursekit.autograde.course import REPO_ROOT
 from coursekit.autograde.nbgrade import RobustOverwriteCells
+from coursekit.course import current
+
+REPO_ROOT = current().root
 
 SOURCE = REPO_ROOT / "source" / "assignment1"
 RELEASE = REPO_ROOT / "release" / "assignment1"

@@ -43,9 +43,11 @@ import pytest
 import yaml
 from hidden_source import hidden_test_lines
 
-from coursekit.autograde.course import REPO_ROOT
+from coursekit.course import current
 from coursekit.synthetic import write_synthetic_cifar10
 from cs231n.notebook_utils import GRADING_MIN_TEST, GRADING_MIN_TRAIN
+
+REPO_ROOT = current().root
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "autograde.yml"
 SOURCE = REPO_ROOT / "source" / "assignment1"

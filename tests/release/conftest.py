@@ -7,8 +7,11 @@ import sys
 import pytest
 
 from coursekit.release import layout
-from coursekit.release.pipeline import build_release
+from coursekit.release.build import build_release
 from tests.release.tiny_course import tiny_course_config, write_tiny_course
+from coursekit.course import current
+
+COURSE = current()
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +29,9 @@ def tiny_release(tiny_course, tmp_path_factory):
 @pytest.fixture(scope="session")
 def release_dir():
     """The committed release/assignment1 (read-only)."""
-    if not os.path.exists(os.path.join(layout.RELEASE_DIR, "README.md")):
-        pytest.fail(f"{layout.RELEASE_DIR} is not built: run `make release` and commit it")
-    return layout.RELEASE_DIR
+    if not os.path.exists(os.path.join(str(COURSE.release_dir), "README.md")):
+        pytest.fail(f"{str(COURSE.release_dir)} is not built: run `make release` and commit it")
+    return str(COURSE.release_dir)
 
 
 @pytest.fixture

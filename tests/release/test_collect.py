@@ -8,12 +8,12 @@ import zipfile
 
 import pytest
 
-from coursekit.release import layout
+from coursekit.course import current
+from coursekit.release.build import render_student_file
 
-NOTEBOOKS = ["knn.ipynb", "softmax.ipynb", "two_layer_net.ipynb", "features.ipynb",
-             "FullyConnectedNets.ipynb"]
-MODELS = ["softmax.npy", "best_softmax.npy", "best_two_layer_net.npy",
-          "best_softmax_features.npy", "best_two_layer_net_features.npy"]
+COURSE = current()
+NOTEBOOKS = list(COURSE.notebook_files)
+MODELS = list(COURSE.saved_models)
 
 
 def notebook(with_outputs=True):
@@ -26,7 +26,7 @@ def notebook(with_outputs=True):
 @pytest.fixture
 def submission(tmp_path):
     """A complete student folder: run notebooks, a package, the five models."""
-    shutil.copyfile(os.path.join(layout.TEMPLATES, "collect.py"), tmp_path / "collect.py")
+    (tmp_path / "collect.py").write_text(render_student_file(COURSE, "collect.py"))
     for name in NOTEBOOKS:
         (tmp_path / name).write_text(json.dumps(notebook()))
     for rel in ["cs231n/__init__.py", "cs231n/layers.py", "cs231n/classifiers/fc_net.py"]:

@@ -15,9 +15,12 @@ import pytest
 from coursekit.release import layout
 from coursekit.release.command import diff_trees
 from coursekit.release.leakcheck import collect_secrets, find_leaks, is_trivial, split_regions
-from coursekit.release.pipeline import build_release
+from coursekit.release.build import build_release
 from coursekit.release.stub import python_files
 from tests.release.conftest import run_student_python
+from coursekit.course import current
+
+COURSE = current()
 
 # The student functions of ASSIGNMENT.md (its table: 20 with both methods of each network),
 # each with a call that reaches its stub.
@@ -121,7 +124,7 @@ def test_committed_release_has_no_leak(release_dir):
 
 
 def test_release_holds_the_five_notebooks_and_the_student_files(release_dir):
-    for name in layout.NOTEBOOKS + ["README.md", "check.py", "collect.py", "requirements.txt",
+    for name in list(COURSE.notebook_files) + ["README.md", "check.py", "collect.py", "requirements.txt",
                                     "cs231n/datasets/get_datasets.sh", "cs231n/saved/.gitkeep"]:
         assert os.path.isfile(os.path.join(release_dir, name)), name
     assert os.listdir(os.path.join(release_dir, "cs231n", "saved")) == [".gitkeep"]
@@ -147,7 +150,7 @@ def test_release_requirements_are_the_courses_pins_and_carry_future(release_dir)
     """A student's kernel runs what the grading kernel runs: the same versions, and `future`,
     whose `past.builtins` the official starter's modules import (`from past.builtins import
     xrange`); without it a finished official submission fails its first notebook cell."""
-    course = pinned_requirements(os.path.join(layout.REPO_ROOT, "requirements.txt"))
+    course = pinned_requirements(os.path.join(str(COURSE.root), "requirements.txt"))
     release = pinned_requirements(os.path.join(release_dir, "requirements.txt"))
     assert "future" in course and "future" in release
     assert sorted(set(release) - set(course)) == [], "the grading environment lacks these"
@@ -157,8 +160,8 @@ def test_release_requirements_are_the_courses_pins_and_carry_future(release_dir)
 
 
 def test_stubbed_modules_keep_every_docstring_and_todo_of_the_master(release_dir):
-    for rel in python_files(layout.MASTER_PACKAGE):
-        master = open(os.path.join(layout.MASTER_PACKAGE, rel)).read()
+    for rel in python_files(str(COURSE.package_dir)):
+        master = open(os.path.join(str(COURSE.package_dir), rel)).read()
         released = open(os.path.join(release_dir, "cs231n", rel)).read()
         assert docstrings(released) == docstrings(master), rel
         public, _ = split_regions(master, {"solution": ("BEGIN SOLUTION", "END SOLUTION")})
@@ -170,7 +173,7 @@ def test_stubbed_modules_keep_every_docstring_and_todo_of_the_master(release_dir
             "raise NotImplementedError(") == regions, rel
 
 
-@pytest.mark.parametrize("name", layout.NOTEBOOKS)
+@pytest.mark.parametrize("name", list(COURSE.notebook_files))
 def test_every_release_test_cell_has_a_visible_check(release_dir, name):
     # A test cell made of hidden tests only is empty in the release: nbgrader scores an empty
     # cell as passed, so it would pass on untouched work (see test_release_slow.py).
@@ -280,7 +283,7 @@ def test_check_on_the_untouched_release_reports_every_function_not_done(release_
 
 def test_check_on_the_master_package_reports_every_function_passing(release_copy):
     shutil.rmtree(release_copy / "cs231n")
-    shutil.copytree(layout.MASTER_PACKAGE, release_copy / "cs231n",
+    shutil.copytree(str(COURSE.package_dir), release_copy / "cs231n",
                     ignore=shutil.ignore_patterns("__pycache__", "cifar-10-batches-py"))
     result, report = run_check(release_copy, "--modules")
     assert [r for r in report["modules"] if r["status"] != "pass"] == []
@@ -289,7 +292,7 @@ def test_check_on_the_master_package_reports_every_function_passing(release_copy
 
 def real_secrets():
     """One secret line of each kind from the real master (the first that is not trivial)."""
-    secrets = collect_secrets(layout.MASTER_PACKAGE, layout.MASTER_NOTEBOOKS)
+    secrets = collect_secrets(str(COURSE.package_dir), str(COURSE.source_dir))
     picked = {}
     for kind, lines in secrets.lines.items():
         for norm in lines:
@@ -311,8 +314,8 @@ def test_a_real_secret_injected_into_the_release_is_caught(release_copy, kind):
 
 
 def hidden_files():
-    hidden = os.path.join(layout.GRADING_DIR, "hidden")
-    found = [os.path.join(layout.TESTS_DIR, "conftest.py")]
+    hidden = os.path.join(str(COURSE.grading_dir), "hidden")
+    found = [os.path.join(str(COURSE.tests_dir), "conftest.py")]
     for dirpath, _, filenames in os.walk(hidden):
         found.extend(os.path.join(dirpath, name) for name in sorted(filenames)
                      if name.endswith((".json", ".py", ".toml")))
@@ -320,7 +323,7 @@ def hidden_files():
 
 
 @pytest.mark.parametrize("path", hidden_files(),
-                         ids=lambda p: os.path.relpath(p, layout.REPO_ROOT))
+                         ids=lambda p: os.path.relpath(p, str(COURSE.root)))
 def test_a_copied_test_or_reference_file_is_caught(release_copy, path):
     shutil.copyfile(path, release_copy / "cs231n" / "saved" / os.path.basename(path))
     kinds = {leak.kind for leak in find_leaks(str(release_copy))}
@@ -329,7 +332,7 @@ def test_a_copied_test_or_reference_file_is_caught(release_copy, path):
 
 @pytest.mark.parametrize("name", ["test_knn.py", "test_layers.py", "test_nets.py"])
 def test_a_part_of_a_hidden_check_file_pasted_into_the_release_is_caught(release_copy, name):
-    hidden = os.path.join(layout.GRADING_DIR, "hidden", name)
+    hidden = os.path.join(str(COURSE.grading_dir), "hidden", name)
     assert os.path.exists(hidden), f"grading/hidden/{name} (a hidden check file) is missing"
     lines = open(hidden).read().splitlines()
     half = "\n".join(lines[len(lines) // 2:])

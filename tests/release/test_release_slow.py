@@ -15,6 +15,9 @@ from coursekit.release import layout
 from coursekit.synthetic import write_synthetic_cifar10
 from cs231n.notebook_utils import GRADING_MIN_TEST, GRADING_MIN_TRAIN
 from tests.release.conftest import run_student_python
+from coursekit.course import current
+
+COURSE = current()
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +48,7 @@ def error_of(cell):
     return next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
 
 
-@pytest.mark.parametrize("name", layout.NOTEBOOKS)
+@pytest.mark.parametrize("name", list(COURSE.notebook_files))
 def test_untouched_release_notebook_fails_every_test_and_stops_only_at_todos(
         release_copy, grading_env, name):
     nb = nbformat.read(release_copy / name, as_version=4)
@@ -71,10 +74,10 @@ def fill_with_master(folder):
     """Turn a release copy into a finished submission: the master's package, answers and the
     trained models a finished student has saved (the notebooks' save-checks look for them)."""
     shutil.rmtree(folder / "cs231n")
-    shutil.copytree(layout.MASTER_PACKAGE, folder / "cs231n", ignore=shutil.ignore_patterns(
+    shutil.copytree(str(COURSE.package_dir), folder / "cs231n", ignore=shutil.ignore_patterns(
         "__pycache__", "cifar-10-batches-py"))
-    for name in layout.NOTEBOOKS:
-        master = nbformat.read(os.path.join(layout.MASTER_NOTEBOOKS, name), as_version=4)
+    for name in list(COURSE.notebook_files):
+        master = nbformat.read(os.path.join(str(COURSE.source_dir), name), as_version=4)
         by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in master.cells}
         path = folder / name
         nb = nbformat.read(path, as_version=4)

@@ -9,7 +9,7 @@ import os
 
 import nbformat
 
-from coursekit.release.pipeline import Course
+from coursekit.course import Course
 
 MODULE = '''"""Tiny arithmetic for the release tests."""
 
@@ -95,6 +95,19 @@ def tiny_notebook():
     return nb
 
 
+MANIFEST = """
+[assignment]
+name = "assignment1"
+package = "cs231n"
+student_modules = ["cs231n/mathops.py"]
+
+[[notebooks]]
+name = "tiny"
+question = "q1"
+title = "tiny"
+"""
+
+
 def write_tiny_course(root):
     """Write the tiny course under `root`; returns dict of its paths."""
     package = os.path.join(root, "cs231n")
@@ -112,6 +125,8 @@ def write_tiny_course(root):
     os.makedirs(notebooks)
     os.symlink(os.path.join("..", "..", "cs231n"), os.path.join(notebooks, "cs231n"))
     nbformat.write(tiny_notebook(), os.path.join(notebooks, "tiny.ipynb"))
+    with open(os.path.join(root, "course.toml"), "w") as f:
+        f.write(MANIFEST)
     tests = os.path.join(root, "tests", "hidden")
     os.makedirs(tests)
     with open(os.path.join(tests, "references.json"), "w") as f:
@@ -120,6 +135,5 @@ def write_tiny_course(root):
 
 
 def tiny_course_config(paths):
-    """The pipeline's Course for a tiny course written by write_tiny_course."""
-    return Course(package=paths["package"], notebooks_dir=paths["notebooks"],
-                  notebooks=["tiny.ipynb"], tests_dir=paths["tests"], nbgrader_config=None)
+    """The course manifest of a tiny course written by write_tiny_course."""
+    return Course.load(paths["root"])

@@ -1,6 +1,6 @@
 """Zip your submission: python collect.py [--output a1_submission.zip] [--allow-missing]
 
-The zip holds the five notebooks (run, with their outputs), every .py file of cs231n/ and the
+The zip holds the notebooks (run, with their outputs), every .py file of cs231n/ and the
 models the notebooks saved in cs231n/saved/. Run it in the assignment folder (where this file
 is). It refuses when something required is missing and says what to do; --allow-missing zips
 what there is anyway (for a partial submission) after listing what is missing.
@@ -12,21 +12,10 @@ import sys
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NOTEBOOKS = [
-    "knn.ipynb",
-    "softmax.ipynb",
-    "two_layer_net.ipynb",
-    "features.ipynb",
-    "FullyConnectedNets.ipynb",
-]
-# Model files the notebooks save for the autograder, and the notebook that saves each.
-MODELS = {
-    "softmax.npy": "softmax.ipynb",
-    "best_softmax.npy": "softmax.ipynb",
-    "best_two_layer_net.npy": "two_layer_net.ipynb",
-    "best_softmax_features.npy": "features.ipynb",
-    "best_two_layer_net_features.npy": "features.ipynb",
-}
+# The notebooks, and the model files they save for the autograder with the notebook that saves
+# each: written by `make release` from the course manifest.
+NOTEBOOKS = []  # from course.toml
+MODELS = {}  # from course.toml
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", "datasets"}
 # Fixed timestamp in the zip, so that the same files always give the same zip.
 ZIP_DATE = (2025, 1, 1, 0, 0, 0)

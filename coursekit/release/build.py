@@ -1,20 +1,25 @@
-"""The release pipeline: the master course in, the student folder out, in small named steps.
+"""The release build: the master course in, the student folder out, in small named steps.
 
     notebooks      nbgrader generate_assignment of the master notebooks
     package        the master cs231n/ with every solution region replaced by a stub
     datasets       cs231n/datasets/get_datasets.sh, copied
     saved          an empty cs231n/saved/ (a .gitkeep keeps it in git)
     student-files  README.md, check.py, collect.py, requirements.txt, .gitignore from templates
+                   (check.py and collect.py get the notebook and model lists of course.toml)
     leakcheck      refuse the result if anything secret is in it
 
 `build_release` runs them all into a scratch folder and only then replaces the destination, so
 a failed or leaking build never leaves a half-written or leaking release behind. Each step is a
-function `step(course, dest)` that can also be run alone (`coursekit release --step NAME`).
+function `step(course, dest)` of the course manifest (coursekit.course.Course) and the folder
+being built, and can also be run alone (`coursekit release --step NAME`).
 """
+import json
 import os
+import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+
+from coursekit.course import current
 
 from . import layout
 from .leakcheck import find_leaks
@@ -30,17 +35,8 @@ STUDENT_FILES = {
     "gitignore": ".gitignore",
 }
 EXECUTABLE = {"cs231n/datasets/get_datasets.sh"}
-
-
-@dataclass
-class Course:
-    """Where the master course lives (the repository by default; tests use tiny courses)."""
-
-    package: str = layout.MASTER_PACKAGE
-    notebooks_dir: str = layout.MASTER_NOTEBOOKS
-    notebooks: list = field(default_factory=lambda: list(layout.NOTEBOOKS))
-    tests_dir: tuple = layout.GRADER_DIRS
-    nbgrader_config: str = layout.NBGRADER_CONFIG
+# A line of a template that course.toml fills in: `NAME = <anything>  # from course.toml`.
+MANIFEST_LINE = re.compile(r"^(?P<name>[A-Z_]+) = .*  # from course\.toml$", re.MULTILINE)
 
 
 class LeakError(RuntimeError):
@@ -54,42 +50,86 @@ class LeakError(RuntimeError):
 
 
 def step_notebooks(course, dest):
-    written = generate_notebooks(course.notebooks_dir, dest, course.notebooks,
-                                 config_file=course.nbgrader_config)
+    written = generate_notebooks(str(course.source_dir), dest, list(course.notebook_files),
+                                 config_file=str(course.nbgrader_config),
+                                 assignment=course.assignment)
     return f"{len(written)} file(s) from nbgrader"
 
 
 def step_package(course, dest):
-    stubbed = stub_package(course.package, os.path.join(dest, "cs231n"))
+    stubbed = stub_package(str(course.package_dir), os.path.join(dest, course.package))
     count = sum(len(set(names)) for names in stubbed.values())
     return f"{count} student function(s) stubbed in {len(stubbed)} module(s)"
 
 
 def step_datasets(course, dest):
-    rel = "cs231n/datasets/get_datasets.sh"
-    src = os.path.join(course.package, "datasets", "get_datasets.sh")
+    rel = f"{course.package}/datasets/get_datasets.sh"
+    src = os.path.join(course.package_dir, "datasets", "get_datasets.sh")
     if not os.path.exists(src):
         raise FileNotFoundError(f"release step datasets: the master has no {rel} ({src})")
-    os.makedirs(os.path.join(dest, "cs231n", "datasets"), exist_ok=True)
+    os.makedirs(os.path.join(dest, course.package, "datasets"), exist_ok=True)
     shutil.copyfile(src, os.path.join(dest, rel))
     return rel
 
 
 def step_saved(course, dest):
-    saved = os.path.join(dest, "cs231n", "saved")
+    saved = os.path.join(dest, course.package, "saved")
     os.makedirs(saved, exist_ok=True)
     open(os.path.join(saved, ".gitkeep"), "w").close()
-    return "cs231n/saved/.gitkeep"
+    return f"{course.package}/saved/.gitkeep"
+
+
+def manifest_values(course):
+    """What the student files take from course.toml, by the name they give it."""
+    return {
+        "QUESTIONS": {n.question: [n.filename, n.title] for n in course.notebooks},
+        "NOTEBOOKS": list(course.notebook_files),
+        "MODELS": course.saved_models,
+    }
+
+
+def python_literal(value):
+    """A list or dict of strings (and lists of strings) as Python source, one entry a line
+    (JSON's spelling of these is Python's)."""
+    def one(v):
+        return json.dumps(v, ensure_ascii=False)
+
+    if isinstance(value, dict):
+        entries, brackets = [f"{one(k)}: {one(v)}" for k, v in value.items()], "{}"
+    else:
+        entries, brackets = [one(v) for v in value], "[]"
+    if not entries:
+        return brackets
+    return brackets[0] + "\n" + "".join(f"    {e},\n" for e in entries) + brackets[1]
+
+
+def render_student_file(course, template):
+    """The text of a template with each `NAME = ...  # from course.toml` line set to the
+    course's value (a template names only values of manifest_values)."""
+    with open(os.path.join(layout.TEMPLATES, template), encoding="utf-8") as f:
+        text = f.read()
+    values = manifest_values(course)
+
+    def fill(match):
+        name = match["name"]
+        if name not in values:
+            raise RuntimeError(f"release: template {template} asks course.toml for {name}, "
+                               f"which is not one of {sorted(values)}")
+        return f"{name} = {python_literal(values[name])}  # from course.toml"
+
+    return MANIFEST_LINE.sub(fill, text)
 
 
 def step_student_files(course, dest):
     for template, target in STUDENT_FILES.items():
-        shutil.copyfile(os.path.join(layout.TEMPLATES, template), os.path.join(dest, target))
+        with open(os.path.join(dest, target), "w", encoding="utf-8", newline="\n") as f:
+            f.write(render_student_file(course, template))
     return ", ".join(STUDENT_FILES.values())
 
 
 def step_leakcheck(course, dest):
-    leaks = find_leaks(dest, course.package, course.notebooks_dir, course.tests_dir)
+    leaks = find_leaks(dest, str(course.package_dir), str(course.source_dir),
+                       (str(course.tests_dir), str(course.grading_dir)))
     if leaks:
         raise LeakError(leaks)
     return "no leak"
@@ -121,11 +161,11 @@ def run_step(name, course, dest, log=print):
     return result
 
 
-def build_release(dest=layout.RELEASE_DIR, course=None, log=print):
-    """Build the whole release into `dest` (replaced only when every step, leak check included,
-    has passed)."""
-    course = course or Course()
-    dest = os.path.abspath(dest)
+def build_release(dest=None, course=None, log=print):
+    """Build the whole release of `course` (default: the current course) into `dest` (default:
+    its release folder), replaced only when every step, leak check included, has passed."""
+    course = course or current()
+    dest = os.path.abspath(dest or course.release_dir)
     parent = os.path.dirname(dest)
     os.makedirs(parent, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix=".release-", dir=parent)

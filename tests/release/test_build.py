@@ -1,12 +1,13 @@
-"""The release pipeline end to end on the tiny course: what lands in the release, and what not."""
+"""The release build end to end on the tiny course: what lands in the release, and what not."""
 import json
 import os
+import dataclasses
 import shutil
 
 import pytest
 
 from coursekit.release.command import diff_trees
-from coursekit.release.pipeline import STEPS, LeakError, build_release, run_step
+from coursekit.release.build import STEPS, LeakError, build_release, run_step
 from tests.release.tiny_course import tiny_course_config
 
 
@@ -62,10 +63,10 @@ def test_a_leaking_master_is_refused_and_the_old_release_kept(tiny_course, tiny_
     course = tiny_course_config(tiny_course)
     # An instructor's note left in the master notebook folder: nbgrader copies such files
     # verbatim, so the leak check has to stop it.
-    notebooks = tmp_path / "source"
-    shutil.copytree(course.notebooks_dir, notebooks, symlinks=True)
+    notebooks = tmp_path / "source" / course.assignment
+    shutil.copytree(course.source_dir, notebooks, symlinks=True)
     (notebooks / "solutions.txt").write_text("total = float(weighted_values.sum())\n")
-    course.notebooks_dir = str(notebooks)
+    course = dataclasses.replace(course, source_root=tmp_path / "source")
     with pytest.raises(LeakError) as info:
         build_release(str(dest), course, log=lambda *_: None)
     assert "package-solution" in str(info.value)
