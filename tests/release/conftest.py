@@ -6,10 +6,9 @@ import sys
 
 import pytest
 
-from coursekit.release import layout
+from coursekit.course import current
 from coursekit.release.build import build_release
 from tests.release.tiny_course import tiny_course_config, write_tiny_course
-from coursekit.course import current
 
 COURSE = current()
 

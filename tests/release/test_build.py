@@ -1,13 +1,13 @@
 """The release build end to end on the tiny course: what lands in the release, and what not."""
+import dataclasses
 import json
 import os
-import dataclasses
 import shutil
 
 import pytest
 
-from coursekit.release.command import diff_trees
 from coursekit.release.build import STEPS, LeakError, build_release, run_step
+from coursekit.release.command import diff_trees
 from tests.release.tiny_course import tiny_course_config
 
 

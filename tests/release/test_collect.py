@@ -1,7 +1,6 @@
 """collect.py zips a complete submission and refuses an incomplete one with a clear message."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile

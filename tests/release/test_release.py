@@ -12,13 +12,12 @@ import textwrap
 
 import pytest
 
-from coursekit.release import layout
+from coursekit.course import current
+from coursekit.release.build import build_release
 from coursekit.release.command import diff_trees
 from coursekit.release.leakcheck import collect_secrets, find_leaks, is_trivial, split_regions
-from coursekit.release.build import build_release
 from coursekit.release.stub import python_files
 from tests.release.conftest import run_student_python
-from coursekit.course import current
 
 COURSE = current()
 
@@ -124,8 +123,9 @@ def test_committed_release_has_no_leak(release_dir):
 
 
 def test_release_holds_the_five_notebooks_and_the_student_files(release_dir):
-    for name in list(COURSE.notebook_files) + ["README.md", "check.py", "collect.py", "requirements.txt",
-                                    "cs231n/datasets/get_datasets.sh", "cs231n/saved/.gitkeep"]:
+    for name in list(COURSE.notebook_files) + [
+            "README.md", "check.py", "collect.py", "requirements.txt",
+            "cs231n/datasets/get_datasets.sh", "cs231n/saved/.gitkeep"]:
         assert os.path.isfile(os.path.join(release_dir, name)), name
     assert os.listdir(os.path.join(release_dir, "cs231n", "saved")) == [".gitkeep"]
 

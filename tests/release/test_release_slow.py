@@ -11,11 +11,10 @@ import pytest
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
 
-from coursekit.release import layout
+from coursekit.course import current
 from coursekit.synthetic import write_synthetic_cifar10
 from cs231n.notebook_utils import GRADING_MIN_TEST, GRADING_MIN_TRAIN
 from tests.release.conftest import run_student_python
-from coursekit.course import current
 
 COURSE = current()
 
