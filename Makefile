@@ -60,8 +60,8 @@ release: $(STAMP) ## Build the student release into release/assignment1 (runs th
 leakcheck: $(STAMP) ## Check that release/ holds no solution, hidden test, answer key or grader file
 	$(VENV)/bin/coursekit leakcheck
 
-test-release: $(STAMP) ## Run the slow release suites (execute the release notebooks and check.py)
-	$(PY) -m pytest tests/release -m slow -q
+test-release: $(STAMP) ## Run the slow release suites (release notebooks, check.py, a sixth notebook, the wheel)
+	$(PY) -m pytest tests/release -m slow -q -n $(PYTEST_WORKERS)
 
 # The master notebooks (source/assignment1): grading-mode validation and the full real-data run.
 validate: $(STAMP) ## Run the master notebooks through nbgrader's validator in grading mode (synthetic data unless CS231N_CIFAR10_DIR; ~2 min)
