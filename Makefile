@@ -108,7 +108,7 @@ test-postgres: $(STAMP) ## Grade a class in parallel into a PostgreSQL gradebook
 
 # Hidden module grading (coursekit.grader): reference values, one submission, slow corpora.
 references: $(STAMP) ## Regenerate grading/hidden/references.json from the master package (seeded)
-	$(PY) -c "from coursekit.grader.driver import write_references; print('wrote', write_references())"
+	$(VENV)/bin/coursekit references
 
 grade-module: $(STAMP) ## Grade one submission's cs231n package: make grade-module SUBMISSION=path [OUT=dir]
 	@test -n "$(SUBMISSION)" || { echo "error: name the folder holding cs231n/: make grade-module SUBMISSION=path" >&2; exit 1; }

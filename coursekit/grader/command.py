@@ -1,4 +1,5 @@
-"""`coursekit grade-module PATH`: grade the cs231n package of one submission folder."""
+"""`coursekit grade-module PATH`: grade the cs231n package of one submission folder;
+`coursekit references`: regenerate the hidden checks' reference values from the master."""
 import argparse
 import sys
 
@@ -27,6 +28,19 @@ def add_parser(subparsers):
     parser.add_argument("--timeout-scale", type=float, default=1.0,
                         help="multiply every check's time limit (slow machines)")
     parser.set_defaults(func=run)
+
+    references = subparsers.add_parser(
+        "references", help="Regenerate grading/hidden/references.json from the master package",
+        description="Run the master package on the hidden checks' seeded inputs and write the "
+        "values the checks compare against into grading/hidden/references.json (commit it).")
+    references.set_defaults(func=run_references)
+
+
+def run_references(args):
+    from coursekit.grader.driver import write_references
+
+    print(f"references: wrote {write_references()}")
+    return 0
 
 
 def run(args):
