@@ -15,26 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from coursekit.course import current
 from tests.fairness import contract_checks, splice
 
 STYLES = [d.name for d in splice.style_dirs()]
 FULL_STYLES = [s for s in STYLES if not (splice.IMPLEMENTATIONS / s / "BASE").exists()]
 CHECK_SCRIPT = Path(contract_checks.__file__)
 
-STUDENT_FUNCTIONS = {
-    "classifiers/k_nearest_neighbor.py": [
-        "KNearestNeighbor.compute_distances_two_loops",
-        "KNearestNeighbor.compute_distances_one_loop",
-        "KNearestNeighbor.compute_distances_no_loops",
-        "KNearestNeighbor.predict_labels"],
-    "classifiers/softmax.py": ["softmax_loss_naive", "softmax_loss_vectorized"],
-    "classifiers/linear_classifier.py": ["LinearClassifier.train", "LinearClassifier.predict"],
-    "layers.py": ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
-                  "softmax_loss"],
-    "classifiers/fc_net.py": ["TwoLayerNet.__init__", "TwoLayerNet.loss",
-                              "FullyConnectedNet.__init__", "FullyConnectedNet.loss"],
-    "optim.py": ["sgd_momentum", "rmsprop", "adam"],
-}
+# {file of the package: [student function, ...]}, from the course manifest.
+STUDENT_FUNCTIONS = {}
+for _name, _file in current().student_functions.items():
+    STUDENT_FUNCTIONS.setdefault(_file, []).append(_name)
 NO_LOOP_FUNCTIONS = {"KNearestNeighbor.compute_distances_no_loops", "softmax_loss_vectorized",
                      "affine_forward", "affine_backward", "relu_forward", "relu_backward",
                      "softmax_loss", "sgd_momentum", "rmsprop", "adam"}

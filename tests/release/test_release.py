@@ -46,6 +46,11 @@ STUDENT_CALLS = {
     "adam": "adam(W, W)",
 }
 
+def test_the_manifest_names_the_student_functions_of_the_assignment():
+    # Read off the master's solution regions of course.toml's student modules, in order.
+    assert list(COURSE.student_functions) == list(STUDENT_CALLS)
+
+
 CALL_SCRIPT = textwrap.dedent('''
     import json, sys, warnings
     import numpy as np
