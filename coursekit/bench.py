@@ -13,11 +13,12 @@ import argparse
 import importlib
 import os
 import platform
-import re
 import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from coursekit.readme import replace_between
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
@@ -321,14 +322,10 @@ def render(rows):
 
 
 def write_readme(table, env):
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"README.md has no {BEGIN} ... {END} markers to write the table between")
-    block = f"{BEGIN}\nMeasured with `make bench` on {env}.\n\n{table}\n{END}"
-    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(text)
+    try:
+        replace_between(README, BEGIN, END, f"Measured with `make bench` on {env}.\n\n{table}")
+    except ValueError as err:
+        raise SystemExit(f"bench: {err}") from None
 
 
 def main(argv=None):

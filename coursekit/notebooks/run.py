@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from coursekit.readme import replace_between
+
 NOTEBOOKS = ["knn", "softmax", "two_layer_net", "features", "FullyConnectedNets"]
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_DIR = os.path.join(REPO_ROOT, "source", "assignment1")
@@ -319,13 +321,5 @@ def results_table(runs):
 
 def write_readme_table(table, readme=README, note=""):
     """Replace the text between the results markers of README.md by the table."""
-    with open(readme, encoding="utf-8") as f:
-        text = f.read()
-    if RESULTS_BEGIN not in text or RESULTS_END not in text:
-        raise ValueError(f"write_readme_table: {readme} lacks the markers {RESULTS_BEGIN} and "
-                         f"{RESULTS_END}; put them back around the results section.")
-    head, rest = text.split(RESULTS_BEGIN, 1)
-    _, tail = rest.split(RESULTS_END, 1)
     body = (note + "\n\n" if note else "") + table
-    with open(readme, "w", encoding="utf-8") as f:
-        f.write(f"{head}{RESULTS_BEGIN}\n{body}\n{RESULTS_END}{tail}")
+    replace_between(readme, RESULTS_BEGIN, RESULTS_END, body)
