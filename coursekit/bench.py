@@ -250,27 +250,21 @@ def _jail_cost(submission):
     Returns (the first jailed timing, best jailed seconds, best bare seconds)."""
     from coursekit import jail
     from coursekit.autograde.benchmark import time_submission
+    from coursekit.notebooks.run import environment
 
-    saved = os.environ.get("COURSEKIT_JAIL")
+    saved = os.environ.get("COURSEKIT_JAIL") or None
     first, jailed, bare = None, float("inf"), float("inf")
-    try:
-        for _ in range(2):
-            os.environ.pop("COURSEKIT_JAIL", None)
-            if saved:
-                os.environ["COURSEKIT_JAIL"] = saved
+    for _ in range(2):
+        with environment(COURSEKIT_JAIL=saved):
             timing = time_submission(submission)
-            first = first or timing
-            jailed = min(jailed, timing["total_seconds"])
-            os.environ["COURSEKIT_JAIL"] = "none"
+        first = first or timing
+        jailed = min(jailed, timing["total_seconds"])
+        with environment(COURSEKIT_JAIL="none"):
             plain = time_submission(submission)
-            bare = min(bare, plain["total_seconds"])
-            # A jail that breaks the notebooks is fast: the figure holds only for equal grades.
-            first["same_score"] = first.get("same_score", True) and \
-                abs(timing["score"] - plain["score"]) < 1e-6
-    finally:
-        os.environ.pop("COURSEKIT_JAIL", None)
-        if saved:
-            os.environ["COURSEKIT_JAIL"] = saved
+        bare = min(bare, plain["total_seconds"])
+        # A jail that breaks the notebooks is fast: the figure holds only for equal grades.
+        first["same_score"] = first.get("same_score", True) and \
+            abs(timing["score"] - plain["score"]) < 1e-6
     first["jail"] = saved or jail.mode()
     return first, jailed, bare
 

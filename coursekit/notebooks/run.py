@@ -18,6 +18,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from unittest import mock
 
 import nbformat
 
@@ -96,20 +97,13 @@ class NotebookRun:
 @contextmanager
 def environment(**values):
     """Set (value) or remove (None) environment variables for the duration of the block."""
-    saved = {key: os.environ.get(key) for key in values}
-    try:
+    with mock.patch.dict(os.environ):  # restores the whole environment afterwards
         for key, value in values.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @contextmanager
