@@ -38,17 +38,13 @@ _INDEX = jinja2.Environment(
 
 
 def strip_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
-    out, inside = [], False
-    for line in source.split("\n"):
+    """The cell's source with each hidden region (judge.hidden_lines) replaced by one note at
+    the indentation of its begin marker; a stray end marker goes too."""
+    hidden, out = hidden_lines(source, begin, end), []
+    for number, line in enumerate(source.split("\n"), start=1):
         if begin in line:
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(indent + HIDDEN_NOTE)
-            continue
-        if end in line:
-            inside = False
-            continue
-        if not inside:
+            out.append(line[: len(line) - len(line.lstrip())] + HIDDEN_NOTE)
+        elif number not in hidden and end not in line:
             out.append(line)
     return "\n".join(out)
 

@@ -84,14 +84,16 @@ def _stored_names(tree):
 
 
 def hidden_lines(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
-    """1-based line numbers of the hidden region(s) of a cell, markers included."""
+    """1-based line numbers of the hidden region(s) of a cell, markers included. As in
+    nbgrader's ClearHiddenTests, a line holding the begin marker opens a region even if it
+    holds the end marker too."""
     lines, inside = set(), False
     for number, line in enumerate(source.split("\n"), start=1):
+        if inside or begin in line:
+            lines.add(number)
         if begin in line:
             inside = True
-        if inside:
-            lines.add(number)
-        if end in line:
+        elif end in line:
             inside = False
     return lines
 
