@@ -12,6 +12,8 @@ import sys
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The assignment's notebooks, in question order. Listed here because this file runs alone,
+# with nothing but Python's standard library.
 NOTEBOOKS = [
     "knn.ipynb",
     "softmax.ipynb",

@@ -1,4 +1,5 @@
 """collect.py zips a complete submission and refuses an incomplete one with a clear message."""
+import importlib.util
 import json
 import os
 import shutil
@@ -10,10 +11,19 @@ import pytest
 
 from coursekit.release import layout
 
-NOTEBOOKS = ["knn.ipynb", "softmax.ipynb", "two_layer_net.ipynb", "features.ipynb",
-             "FullyConnectedNets.ipynb"]
+NOTEBOOKS = layout.NOTEBOOKS
 MODELS = ["softmax.npy", "best_softmax.npy", "best_two_layer_net.npy",
           "best_softmax_features.npy", "best_two_layer_net_features.npy"]
+
+
+def test_collect_lists_the_course_notebooks_in_order():
+    # collect.py imports only the standard library (it is all a student runs), so it names the
+    # notebooks itself; it must name the course's.
+    spec = importlib.util.spec_from_file_location(
+        "collect_template", os.path.join(layout.TEMPLATES, "collect.py"))
+    collect = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(collect)
+    assert collect.NOTEBOOKS == layout.NOTEBOOKS
 
 
 def notebook(with_outputs=True):
