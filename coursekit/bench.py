@@ -13,11 +13,12 @@ import argparse
 import importlib
 import os
 import platform
-import re
 import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from coursekit.readme import replace_between
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
@@ -249,27 +250,21 @@ def _jail_cost(submission):
     Returns (the first jailed timing, best jailed seconds, best bare seconds)."""
     from coursekit import jail
     from coursekit.autograde.benchmark import time_submission
+    from coursekit.notebooks.run import environment
 
-    saved = os.environ.get("COURSEKIT_JAIL")
+    saved = os.environ.get("COURSEKIT_JAIL") or None
     first, jailed, bare = None, float("inf"), float("inf")
-    try:
-        for _ in range(2):
-            os.environ.pop("COURSEKIT_JAIL", None)
-            if saved:
-                os.environ["COURSEKIT_JAIL"] = saved
+    for _ in range(2):
+        with environment(COURSEKIT_JAIL=saved):
             timing = time_submission(submission)
-            first = first or timing
-            jailed = min(jailed, timing["total_seconds"])
-            os.environ["COURSEKIT_JAIL"] = "none"
+        first = first or timing
+        jailed = min(jailed, timing["total_seconds"])
+        with environment(COURSEKIT_JAIL="none"):
             plain = time_submission(submission)
-            bare = min(bare, plain["total_seconds"])
-            # A jail that breaks the notebooks is fast: the figure holds only for equal grades.
-            first["same_score"] = first.get("same_score", True) and \
-                abs(timing["score"] - plain["score"]) < 1e-6
-    finally:
-        os.environ.pop("COURSEKIT_JAIL", None)
-        if saved:
-            os.environ["COURSEKIT_JAIL"] = saved
+        bare = min(bare, plain["total_seconds"])
+        # A jail that breaks the notebooks is fast: the figure holds only for equal grades.
+        first["same_score"] = first.get("same_score", True) and \
+            abs(timing["score"] - plain["score"]) < 1e-6
     first["jail"] = saved or jail.mode()
     return first, jailed, bare
 
@@ -321,14 +316,10 @@ def render(rows):
 
 
 def write_readme(table, env):
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"README.md has no {BEGIN} ... {END} markers to write the table between")
-    block = f"{BEGIN}\nMeasured with `make bench` on {env}.\n\n{table}\n{END}"
-    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(text)
+    try:
+        replace_between(README, BEGIN, END, f"Measured with `make bench` on {env}.\n\n{table}")
+    except ValueError as err:
+        raise SystemExit(f"bench: {err}") from None
 
 
 def main(argv=None):

@@ -53,6 +53,19 @@ class Limits:
     tmp_mb: int = 256  # the private /tmp
 
 
+def blas_threads(n=1):
+    """The environment variables that hold numpy's BLAS (OpenMP, OpenBLAS, MKL) to n threads."""
+    return {name: str(n) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                      "MKL_NUM_THREADS")}
+
+
+def cap_address_space(memory_mb):
+    """Cap this process's address space, soft and hard, at memory_mb (run it in a child before
+    exec: a submission's jail, the grader's judge and oracle processes)."""
+    limit = memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def _symlink_hops(path):
     """Every path the kernel passes through when it opens `path`: the path itself and each
     symbolic link target in turn (a virtualenv's python -> /usr/local/bin/python3.11 ->
@@ -242,8 +255,7 @@ class Jail:
                 os.setgroups([])
                 os.setgid(self.uid)
                 os.setuid(self.uid)
-        mem = limits.memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        cap_address_space(limits.memory_mb)
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
         size = limits.file_mb * 2**20
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))

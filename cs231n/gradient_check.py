@@ -14,6 +14,28 @@ def rel_error(x, y):
     return np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)))
 
 
+def centered_difference(f, x, ix, h=1e-5):
+    """f(x + h) - f(x - h) for a step h in the single entry ix of x.
+
+    Inputs:
+    - f: A function that takes one array and returns a scalar or an array.
+    - x: The array to step; perturbed in place and restored afterwards.
+    - ix: The index (a tuple) of the entry of x to step.
+    - h: The step.
+
+    Returns:
+    - The difference of the two values of f, not yet divided by 2h. f may return a view of
+      its input or reuse a buffer, so each value is copied before x changes again.
+    """
+    oldval = x[ix]
+    x[ix] = oldval + h
+    fxph = np.copy(f(x))
+    x[ix] = oldval - h
+    fxmh = np.copy(f(x))
+    x[ix] = oldval
+    return fxph - fxmh
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Numeric gradient of a scalar function f at x.
 
@@ -31,14 +53,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         ix = it.multi_index
-        oldval = x[ix]
-        x[ix] = oldval + h
-        fxph = f(x)
-        x[ix] = oldval - h
-        fxmh = f(x)
-        x[ix] = oldval
-
-        grad[ix] = (fxph - fxmh) / (2 * h)
+        grad[ix] = centered_difference(f, x, ix, h) / (2 * h)
         if verbose:
             print(ix, grad[ix])
         it.iternext()
@@ -65,15 +80,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         ix = it.multi_index
-        oldval = x[ix]
-        x[ix] = oldval + h
-        # f may return a view of its input or reuse a buffer: copy before x changes again.
-        pos = f(x).copy()
-        x[ix] = oldval - h
-        neg = f(x).copy()
-        x[ix] = oldval
-
-        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        grad[ix] = np.sum(centered_difference(f, x, ix, h) * df) / (2 * h)
         it.iternext()
     return grad
 
@@ -93,15 +100,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5):
     """
     for _ in range(num_checks):
         ix = tuple(randrange(m) for m in x.shape)
-
-        oldval = x[ix]
-        x[ix] = oldval + h
-        fxph = f(x)
-        x[ix] = oldval - h
-        fxmh = f(x)
-        x[ix] = oldval
-
-        grad_numerical = (fxph - fxmh) / (2 * h)
+        grad_numerical = centered_difference(f, x, ix, h) / (2 * h)
         grad_analytic = analytic_grad[ix]
         error = rel_error(grad_numerical, grad_analytic)
         print(

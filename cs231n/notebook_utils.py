@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from cs231n.data_utils import CIFAR10_DIR_ENV, get_CIFAR10_dir
-from cs231n.gradient_check import rel_error
+from cs231n.gradient_check import centered_difference, rel_error
 from cs231n.model_io import saved_path
 
 GRADING_ENV = "CS231N_GRADING_MODE"
@@ -205,14 +205,8 @@ def sparse_numeric_grad(f, x, num_checks=10, h=1e-5, seed=0):
     index, numeric = [], []
     for _ in range(num_checks):
         ix = tuple(int(rng.integers(m)) for m in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        f_plus = f(x)
-        x[ix] = old - h
-        f_minus = f(x)
-        x[ix] = old
         index.append(ix)
-        numeric.append((f_plus - f_minus) / (2 * h))
+        numeric.append(centered_difference(f, x, ix, h) / (2 * h))
     return np.array(index, dtype=int).reshape(num_checks, x.ndim), np.array(numeric, dtype=float)
 
 

@@ -26,6 +26,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from tqdm import tqdm
+
 from coursekit.autograde import collect, gradebook, interrupts, locks, pipeline, scratch
 from coursekit.autograde.course import StudentIdError, check_student_id
 
@@ -193,7 +195,8 @@ def _grade_locked(course, submissions, jobs, force, progress, log):
         if skipped:
             log(f"coursekit autograde: {skipped} submission(s) already graded, skipped "
                 "(use --force to regrade)")
-        bar = _progress(len(todo), progress)
+        bar = tqdm(total=len(todo), desc="autograde", unit="student",
+                   disable=not progress or not todo)
         try:
             if jobs <= 1:
                 _run_serial(course, todo, outcomes, bar)
@@ -316,19 +319,3 @@ def _signal_all(pids, signum):
             os.kill(pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total, enabled):
-    if not enabled or total == 0:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="autograde", unit="student")

@@ -11,11 +11,10 @@ anything a browser would run (`nbgrade.TruncateOutput`, `nbgrade.SanitizeOutputs
 before those steps existed. The notebook pages use nbgrader's feedback template; `index.html`
 lists every graded item with its score and message, escaped.
 """
-import html
-import os
 import re
 from pathlib import Path
 
+import jinja2
 import nbformat
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -31,20 +30,21 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython >= 8: "Cell In[12], line 5"; older: "<ipython-input-12-...> in <module>" + "---> 5".
 CELL_LINE = re.compile(r"Cell In\s*\[\d*\],\s*line (\d+)")
 PRINTS = re.compile(r"\b(print|display|sys\.stdout|sys\.stderr|write)\b")
+# The index page's template; autoescaped, so every value it shows is text, never markup.
+_INDEX = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined).get_template("feedback_index.html")
 
 
 def strip_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
-    out, inside = [], False
-    for line in source.split("\n"):
+    """The cell's source with each hidden region (judge.hidden_lines) replaced by one note at
+    the indentation of its begin marker; a stray end marker goes too."""
+    hidden, out = hidden_lines(source, begin, end), []
+    for number, line in enumerate(source.split("\n"), start=1):
         if begin in line:
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(indent + HIDDEN_NOTE)
-            continue
-        if end in line:
-            inside = False
-            continue
-        if not inside:
+            out.append(line[: len(line) - len(line.lstrip())] + HIDDEN_NOTE)
+        elif number not in hidden and end not in line:
             out.append(line)
     return "\n".join(out)
 
@@ -141,47 +141,22 @@ def write_feedback(course, student, graded_dir, out_dir, result):
     return ["index.html", *pages.values()]
 
 
-def _row(cells, cls=""):
-    tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-    return f'<tr class="{cls}">{tds}</tr>'
-
-
 def index_html(result, pages):
     """One page: total, then every graded item with its score and message."""
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>Feedback: {esc(result['student'])} / {esc(result['assignment'])}</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px}"
-        ".fail{background:#fdecea}.pass{background:#edf7ed}.pending{background:#fff8e1}"
-        "</style></head><body>",
-        f"<h1>{esc(result['assignment'])}: {esc(result['student'])}</h1>",
-        f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b>",
-    ]
-    pending = result.get("manual_pending", 0)
-    if pending:
-        parts.append(f" ({pending:g} points of free-text answers still to be graded by hand)")
-    parts.append("</p>")
-    if result.get("notices"):
-        parts.append("<h2>Notices</h2><ul>")
-        parts += [f"<li>{esc(n)}</li>" for n in result["notices"]]
-        parts.append("</ul>")
-    parts.append("<h2>Notebooks</h2><ul>")
-    for name, info in result["notebooks"].items():
-        link = (f"<a href='{esc(pages[name])}'>{esc(name)}.ipynb</a>" if name in pages
-                else f"{esc(name)}.ipynb")
-        message = f": {esc(info['message'])}" if info.get("message") else ""
-        parts.append(f"<li>{link} ({esc(info['status'])}){message}</li>")
-    parts.append("</ul><h2>Graded items</h2><table><tr><th>item</th><th>score</th>"
-                 "<th>max</th><th>message</th></tr>")
+    notebooks = [{"name": name, "page": pages.get(name), "status": info["status"],
+                  "message": info.get("message")} for name, info in result["notebooks"].items()]
+    rows = []
     for item in result["items"]:
         held = item.get("review", {}).get("status") == "pending"  # a saved model: reviews.py
         cls = ("pending" if item.get("pending") or held else
                "pass" if item["score"] >= item["max_score"] else "fail")
         score = ("to be graded" if item.get("pending") else
                  "held for review" if held else f"{item['score']:g}")
-        parts.append(_row([item["id"], score, f"{item['max_score']:g}",
-                           item.get("message", "")], cls))
-    parts.append("</table></body></html>")
-    return "\n".join(parts) + os.linesep
+        rows.append({"cls": cls, "cells": [item["id"], score, f"{item['max_score']:g}",
+                                           item.get("message", "")]})
+    pending = result.get("manual_pending", 0)
+    return _INDEX.render(
+        student=result["student"], assignment=result["assignment"],
+        score=f"{result['score']:g}", max_score=f"{result['max_score']:g}",
+        pending=f"{pending:g}" if pending else "", notices=result.get("notices") or [],
+        notebooks=notebooks, rows=rows)

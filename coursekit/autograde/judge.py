@@ -20,6 +20,7 @@ given (read-only) cell before it computed in the kernel.
 """
 import ast
 import builtins
+import functools
 import json
 import os
 import select
@@ -28,6 +29,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from coursekit import jail
 
 # What the judge provides itself (judge_process.namespace): a test reading one of these never
 # fetches it from the kernel.
@@ -84,14 +87,16 @@ def _stored_names(tree):
 
 
 def hidden_lines(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
-    """1-based line numbers of the hidden region(s) of a cell, markers included."""
+    """1-based line numbers of the hidden region(s) of a cell, markers included. As in
+    nbgrader's ClearHiddenTests, a line holding the begin marker opens a region even if it
+    holds the end marker too."""
     lines, inside = set(), False
     for number, line in enumerate(source.split("\n"), start=1):
+        if inside or begin in line:
+            lines.add(number)
         if begin in line:
             inside = True
-        if inside:
-            lines.add(number)
-        if end in line:
+        elif end in line:
             inside = False
     return lines
 
@@ -262,18 +267,12 @@ class JudgeProcess:
         self.process = None
 
     def _start(self):
-        import resource
-
-        def limits():
-            limit = self.memory_mb * 2**20
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-        env = {"PATH": os.environ.get("PATH", ""), "OMP_NUM_THREADS": "1",
-               "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+        env = {"PATH": os.environ.get("PATH", ""), **jail.blas_threads(1),
+               "PYTHONHASHSEED": "0"}
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(JUDGE_SCRIPT)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, preexec_fn=limits,
-            cwd="/")
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd="/",
+            preexec_fn=functools.partial(jail.cap_address_space, self.memory_mb))
         self._buffer = b""
 
     def close(self):

@@ -152,7 +152,11 @@ def rel_error(x, y):
 
 def check_saved_model(description, shapes):
     """The grader's side of notebook_utils.check_saved_model: the same checks on the
-    description of the saved file the kernel handed over (notebook_utils.describe_saved_model)."""
+    description of the saved file the kernel handed over (notebook_utils.describe_saved_model).
+
+    Restated, not imported: this process imports nothing of the course (see the top), and
+    notebook_utils needs the rest of the cs231n package; here a key the kernel left out is a
+    failed check (d.get), not a KeyError."""
     d = description
     assert isinstance(d, dict) and "file" in d, (
         "The description of the saved model is missing: run the given cell above this one.")

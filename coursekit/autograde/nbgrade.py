@@ -298,12 +298,11 @@ def kernel_env(base, tmp=None):
     env = {k: v for k, v in base.items() if k in KERNEL_ENV_KEEP or k.startswith("LC_")}
     env.update(KernelSettings.env)
     tmp = tmp or str(Path(KernelSettings.scratch or tempfile.gettempdir()) / "tmp")
-    threads = str(KernelSettings.threads)
     env.update({
         "HOME": f"{tmp}/home", "TMPDIR": f"{tmp}/home",
         "MPLCONFIGDIR": f"{tmp}/mpl", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-        "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+        **jail.blas_threads(KernelSettings.threads),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "COURSEKIT_GUARD": json.dumps({**KernelSettings.guard,
                                        "allow_write": [f"{tmp}/home", f"{tmp}/mpl",

@@ -8,14 +8,15 @@ stopped when the check's time is up: a request of 3 GB or of ten minutes costs t
 the grading run. Requests and replies use the worker's wire format (numbers and arrays only).
 """
 
+import functools
 import os
-import resource
 import select
 import subprocess
 import sys
 
 import numpy as np
 
+from coursekit import jail
 from coursekit.grader import worker as wire
 
 MAX_BYTES = 64 * 2**20  # arrays of one request
@@ -68,16 +69,11 @@ class OracleServer:
         self.proc = None
 
     def _start(self):
-        limit = self.memory_mb * 2**20
-
-        def limits():
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
+        limits = functools.partial(jail.cap_address_space, self.memory_mb)
         self.proc = subprocess.Popen([sys.executable, "-m", "coursekit.grader.oracle"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, preexec_fn=limits, env=env)
+                                     stderr=subprocess.DEVNULL, preexec_fn=limits,
+                                     env={**os.environ, **jail.blas_threads(1)})
 
     def call(self, module, name, args, kwargs, timeout):
         """master_module(module).name(*args, **kwargs), or OracleError saying why not."""

@@ -133,8 +133,7 @@ class Sandbox:
         self.jail = jail.Jail(uid=self.uid, readonly=[(self.cwd, "/submission"),
                                                       (str(grader), "/grader")],
                               limits=self.limits, kind=self.isolation,
-                              env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                                   "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+                              env={**jail.blas_threads(1), "PYTHONHASHSEED": "0",
                                    "PYTHONDONTWRITEBYTECODE": "1"})
         self.notes.append(jail.notes(self.isolation))
 

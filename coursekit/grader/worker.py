@@ -206,38 +206,23 @@ def _install_py2_shims():
         except Exception:
             return False
 
+    def shim(name, **attrs):
+        module = types.ModuleType(name)
+        module.__dict__.update(attrs)
+        sys.modules[name] = module
+        return module
+
     if not have("past"):
-        past = types.ModuleType("past")
-        past_builtins = types.ModuleType("past.builtins")
-        past_builtins.xrange = range
-        past_builtins.basestring = str
-        past_builtins.unicode = str
-        past_builtins.long = int
-        past.builtins = past_builtins
-        sys.modules["past"] = past
-        sys.modules["past.builtins"] = past_builtins
+        shim("past", builtins=shim("past.builtins", xrange=range, basestring=str, unicode=str,
+                                   long=int))
     if not have("future"):
-        future = types.ModuleType("future")
-        standard_library = types.ModuleType("future.standard_library")
-        standard_library.install_aliases = lambda: None
-        future.standard_library = standard_library
-        sys.modules["future"] = future
-        sys.modules["future.standard_library"] = standard_library
+        shim("future", standard_library=shim("future.standard_library",
+                                             install_aliases=lambda: None))
     if not have("six"):
-        six = types.ModuleType("six")
-        moves = types.ModuleType("six.moves")
-        moves.cPickle = pickle
-        moves.range = range
-        moves.xrange = range
-        moves.zip = zip
-        moves.map = map
-        moves.input = builtins.input
-        six.moves = moves
-        six.PY2, six.PY3 = False, True
-        six.string_types = (str,)
-        six.iteritems = lambda d: iter(d.items())
-        sys.modules["six"] = six
-        sys.modules["six.moves"] = moves
+        moves = shim("six.moves", cPickle=pickle, range=range, xrange=range, zip=zip, map=map,
+                     input=builtins.input)
+        shim("six", moves=moves, PY2=False, PY3=True, string_types=(str,),
+             iteritems=lambda d: iter(d.items()))
         sys.modules["six.moves.cPickle"] = pickle
 
 

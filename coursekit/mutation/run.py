@@ -43,6 +43,7 @@ from coursekit.mutation.regions import (
     solution_regions,
     student_functions,
 )
+from coursekit.readme import replace_between
 
 SCRATCH = REPO_ROOT / ".mutation"
 HERE = Path("grading") / "mutation"
@@ -473,13 +474,11 @@ def survivor_entries(mutants, suite="hidden"):
 
 
 def write_readme(path, block):
-    text = path.read_text(encoding="utf-8")
-    begin, end = MARKERS
-    if begin not in text or end not in text:
+    """Put the lines of block between the README's MARKERS; False when it has none."""
+    try:
+        replace_between(path, *MARKERS, "\n".join(block))
+    except ValueError:
         return False
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(head + begin + "\n" + "\n".join(block) + "\n" + end + tail, encoding="utf-8")
     return True
 
 

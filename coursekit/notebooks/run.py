@@ -18,10 +18,12 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from unittest import mock
 
 import nbformat
 
 from coursekit.course import current
+from coursekit.readme import replace_between
 
 # The course's notebooks (course.toml) and folders.
 NOTEBOOKS = list(current().notebook_names)
@@ -97,20 +99,13 @@ class NotebookRun:
 @contextmanager
 def environment(**values):
     """Set (value) or remove (None) environment variables for the duration of the block."""
-    saved = {key: os.environ.get(key) for key in values}
-    try:
+    with mock.patch.dict(os.environ):  # restores the whole environment afterwards
         for key, value in values.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @contextmanager
@@ -322,13 +317,5 @@ def results_table(runs):
 
 def write_readme_table(table, readme=README, note=""):
     """Replace the text between the results markers of README.md by the table."""
-    with open(readme, encoding="utf-8") as f:
-        text = f.read()
-    if RESULTS_BEGIN not in text or RESULTS_END not in text:
-        raise ValueError(f"write_readme_table: {readme} lacks the markers {RESULTS_BEGIN} and "
-                         f"{RESULTS_END}; put them back around the results section.")
-    head, rest = text.split(RESULTS_BEGIN, 1)
-    _, tail = rest.split(RESULTS_END, 1)
     body = (note + "\n\n" if note else "") + table
-    with open(readme, "w", encoding="utf-8") as f:
-        f.write(f"{head}{RESULTS_BEGIN}\n{body}\n{RESULTS_END}{tail}")
+    replace_between(readme, RESULTS_BEGIN, RESULTS_END, body)

@@ -14,6 +14,8 @@ import tempfile
 
 import nbformat
 
+from coursekit.autograde.course import load_nbgrader_config
+
 # Entries of the master notebook folder that never go to the release.
 SKIP = {"cs231n", "__pycache__", ".ipynb_checkpoints"}
 
@@ -37,13 +39,7 @@ def _stage(source_dir, stage_dir, notebooks):
 
 
 def _nbgrader_config(root, config_file, assignment):
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = Config()
-    if config_file and os.path.exists(config_file):
-        loader = PyFileConfigLoader(os.path.basename(config_file), os.path.dirname(config_file))
-        config.merge(loader.load_config())
+    config = load_nbgrader_config(config_file or None)
     # nbgrader 0.9 no longer knows this option (it only warns); the release has no database.
     config.CourseDirectory.pop("db_assignments", None)
     config.CourseDirectory.root = root

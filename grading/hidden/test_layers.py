@@ -25,20 +25,10 @@ def forward_of(name):
     return getattr(master_module("layers"), name)
 
 
-def numeric_gradient(f, x, dout, h=1e-5):
-    """Centred differences of sum(f(x) * dout), computed here with the grader's functions."""
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        plus = np.sum(f(x) * dout)
-        x[i] = old - h
-        minus = np.sum(f(x) * dout)
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
+def numeric_gradient(f, x, dout):
+    """Centred differences of sum(f(x) * dout), computed here with the grader's functions: the
+    master's gradient_check, never the submission's copy."""
+    return master_module("gradient_check").eval_numerical_gradient_array(f, x, dout)
 
 
 def affine_forward(student, x, w, b):

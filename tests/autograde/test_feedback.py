@@ -91,3 +91,16 @@ def test_index_lists_items_scores_and_pending_manual_points():
     page = index_html(result, {"knn": "knn.html"})
     assert "Score: 3 / 5" in page and "knn:test_a" in page and "to be graded" in page
     assert "href='knn.html'" in page and "renamed" in page
+
+
+def test_index_escapes_what_a_submission_controls():
+    attack = "<script>alert(1)</script>"
+    quote = "x' onmouseover='alert(2)"
+    result = {"student": "ann", "assignment": "a1", "score": 0, "max_score": 1,
+              "notices": [f"{attack}.ipynb: renamed"],
+              "notebooks": {"knn": {"status": "graded", "message": quote}},
+              "items": [{"id": "knn:test_a", "score": 0, "max_score": 1, "message": attack}]}
+    page = index_html(result, {"knn": "knn.html"})
+    assert "<script>" not in page and "onmouseover='" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    assert "x&#39; onmouseover=&#39;alert(2)" in page

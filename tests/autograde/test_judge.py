@@ -50,6 +50,13 @@ def test_segments_split_a_cell_at_its_hidden_regions():
                                       {"hidden": False, "first": 5, "last": 5}]
 
 
+def test_hidden_region_opened_on_a_line_that_also_names_its_end_stays_open():
+    # As nbgrader reads it: the begin marker wins, so the feedback hides what the judge hides.
+    source = ("a\n# BEGIN HIDDEN TESTS / END HIDDEN TESTS\nb\n### END HIDDEN TESTS\nc\n"
+              "# END HIDDEN TESTS")
+    assert judge.hidden_lines(source) == {2, 3, 4}
+
+
 # --- the kernel's side: plain data out -------------------------------------------------------
 
 def fetched(requests, namespace, monkeypatch):

@@ -31,18 +31,14 @@ def rel_error(a, b):
     return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
 
 
-def numeric_gradient(f, x, h=1e-5):
-    """Centred differences of the scalar f() with respect to the array x (perturbed in place)."""
-    grad = np.zeros(x.shape)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        plus = float(f())
-        x[idx] = old - h
-        minus = float(f())
-        x[idx] = old
-        grad[idx] = (plus - minus) / (2 * h)
-    return grad
+def numeric_gradient(f, x):
+    """Centred differences of the scalar f() with respect to the array x (perturbed in place).
+
+    By the release's gradient_check, a given file every style's package holds unchanged (the
+    splice replaces student functions only), so no style's own code computes it."""
+    from cs231n.gradient_check import eval_numerical_gradient
+
+    return eval_numerical_gradient(lambda _: float(f()), x, verbose=False)
 
 
 def assert_grad(analytic, f, x, tol=1e-6, what="gradient"):
@@ -665,6 +661,18 @@ def _random_params(model, seed):
         model.params[name] = rng.randn(*value.shape) * (0.5 if name[0] == "W" else 0.1)
 
 
+def _assert_net_matches_reference(model, X, y, reg, num_layers, loss_tol, case):
+    """Scores, loss and every gradient of model against _net_loss_reference and centred
+    differences."""
+    scores, want = _net_loss_reference(model.params, X, y, reg, num_layers)
+    assert np.allclose(model.loss(X), scores, rtol=1e-12, atol=1e-12), case
+    loss, grads = model.loss(X, y)
+    assert abs(loss - want) < loss_tol and set(grads) == set(model.params), case
+    for name in model.params:
+        assert_grad(grads[name], lambda m=model: m.loss(X, y)[0], model.params[name],
+                    what=f"{name} {case}")
+
+
 @check
 def two_layer_net_loss_and_gradients_match_an_independent_computation():
     from cs231n.classifiers.fc_net import TwoLayerNet
@@ -674,13 +682,7 @@ def two_layer_net_loss_and_gradients_match_an_independent_computation():
     for reg in (0.0, 0.7):
         model = TwoLayerNet(input_dim=6, hidden_dim=5, num_classes=3, reg=reg)
         _random_params(model, 36)
-        scores, want = _net_loss_reference(model.params, X, y, reg, 2)
-        assert np.allclose(model.loss(X), scores, rtol=1e-12, atol=1e-12)
-        loss, grads = model.loss(X, y)
-        assert abs(loss - want) < 1e-12 and set(grads) == set(model.params)
-        for name in model.params:
-            assert_grad(grads[name], lambda m=model: m.loss(X, y)[0], model.params[name],
-                        what=f"{name} reg={reg}")
+        _assert_net_matches_reference(model, X, y, reg, 2, 1e-12, f"reg={reg}")
 
 
 @check
@@ -727,13 +729,8 @@ def fully_connected_net_loss_and_gradients_match_an_independent_computation():
             model = FullyConnectedNet(hidden, input_dim=5, num_classes=4, reg=reg,
                                       weight_scale=5e-2, dtype=np.float64)
             _random_params(model, 39)
-            scores, want = _net_loss_reference(model.params, X, y, reg, len(hidden) + 1)
-            assert np.allclose(model.loss(X), scores, rtol=1e-12, atol=1e-12)
-            loss, grads = model.loss(X, y)
-            assert abs(loss - want) < 1e-11 and set(grads) == set(model.params)
-            for name in model.params:
-                assert_grad(grads[name], lambda m=model: m.loss(X, y)[0], model.params[name],
-                            what=f"hidden={hidden} {name} reg={reg}")
+            _assert_net_matches_reference(model, X, y, reg, len(hidden) + 1, 1e-11,
+                                          f"hidden={hidden} reg={reg}")
 
 
 @check

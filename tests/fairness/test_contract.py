@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from coursekit import jail
 from coursekit.course import current
 from tests.fairness import contract_checks, splice
 
@@ -160,7 +161,7 @@ def reports(packages, tmp_path_factory):
     """{style: {check: "ok" or traceback}}; one subprocess per style, all run concurrently."""
     out_dir = tmp_path_factory.mktemp("fairness_reports")
     # single-threaded BLAS: the styles run side by side without oversubscribing the cores
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = {**os.environ, **jail.blas_threads(1)}
     procs = {}
     for style, package in packages.items():
         out_json = out_dir / f"{style}.json"

@@ -50,3 +50,13 @@ def test_a_request_over_the_memory_limit_costs_that_request_only(server):
         server.call("layers", "affine_forward", (x.T, x, np.zeros(x.shape[1])), {}, timeout=60)
     out, _ = server.call("layers", "affine_forward", (x, w, np.zeros(1)), {}, timeout=30)
     assert out.item() == x.shape[1]
+
+
+def test_the_oracle_process_runs_under_its_memory_cap_with_one_blas_thread(server):
+    server.call("layers", "relu_forward", (np.zeros(1),), {}, timeout=30)  # starts it
+    pid = server.proc.pid
+    limits = open(f"/proc/{pid}/limits").read()
+    row = next(line for line in limits.splitlines() if line.startswith("Max address space"))
+    assert row.split()[3:5] == [str(1024 * 2**20)] * 2  # soft and hard, in bytes
+    environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    assert b"OPENBLAS_NUM_THREADS=1" in environ and b"OMP_NUM_THREADS=1" in environ

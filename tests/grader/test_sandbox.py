@@ -1,6 +1,8 @@
 """The sandbox: what the worker can see and do, and how the grader survives what it does."""
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -128,27 +130,16 @@ def test_worker_has_no_network(probe):
     assert reply.status == "error"
 
 
-def test_hanging_call_times_out_and_the_next_call_works(probe):
-    reply = call(probe, "spin", timeout=1)
-    assert reply.status == "timeout" and "time limit" in reply.message
-    assert call(probe, "uid").ok
-
-
-def test_os_exit_is_a_crash_and_the_worker_restarts(probe):
-    reply = call(probe, "hard_exit")
-    assert reply.status == "crashed" and "exit code 3" in reply.message
-    assert call(probe, "uid").ok
-
-
-def test_sys_exit_is_an_error_of_that_call_only(probe):
-    reply = call(probe, "soft_exit")
-    assert reply.status == "error" and reply.error["type"] == "SystemExit"
-    assert call(probe, "uid").ok
-
-
-def test_output_flood_is_stopped(probe):
-    reply = call(probe, "flood")
-    assert reply.status == "flood" and "output flood" in reply.message
+@pytest.mark.parametrize("fn, kwargs, status, says", [
+    ("spin", {"timeout": 1}, "timeout", "time limit"),         # a hanging call times out
+    ("hard_exit", {}, "crashed", "exit code 3"),               # os._exit: the worker restarts
+    ("soft_exit", {}, "error", "'type': 'SystemExit'"),        # sys.exit: that call only
+    ("flood", {}, "flood", "output flood"),                    # the flood is stopped
+])
+def test_a_failed_call_is_reported_as_such_and_the_next_call_works(probe, fn, kwargs, status,
+                                                                    says):
+    reply = call(probe, fn, **kwargs)
+    assert reply.status == status and says in f"{reply.message} {reply.error}"
     assert call(probe, "uid").ok
 
 
@@ -376,3 +367,21 @@ def test_jail_mounts_every_folder_the_interpreters_symlinks_pass_through(tmp_pat
     for folder in (tools, tmp_path / "linked", real_bin):
         assert any(str(folder) == m or str(folder).startswith(m + "/") for m in mounted), \
             (folder, mounted)
+
+
+def test_py2_shims_stand_in_for_missing_past_future_and_six():
+    # The official starter's imports, in a worker whose environment lacks all three packages.
+    code = (
+        "import sys\n"
+        "for name in ('past', 'future', 'six'): sys.modules[name] = None\n"
+        "from coursekit.grader import worker\n"
+        "worker._install_py2_shims()\n"
+        "from past.builtins import xrange\n"
+        "from future import standard_library\n"
+        "from six.moves import cPickle, range as srange\n"
+        "import six, pickle\n"
+        "standard_library.install_aliases()\n"
+        "assert xrange is range and srange is range and cPickle is pickle and six.PY3\n"
+        "assert sys.modules['six.moves.cPickle'] is pickle\n"
+        "assert dict(six.iteritems({1: 2})) == {1: 2}\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

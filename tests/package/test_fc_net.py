@@ -9,6 +9,9 @@ import pytest
 from cs231n import model_io
 from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from cs231n.gradient_check import eval_numerical_gradient, rel_error
+from tests.package.test_published_checks_nets import (
+    _published_two_layer_net as published_two_layer_net,
+)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -25,14 +28,7 @@ def _numeric_grads(model, X, y):
 @pytest.mark.parametrize("reg", [0.0, 0.7])
 def test_two_layer_net_gradients_match_numeric_gradients(reg):
     # The notebook's check: linspace parameters, so no ReLU sits at its kink.
-    N, D, H, C = 3, 5, 50, 7
-    model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, reg=reg)
-    model.params["W1"] = np.linspace(-0.7, 0.3, num=D * H).reshape(D, H)
-    model.params["b1"] = np.linspace(-0.1, 0.9, num=H)
-    model.params["W2"] = np.linspace(-0.3, 0.4, num=H * C).reshape(H, C)
-    model.params["b2"] = np.linspace(-0.9, 0.1, num=C)
-    X = np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T
-    y = np.asarray([0, 5, 1])
+    model, X, y = published_two_layer_net(reg)
 
     _, grads = model.loss(X, y)
     numeric = _numeric_grads(model, X, y)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from cs231n.gradient_check import (
+    centered_difference,
     eval_numerical_gradient,
     eval_numerical_gradient_array,
     grad_check_sparse,
@@ -27,6 +28,16 @@ from cs231n.gradient_check import (
 )
 def test_rel_error_is_the_largest_relative_difference(x, y, expected):
     assert rel_error(x, y) == pytest.approx(expected, rel=1e-12, abs=0)
+
+
+def test_centered_difference_steps_one_entry_and_restores_x():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    diff = centered_difference(lambda v: v * v, x, (1, 0), h=0.5)
+
+    # Only entry (1, 0) moves: (3.5**2 - 2.5**2) there, 0 elsewhere; x is back as it was.
+    assert np.array_equal(diff, [[0.0, 0.0], [6.0, 0.0]])
+    assert np.array_equal(x, [[1.0, 2.0], [3.0, 4.0]])
 
 
 def test_eval_numerical_gradient_of_a_cubic_and_restores_x():

@@ -3,7 +3,6 @@
 Needs CS231N_CIFAR10_DIR: the cifar-10-batches-py folder built by `make cifar10` (a JPEG copy of
 CIFAR-10 whose published figures are in ../shared/data/cifar10/README.md).
 """
-import os
 
 import numpy as np
 import pytest
@@ -19,13 +18,8 @@ KNN_1NN_CORRECT = 136
 
 
 @pytest.fixture(scope="module")
-def cifar10():
-    folder = os.environ.get("CS231N_CIFAR10_DIR")
-    if not folder:
-        pytest.fail("CS231N_CIFAR10_DIR is not set: run `make test-realdata`, or build the data "
-                    "with `make cifar10` and set CS231N_CIFAR10_DIR to "
-                    "~/.cache/cs231n-a1/cifar-10-batches-py")
-    return load_CIFAR10(folder)
+def cifar10(cifar10_dir):
+    return load_CIFAR10(cifar10_dir)
 
 
 def test_load_CIFAR10_gives_the_official_shapes_dtypes_and_class_counts(cifar10):

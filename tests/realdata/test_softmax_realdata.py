@@ -1,5 +1,4 @@
 """The softmax notebook's first SGD run on the real CIFAR-10 (run by `make test-realdata`)."""
-import os
 
 import numpy as np
 import pytest
@@ -11,14 +10,9 @@ pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
-def rows_with_bias():
+def rows_with_bias(cifar10_dir):
     """The notebook's preprocessing: rows, train mean image subtracted, bias column of ones."""
-    folder = os.environ.get("CS231N_CIFAR10_DIR")
-    if not folder:
-        pytest.fail("CS231N_CIFAR10_DIR is not set: run `make test-realdata`, or build the data "
-                    "with `make cifar10` and set CS231N_CIFAR10_DIR to "
-                    "~/.cache/cs231n-a1/cifar-10-batches-py")
-    X_all, y_all, _, _ = load_CIFAR10(folder)
+    X_all, y_all, _, _ = load_CIFAR10(cifar10_dir)
     X_all = X_all.reshape(len(X_all), -1)
     mean_image = X_all[:49000].mean(axis=0)
 

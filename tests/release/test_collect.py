@@ -1,6 +1,7 @@
 """collect.py zips a complete submission and refuses an incomplete one with a clear message."""
 import json
 import os
+import runpy
 import subprocess
 import sys
 import zipfile
@@ -13,6 +14,15 @@ from coursekit.release.build import render_student_file
 COURSE = current()
 NOTEBOOKS = list(COURSE.notebook_files)
 MODELS = list(COURSE.saved_models)
+
+
+def test_the_released_collect_lists_the_course_notebooks_and_models_in_order():
+    # collect.py imports only the standard library (it is all a student runs), so the release
+    # writes the manifest's lists into it.
+    collect = runpy.run_path(str(COURSE.release_dir / "collect.py"))
+    assert collect["NOTEBOOKS"] == NOTEBOOKS
+    assert list(collect["MODELS"]) == MODELS
+    assert set(collect["MODELS"].values()) <= set(NOTEBOOKS)
 
 
 def notebook(with_outputs=True):
