@@ -110,3 +110,15 @@ def test_the_student_is_named_before_grading_and_the_artifact_is_their_feedback_
     assert upload["with"]["path"] == "course/feedback/${{ env.STUDENT }}/assignment1"
     assert upload["with"]["name"] == "feedback-${{ env.STUDENT }}"
     assert "env.STUDENT != ''" in upload["if"]
+
+
+def test_it_grades_a_push_or_a_dispatch_with_the_private_course(workflow):
+    triggers = workflow[True]   # YAML 1.1 reads the key `on` as True
+    assert set(triggers) == {"push", "workflow_dispatch"}
+    assert set(triggers["workflow_dispatch"]["inputs"]) == {"submission_repo", "ref", "student"}
+    [private] = [s for s in steps(workflow) if s.get("name", "").startswith(
+        "Check out the instructor's private course")]
+    assert private["if"] == "${{ vars.COURSE_REPO != '' }}"
+    assert private["with"] == {"repository": "${{ vars.COURSE_REPO }}",
+                               "ssh-key": "${{ secrets.COURSE_DEPLOY_KEY }}", "path": "course",
+                               "persist-credentials": False}
