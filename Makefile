@@ -45,8 +45,9 @@ $(CIFAR_DIR)/test_batch: | $(STAMP)
 test-realdata: $(CIFAR_DIR)/test_batch ## Run the tests that need the real CIFAR-10
 	CS231N_CIFAR10_DIR=$(CIFAR_DIR) $(PY) -m pytest -m realdata -q
 
-lint: $(STAMP) ## Lint the code with ruff
+lint: $(STAMP) ## Lint the code with ruff and the GitHub workflows with actionlint
 	$(VENV)/bin/ruff check cs231n coursekit tests grading
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 bench: $(STAMP) ## Print the speed benchmarks (ratios measured side by side); BENCH_ARGS=--write-readme updates the README
 	$(PY) -m coursekit.bench $(BENCH_ARGS)

@@ -17,6 +17,7 @@ VERB_MODULES = [
     "coursekit.release.leakcheck",
     "coursekit.autograde.command",
     "coursekit.autograde.gradescope",
+    "coursekit.autograde.ci",
     "coursekit.grader.command",
 ]
 

@@ -14,7 +14,9 @@ A short pipeline of small named steps, each in its own module and each runnable 
 
 `pipeline.grade_submission` runs the steps for one student; `batch.grade_all` runs many
 students in parallel; `command` is the `coursekit autograde` verb, `gradescope` the
-Gradescope autograder, `benchmark` the timings for `make bench`.
+Gradescope autograder, `ci` the GitHub workflow's steps (`coursekit ci-student-id`,
+`coursekit ci-grade`; `score` reads the score they annotate), `benchmark` the timings for
+`make bench`.
 
 This module stays import-light on purpose: the kernel launcher
 (`coursekit.autograde.kernel_launch`) is imported in every grading kernel.

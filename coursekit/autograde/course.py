@@ -166,6 +166,8 @@ def load_nbgrader_config(config_file):
 # that name would turn one into a folder and break every later export.
 OUTPUT_FILES = ("grades.csv", "summary.md", "summary.png")
 STUDENT_ID_MAX = 100
+# What an id may hold besides ASCII letters and digits.
+STUDENT_ID_PUNCTUATION = "-_.@+"
 STUDENT_ID_RULE = (f"a student id is 1 to {STUDENT_ID_MAX} characters: ASCII letters, digits and "
                    "- _ . @ +, starting with a letter or a digit, without '..', and not one of "
                    "the output files (" + ", ".join(OUTPUT_FILES) + ")")
@@ -187,7 +189,7 @@ def student_id_problem(student):
         return "it is empty"
     if len(student) > STUDENT_ID_MAX:
         return f"it is {len(student)} characters long (at most {STUDENT_ID_MAX})"
-    bad = sorted({ch for ch in student if not (ch.isascii() and (ch.isalnum() or ch in "-_.@+"))})
+    bad = sorted({ch for ch in student if not _id_character(ch)})
     if bad:
         return "it contains " + " ".join(repr(ch) for ch in bad)
     if not student[0].isalnum():
@@ -197,6 +199,38 @@ def student_id_problem(student):
     if student.lower() in OUTPUT_FILES:
         return f"{student!r} is the name of an output file of autograded/"
     return ""
+
+
+def _id_character(ch):
+    return ch.isascii() and (ch.isalnum() or ch in STUDENT_ID_PUNCTUATION)
+
+
+def student_id_from_name(name):
+    """A usable student id made from a name that may break the rules (a GitHub user name, a
+    workflow input): `dependabot[bot]` -> `dependabot_bot_`, the same id for the same name.
+
+    A character outside the id's alphabet becomes '_', so does a '.' before another '.';
+    what comes before the first letter or digit is dropped; the id is cut at STUDENT_ID_MAX
+    characters, and the name of an output file gets a '_' appended. A name without any ASCII
+    letter or digit (`李雷`) becomes `student-` and a digest of the name. Two names can give
+    one id (`a[b]` and `a_b_`): give such students ids of your own. StudentIdError for an
+    empty name, which names nobody.
+    """
+    import hashlib
+    import re
+
+    if not isinstance(name, str) or not name:
+        raise StudentIdError("coursekit: no student id can be made from an empty name; "
+                             "give the student's id instead")
+    plain = "".join(ch if _id_character(ch) else "_" for ch in name)
+    plain = re.sub(r"\.(?=\.)", "_", plain)
+    plain = plain.lstrip(STUDENT_ID_PUNCTUATION)[:STUDENT_ID_MAX]
+    if not plain:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        plain = "student-" + digest[:12]
+    if plain.lower() in OUTPUT_FILES:
+        plain += "_"
+    return check_student_id(plain, where=f"made from the name {name!r}")
 
 
 def check_student_id(student, where=""):

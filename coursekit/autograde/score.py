@@ -1,18 +1,19 @@
 """The score a CI step reports, read from a student's result file, never from grading output.
 
-    python -m coursekit.autograde.score autograded/<student>/assignment1.json
-    -> alice: 187.5 / 214
+    read_score(Path("autograded/alice/assignment1.json"))  ->  "alice: 187.5 / 214"
 
 What a notebook kernel writes to its stdout or stderr can end up in `coursekit autograde`'s
 output, so a line `alice: 214 / 214` (or a `::notice` workflow command) there may be the
 student's own. The result JSON is written by the grader itself, after every kernel of the
 submission has ended, atomically, outside every folder the sandbox can write
-(`pipeline.grade_submission`); `.github/workflows/autograde.yml` annotates what this prints.
-Exit code 1, with the reason on stderr, when there is no result or its grading failed.
+(`pipeline.grade_submission`); `coursekit ci-grade` (coursekit/autograde/ci.py) annotates
+the line this returns.
 """
 import json
-import sys
-from pathlib import Path
+
+
+class NoScore(Exception):
+    """There is no score to report; the message says why, for the job's error annotation."""
 
 
 def score_line(result):
@@ -22,26 +23,20 @@ def score_line(result):
     return f"{result['student']}: {_num(result['score'])} / {_num(result['max_score'])}"
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m coursekit.autograde.score RESULT_JSON", file=sys.stderr)
-        return 2
-    path = Path(argv[0])
+def read_score(path):
+    """`<student>: <score> / <max>` of the result file at `path`; NoScore when the file is
+    missing or unreadable (the grading did not finish) or records a failed grading."""
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        print(f"coursekit.autograde.score: no readable result at {path} ({exc}); the grading "
-              "did not finish: read its output above", file=sys.stderr)
-        return 1
+        raise NoScore(f"no readable result at {path} ({exc}); the grading did not finish") \
+            from exc
+    if not isinstance(result, dict):
+        raise NoScore(f"{path} holds no result (a JSON object was expected)")
     if result.get("status") == "error":
-        notices = "; ".join(result.get("notices", [])) or "no reason recorded"
-        print(f"coursekit.autograde.score: grading of {result.get('student')} failed: {notices}",
-              file=sys.stderr)
-        return 1
-    print(score_line(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        notices = "; ".join(map(str, result.get("notices", []))) or "no reason recorded"
+        raise NoScore(f"the grading of {result.get('student')} failed: {notices}")
+    try:
+        return score_line(result)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NoScore(f"{path} holds no score ({exc!r})") from exc
