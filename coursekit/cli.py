@@ -4,22 +4,24 @@ Each verb lives in its own module, which defines ``add_parser(subparsers)``; the
 adds must set ``func`` (called with the parsed arguments, returning an exit code).
 """
 import argparse
-import importlib
 import os
 import sys
 
 from coursekit.course import COURSE_ENV, ManifestError
 
-# Modules that provide verbs, in the order `coursekit --help` lists them.
-VERB_MODULES = [
-    "coursekit.notebooks.command",
-    "coursekit.release.command",
-    "coursekit.release.leakcheck",
-    "coursekit.autograde.command",
-    "coursekit.autograde.gradescope",
-    "coursekit.autograde.ci",
-    "coursekit.grader.command",
-]
+
+def verb_modules():
+    """The modules that provide verbs, in the order `coursekit --help` lists them. Imported
+    when called, after `--course` is applied: their defaults come from the course."""
+    from coursekit.autograde import ci, gradescope
+    from coursekit.autograde import command as autograde_command
+    from coursekit.grader import command as grader_command
+    from coursekit.notebooks import command as notebooks_command
+    from coursekit.release import command as release_command
+    from coursekit.release import leakcheck
+
+    return [notebooks_command, release_command, leakcheck, autograde_command, gradescope, ci,
+            grader_command]
 
 
 def build_parser():
@@ -30,8 +32,8 @@ def build_parser():
                         help="the course folder (holding course.toml; default: "
                         f"${COURSE_ENV}, else the working folder or a parent of it)")
     subparsers = parser.add_subparsers(title="verbs", metavar="VERB")
-    for name in VERB_MODULES:
-        importlib.import_module(name).add_parser(subparsers)
+    for module in verb_modules():
+        module.add_parser(subparsers)
     return parser
 
 
