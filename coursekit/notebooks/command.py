@@ -7,7 +7,7 @@ from coursekit.notebooks import answers, run
 README_NOTE = (
     "Written by `make notebooks-full`: the master notebooks executed in normal mode on the "
     "full CIFAR-10 (the JPEG-decoded copy of `make cifar10`), on 2 CPU cores. "
-    "Targets are those of issue 3. This copy scores within about 0.01 of the "
+    "Targets are the official assignment's. This copy scores within about 0.01 of the "
     "official data; kNN has nothing to tune but k, and here no k of k_choices "
     "reaches 0.28 on the 500 test images (0.22-0.278; the official data gives 0.282 "
     "with k = 10), so its row can only be met on the official archive.")

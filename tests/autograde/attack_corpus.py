@@ -1,4 +1,5 @@
-"""The attacks of issue 11 on the real course: the untouched release plus one attack each.
+"""The attacks on the grading host and the kernel, on the real course: the untouched release
+plus one attack each.
 
 Each attacker did no work (the release), so whatever it scores beyond the release came from the
 attack; the acceptance batch (test_course.py) grades every attacker with honest students in one

@@ -1,4 +1,4 @@
-"""The acceptance batch of issue 6 (slow): the real course graded by ONE `make autograde -j 2`.
+"""The acceptance batch (slow): the real course graded by ONE `make autograde -j 2`.
 
 The batch, on synthetic CIFAR-10 (the notebooks' grading mode needs only a subset): the master,
 the untouched release, module mutants of the master (the kNN tie-breaking one below and three
@@ -48,7 +48,7 @@ MODELS = load_models(HIDDEN_DIR)
 
 SOURCE = REPO_ROOT / "source" / "assignment1"
 RELEASE = REPO_ROOT / "release" / "assignment1"
-# Shapes of the models the notebooks save "for the autograder" (ASSIGNMENT.md).
+# Shapes of the models the notebooks save "for the autograder" (the official assignment).
 SAVED = {"softmax.npy": {"W": (3073, 10)}, "best_softmax.npy": {"W": (3073, 10)},
          "best_two_layer_net.npy": {"W1": (3072, 100), "b1": (100,), "W2": (100, 10),
                                     "b2": (10,)},
@@ -67,7 +67,7 @@ def master_submission(dest):
 
 def fit_to_test_images(dest, data):
     """No training at all: every saved model is least squares of one-hot labels on the test
-    images, with the grader's own preprocessing (issue 12); the notebooks are the master's."""
+    images, with the grader's own preprocessing; the notebooks are the master's."""
     from coursekit.grader.models import CifarImages
 
     images = CifarImages(data)
@@ -113,7 +113,7 @@ LIE_VARIABLE, LIE_TEST = "dists_two", "knn:knn_distances_no_loops"
 
 def liar_submission(dest):
     """The master, with a kernel that lies about one variable when the grader asks for the
-    values of a test (issue 12): only the test that reads it may lose points."""
+    values of a test: only the test that reads it may lose points."""
     master_submission(dest)
     path = dest / "knn.ipynb"
     nb = json.loads(path.read_text())
@@ -578,7 +578,7 @@ def test_release_earns_no_notebook_test_point(graded_course):
     assert earned == {}
 
 
-# --- issue 12: the kernel's own tricks ------------------------------------------------------
+# --- the kernel's own tricks -----------------------------------------------------------------
 
 KERNEL_ATTACKERS = [f"attack_{name}" for name in (
     "swallows_exceptions", "patches_numpy_comparisons", "custom_exception_handler",
@@ -899,7 +899,7 @@ def test_a_failed_test_says_which_error_it_raised(graded_course):
     assert item["score"] == 0 and item["message"].startswith("test failed ("), item
 
 
-# --- issue 11: the attackers --------------------------------------------------------------
+# --- the attackers -------------------------------------------------------------------------
 
 def master_secret_lines(kinds=("package-solution", "notebook-solution", "hidden-test")):
     """Lines of the master's solutions and hidden tests (the leak check's own list)."""

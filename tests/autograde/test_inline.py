@@ -31,7 +31,7 @@ def set_answer(path, grade_id, text):
 @pytest.fixture
 def student(tmp_path):
     if not (SOURCE / "knn.ipynb").exists():
-        pytest.fail("source/assignment1/knn.ipynb is missing (issue 3)")
+        pytest.fail("source/assignment1/knn.ipynb is missing")
     for nb in SOURCE.glob("*.ipynb"):
         shutil.copyfile(nb, tmp_path / nb.name)
     return tmp_path

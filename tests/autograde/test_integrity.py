@@ -1,4 +1,4 @@
-"""Batch integrity (issue 11), the fast part: locks, student ids, scratch folders, Ctrl-C, a
+"""Batch integrity, the fast part: locks, student ids, scratch folders, Ctrl-C, a
 corrupt gradebook. Grading itself is faked where the point is not grading (the slow part,
 with real batches, is test_integrity_batch.py)."""
 import json

@@ -1,4 +1,4 @@
-"""Batch integrity (issue 11), the slow part: real `coursekit autograde` runs of the tiny course,
+"""Batch integrity, the slow part: real `coursekit autograde` runs of the tiny course,
 interrupted with SIGINT, or run twice at once into one output root or for one student.
 
 Each run gets a temp folder of its own (TMPDIR), so "nothing left behind" is checked exactly:

@@ -1,4 +1,4 @@
-"""The grading batch with a PostgreSQL gradebook (issue 6: any db_url nbgrader accepts).
+"""The grading batch with a PostgreSQL gradebook (any db_url nbgrader accepts).
 
 The tests marked `postgres` (make test-postgres) start a throw-away PostgreSQL server
 (postgres.py), grade a class of the tiny course with two workers, the gradebook URL taken from

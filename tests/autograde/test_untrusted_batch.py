@@ -1,7 +1,7 @@
 """The host treats a submission as untrusted data: hostile students graded in one parallel batch
 with honest ones (slow: `make test-autograde`).
 
-Each attack of issue 11 on the host side is one student: links to the master handed in, links
+Each attack on the host side is one student: links to the master handed in, links
 a kernel plants in the folder nbgrader started it in, a sparse file, a 25 MB notebook, outputs
 and answers that carry scripts and 30 MB images. Every attacker gets what their honest work
 earns, the honest students their full score, the course (master, config, gradebook file) is

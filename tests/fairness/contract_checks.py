@@ -1,4 +1,5 @@
-"""Contract checks of one built `cs231n` package, written from ASSIGNMENT.md, not from a solution.
+"""Contract checks of one built `cs231n` package, written from the official assignment's API,
+not from a solution.
 
 Run as `python contract_checks.py PKG_PARENT OUT_JSON`: imports the `cs231n` package found in
 PKG_PARENT (one package per process, since every style's package is called `cs231n`), runs every

@@ -1,4 +1,5 @@
-"""Every fairness style is correct by the contract (ASSIGNMENT.md), independently of our grader.
+"""Every fairness style is correct by the contract (the official assignment's API),
+independently of our grader.
 
 Each style is spliced into the release package (splice.py) and checked in its own subprocess by
 contract_checks.py (all the packages are named `cs231n`, so two cannot share a process). The

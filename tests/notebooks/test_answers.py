@@ -8,7 +8,7 @@ from nbgrader.preprocessors import ClearSolutions
 from coursekit.notebooks import answers
 from coursekit.notebooks.run import SOURCE_DIR, notebook_path
 
-# The correct choices, worked out from the questions themselves (see the issue and ASSIGNMENT.md):
+# The correct choices, worked out from the questions themselves (the official assignment's):
 # L1 nearest neighbour is unchanged by shifts, one global scale and pixel moves shared by all
 # images; 1-NN has zero training error and kNN time grows with the training set; a new example
 # with all SVM margins met adds zero hinge loss but positive softmax loss; sigmoid and ReLU have

@@ -25,7 +25,7 @@ SOLUTION_CELLS = {
     "FullyConnectedNets": ["fc_overfit_three_layer_solution", "fc_overfit_five_layer_solution",
                            "fc_best_model_solution"],
 }
-# The inline questions of ASSIGNMENT.md: 3 + 4 + 2 + 1 + 2.
+# The inline questions of the official assignment: 3 + 4 + 2 + 1 + 2.
 INLINE_QUESTIONS = {
     "knn": ["knn_inline_q1", "knn_inline_q2", "knn_inline_q3"],
     "softmax": ["softmax_inline_q1", "softmax_inline_q2", "softmax_inline_q3", "softmax_inline_q4"],
@@ -33,7 +33,7 @@ INLINE_QUESTIONS = {
     "features": ["features_inline_q1"],
     "FullyConnectedNets": ["fc_inline_q1", "fc_inline_q2"],
 }
-# Model files the notebooks save for the autograder (ASSIGNMENT.md).
+# Model files the notebooks save for the autograder (the official assignment).
 SAVED_FILES = {
     "softmax": ["softmax.npy", "best_softmax.npy"],
     "two_layer_net": ["best_two_layer_net.npy"],
