@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from coursekit.autograde.course import ASSIGNMENT, REPO_ROOT
-from coursekit.autograde.modules import _as_dict, _first, load_callable
+from coursekit.autograde.module_checks import _as_dict, _first, load_callable
 
 
 def normalise_answers(result):

@@ -31,7 +31,7 @@ from coursekit.autograde import (
     inline,
     interrupts,
     locks,
-    modules,
+    module_checks,
     nbgrade,
     reviews,
     scratch,
@@ -261,7 +261,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
                 })
     with _timed(timing, "modules"):
         untrusted.verify(submitted, pristine)
-        module_items, module_notices, grader_notes = modules.run_module_checks(course,
+        module_items, module_notices, grader_notes = module_checks.run_module_checks(course,
                                                                                submitted)
         items += module_items + other_inline
         notices += module_notices

@@ -3,7 +3,7 @@ import argparse
 import sys
 
 from coursekit.grader.driver import grade_submission
-from coursekit.grader.report import summary, to_json, write_reports
+from coursekit.grader.check_report import summary, to_json, write_reports
 
 
 def add_parser(subparsers):

@@ -3,7 +3,7 @@ import csv
 import json
 
 from coursekit.autograde.course import Course
-from coursekit.autograde.modules import normalise_checks
+from coursekit.autograde.module_checks import normalise_checks
 from coursekit.autograde.report import export, item_stats
 
 

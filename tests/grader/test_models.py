@@ -268,7 +268,7 @@ def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
         tmp_path, honest_and_fitted):
     from coursekit.autograde import report, reviews
     from coursekit.autograde.course import Course
-    from coursekit.autograde.modules import normalise_checks
+    from coursekit.autograde.module_checks import normalise_checks
 
     (tmp_path / "source" / "assignment1").mkdir(parents=True)
     course = Course(root=tmp_path, notebooks=("softmax",), module_grader=None,

@@ -1,4 +1,4 @@
-"""Step 3, modules: the hidden module checks and the saved-model checks.
+"""Step 3, module checks: the hidden module checks and the saved-model checks.
 
 The checks themselves (sandbox, reference values) belong to `coursekit.grader`; this step
 calls its entry point on the collected submission and turns whatever it returns into
