@@ -345,7 +345,7 @@ class FullCifar:
     def __init__(self, rng):
         self.X = {s: rng.randn(1000, 4) for s in self.SPLITS}
 
-    def inputs(self, pipeline, kind, split):
+    def inputs(self, preprocessing, kind, split):
         return self.X[split]
 
     def labels(self, split):
