@@ -2,8 +2,8 @@
 import argparse
 import sys
 
-from coursekit.grader.driver import grade_submission
 from coursekit.grader.check_report import summary, to_json, write_reports
+from coursekit.grader.driver import grade_submission
 
 
 def add_parser(subparsers):

@@ -85,7 +85,8 @@ def gap_limit(num_val, num_test):
 
 
 class CifarImages:
-    """The validation and test inputs of each preprocessing (and their labels), computed on first use.
+    """The validation and test inputs of each preprocessing and their labels, computed on first
+    use.
 
     split: "val" (training images NUM_TRAIN.. of the notebooks) or "test" (the first NUM_TEST).
     """

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from coursekit.grader.check_report import gradescope_results, summary, to_json
 from coursekit.grader.context import CheckFailed, CheckInfo, Student
 from coursekit.grader.functions import STUDENT_FUNCTIONS, module_of
 from coursekit.grader.oracle import OracleServer
 from coursekit.grader.references import GraderError, dump_references, load_references
-from coursekit.grader.check_report import gradescope_results, summary, to_json
 from coursekit.grader.results import CheckResult, GradeResult
 from coursekit.grader.sandbox import Limits, Sandbox
 
