@@ -131,7 +131,7 @@ def _init_worker(course):
     from coursekit.autograde import nbgrade
 
     _WORKER["course"] = course
-    base = nbgrade.prepare_worker(course)
+    base = nbgrade.prepare_scratch(course)
     # The worker's temporary folders (module grader stages, ...) live and die with its scratch.
     scratch.redirect_tempfile_for_good(base / "py")
     _WORKER["scratch"] = base
@@ -140,7 +140,7 @@ def _init_worker(course):
 def _grade_task(student, folder):
     course = _WORKER["course"]
     try:
-        result = pipeline.grade_submission(course, student, folder, worker=_WORKER["scratch"])
+        result = pipeline.grade_submission(course, student, folder, scratch_dir=_WORKER["scratch"])
         return student, result["score"], result["max_score"], None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -224,7 +224,7 @@ def _grade_locked(course, submissions, jobs, force, progress, log):
 
 
 def _run_serial(course, todo, outcomes, bar):
-    with pipeline.worker_scratch(course) as base:
+    with pipeline.scratch_folder(course) as base:
         _WORKER.update(course=course, scratch=base)
         for student, folder in todo:
             interrupts.checkpoint()     # a stop whose KeyboardInterrupt got lost

@@ -122,29 +122,29 @@ def prepare(course, force=False):
 
 # --- one student ------------------------------------------------------------------------
 
-def grade_submission(course, student, submission_dir, worker=None):
+def grade_submission(course, student, submission_dir, scratch_dir=None):
     """Grade one submission; writes autograded/<student>/, feedback/<student>/ and the
-    JSON, and returns the result dict. `worker` is this process's scratch folder
-    (`nbgrade.prepare_worker`); one is made, and removed after, when None.
+    JSON, and returns the result dict. `scratch_dir` is this process's scratch folder
+    (`nbgrade.prepare_scratch`); one is made, and removed after, when None.
 
     The student id is checked first (course.check_student_id), and the grading holds the
     student's lock (locks.student_lock): the same student is never graded twice at once, by
     two workers of a batch or by two runs; and the gradebook's, shared (locks.gradebook_lock):
     no run rebuilds the assignment under it."""
     check_student_id(student)
-    if worker is None:
-        with worker_scratch(course) as worker:
-            return grade_submission(course, student, submission_dir, worker)
+    if scratch_dir is None:
+        with scratch_folder(course) as scratch_dir:
+            return grade_submission(course, student, submission_dir, scratch_dir)
     with locks.student_lock(course, student), locks.gradebook_lock(course, shared=True), \
             interrupts.grading():
-        return _grade_submission(course, student, submission_dir, worker)
+        return _grade_submission(course, student, submission_dir, scratch_dir)
 
 
 @contextmanager
-def worker_scratch(course):
-    """This process's grading scratch folder for the block (`nbgrade.prepare_worker`), with
+def scratch_folder(course):
+    """This process's grading scratch folder for the block (`nbgrade.prepare_scratch`), with
     Python's temporary folders inside it; removed at the end, however the block ends."""
-    base = nbgrade.prepare_worker(course)
+    base = nbgrade.prepare_scratch(course)
     try:
         with scratch.redirect_tempfile(base / "py"):
             yield base
@@ -152,7 +152,7 @@ def worker_scratch(course):
         scratch.remove_folder(base)
 
 
-def _grade_submission(course, student, submission_dir, worker):
+def _grade_submission(course, student, submission_dir, scratch_dir):
     warnings.filterwarnings("ignore", module="sqlalchemy")
     warnings.filterwarnings("ignore", message=".*not in session.*")
     nbgrade.begin_submission(course)
