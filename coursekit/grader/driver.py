@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.grader.master import HIDDEN_DIR, REPO_ROOT
+from coursekit.grader.models import dataset_dir
 from coursekit.grader.references import REFERENCES_FILE, GraderError
 from coursekit.grader.results import GradeResult
 
@@ -48,8 +49,9 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, isolation="
                      timeout_scale=1.0, models=True, code=True, functions=(), tests=None):
     """Grade the `cs231n/` package in folder `path`; returns a GradeResult.
 
-    - cifar_dir: CIFAR-10 folder for the saved models (default: $CS231N_CIFAR10_DIR); without
-      it they are "not graded".
+    - cifar_dir: CIFAR-10 folder for the saved models (default: the course's own
+      cs231n/datasets/cifar-10-batches-py; the environment is not read); without the data
+      they are "not graded".
     - isolation: "auto", "bwrap", "uid" or "none" (coursekit/jail.py).
     - timeout_scale: multiplies every check's time limit.
     - models / code: grade the saved models / run the code checks (both by default).
@@ -63,9 +65,8 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, isolation="
     with tempfile.TemporaryDirectory(prefix=f"ck-grade-{os.getpid()}-") as tmp:
         out = Path(tmp) / "grade.json"
         args = [*targets, "--submission", str(path), "--results-json", str(out),
-                "--isolation", isolation, "--timeout-scale", str(timeout_scale)]
-        if cifar_dir:
-            args += ["--cifar-dir", str(cifar_dir)]
+                "--isolation", isolation, "--timeout-scale", str(timeout_scale),
+                "--cifar-dir", str(dataset_dir(cifar_dir))]
         for function in functions:
             args += ["--function", function]
         run_pytest(args, hidden_dir)

@@ -43,6 +43,7 @@ NUM_TEST = 1000
 # The size of the whole CIFAR-10: the ceilings of models.toml are accuracies on it.
 CIFAR10_SIZES = (50000, 10000)
 CACHE_DIR = REPO_ROOT / ".cache" / "grader"
+DEFAULT_DATASET_DIR = REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
 
 # How far test accuracy may exceed validation accuracy before a model is held for review, in
 # standard errors of the difference. An honest model's two accuracies differ by sampling only:
@@ -63,11 +64,10 @@ def load_models(hidden_dir=HIDDEN_DIR):
 
 
 def dataset_dir(cifar_dir=None):
-    if cifar_dir:
-        return Path(cifar_dir)
-    if os.environ.get("CS231N_CIFAR10_DIR"):
-        return Path(os.environ["CS231N_CIFAR10_DIR"])
-    return REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
+    """The CIFAR-10 folder of the saved models: `cifar_dir`, else the course's own copy. The
+    callers' edges ($CS231N_CIFAR10_DIR: `coursekit grade-module`, `pytest grading/hidden`,
+    `coursekit autograde`) decide what to pass; nothing here reads the environment."""
+    return Path(cifar_dir) if cifar_dir else DEFAULT_DATASET_DIR
 
 
 def split_sizes(num_images):

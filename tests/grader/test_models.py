@@ -7,6 +7,7 @@ last fifth for validation, so the models here are fitted on the first four fifth
 """
 import csv
 import json
+import os
 import pickle
 import re
 
@@ -136,10 +137,20 @@ def test_saved_models_are_scored_by_their_test_accuracy(tmp_path, trained, synth
         assert target < accuracy
 
 
-def test_points_scale_linearly_from_chance_to_target(tmp_path, trained, synthetic_cifar_dir):
+def test_points_scale_linearly_from_chance_to_target(tmp_path, trained, synthetic_cifar_dir,
+                                                    monkeypatch):
     submission = submission_with(tmp_path, {"softmax": trained["softmax"][0]})
     accuracy = trained["softmax"][1]
+    # The folder is an argument: the grader neither reads nor sets $CS231N_CIFAR10_DIR (the
+    # nested pytest.main only drops the outer run's PYTEST_CURRENT_TEST).
+    monkeypatch.setenv("CS231N_CIFAR10_DIR", str(tmp_path / "nowhere"))
+
+    def environment():
+        return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+    before = environment()
     result = grade(submission, models=True, code=False, cifar_dir=synthetic_cifar_dir)
+    assert environment() == before
     check = model_checks(result)["softmax"]
     target = models.load_models()["softmax"]["target"]
     expected = min(1.0, (accuracy - 0.10) / (target - 0.10)) * check.max_points
@@ -159,6 +170,13 @@ def test_missing_and_malformed_models_score_zero_with_a_reason(tmp_path, trained
     assert "NaN" in checks["best_two_layer_net"].message
     assert "missing" in checks["best_softmax_features"].message
     assert all(c.points == 0 and c.status == "failed" for c in checks.values())
+
+
+def test_the_dataset_folder_is_the_one_passed_else_the_courses_never_the_environments(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("CS231N_CIFAR10_DIR", str(tmp_path / "from-env"))
+    assert models.dataset_dir(tmp_path / "given") == tmp_path / "given"
+    assert models.dataset_dir(None) == models.DEFAULT_DATASET_DIR
 
 
 def test_without_the_dataset_models_are_not_graded(tmp_path, trained):
