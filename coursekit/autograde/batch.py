@@ -15,7 +15,6 @@ ones are interrupted, grades.csv and the summary are written for the students gr
 and GradingInterrupted says how many. Scratch folders and staging are removed on every way
 out, and the ones of dead earlier runs at the start (scratch.py).
 """
-import json
 import multiprocessing
 import os
 import shutil
@@ -28,10 +27,11 @@ from pathlib import Path
 
 from coursekit.autograde import collect, gradebook, interrupts, locks, pipeline, scratch
 from coursekit.autograde.course import StudentIdError, check_student_id
+from coursekit.autograde.result import ERROR, INTERRUPTED, Result
 
 _WORKER = {}
-# What a worker returns for a student it did not finish because the batch is stopping.
-INTERRUPTED = "interrupted"
+# What a worker returns for a student it did not finish because the batch is stopping (also
+# the status of the earlier result of such a student: result.INTERRUPTED).
 # Seconds the interrupted workers get to stop their kernels and clean up before being killed.
 STOP_GRACE_SECONDS = 20
 
@@ -100,15 +100,12 @@ def submission_fingerprint(course, folder):
 
 
 def is_done(course, student, folder):
-    path = course.result_path(student)
-    if not path.exists():
-        return False
     try:
-        result = json.loads(path.read_text())
-    except ValueError:
+        result = Result.load(course.result_path(student))
+    except (OSError, ValueError):
         return False
-    return result.get("status") not in ("error", INTERRUPTED) and \
-        result.get("fingerprint") == submission_fingerprint(course, folder)
+    return result.status not in (ERROR, INTERRUPTED) and \
+        result.fingerprint == submission_fingerprint(course, folder)
 
 
 def mark_interrupted(course, student):
@@ -117,13 +114,13 @@ def mark_interrupted(course, student):
     again (until then, export keeps its scores without refreshing them from the gradebook)."""
     path = course.result_path(student)
     try:
-        result = json.loads(path.read_text())
+        result = Result.load(path)
     except (OSError, ValueError):
         return
-    if result.get("status") in ("error", INTERRUPTED):
+    if result.status in (ERROR, INTERRUPTED):
         return
-    result["status"] = INTERRUPTED
-    pipeline.atomic_write_text(path, pipeline.result_json(result))
+    result.status = INTERRUPTED
+    pipeline.atomic_write_text(path, result.dumps())
 
 
 def _init_worker(course):
@@ -141,7 +138,7 @@ def _grade_task(student, folder):
     course = _WORKER["course"]
     try:
         result = pipeline.grade_submission(course, student, folder, scratch_dir=_WORKER["scratch"])
-        return student, result["score"], result["max_score"], None
+        return student, result.score, result.max_score, None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         record_error(course, student, error, traceback.format_exc())
@@ -160,13 +157,8 @@ def _pool_task(student, folder):
 def record_error(course, student, error, detail=""):
     """A result for a student the pipeline itself failed on (a grader bug, not the student's):
     marked as an error, so a rerun grades the student again."""
-    result = {"version": pipeline.RESULT_VERSION, "student": student,
-              "assignment": course.assignment, "status": "error", "fingerprint": "",
-              "notebooks": {}, "items": [], "score": 0.0, "max_score": 0.0,
-              "manual_pending": 0.0,
-              "notices": [f"grading failed: {error}; the instructor has been told (see the log)"],
-              "error_detail": detail[-4000:]}
-    pipeline.atomic_write_text(course.result_path(student), pipeline.result_json(result))
+    result = Result.error(student, course.assignment, error, detail)
+    pipeline.atomic_write_text(course.result_path(student), result.dumps())
 
 
 def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print, wait=True):

@@ -63,9 +63,9 @@ def time_submission(submission, course=None, student="bench"):
         return {"total_seconds": round(end - start, 2),
                 "prepare_seconds": round(prepared - start, 2),
                 "scratch_seconds": round(ready - prepared, 2),
-                "stages": result["timing"],
-                "notebooks": {n: i.get("seconds") for n, i in result["notebooks"].items()},
-                "score": result["score"], "max_score": result["max_score"]}
+                "stages": result.timing,
+                "notebooks": {n: i.get("seconds") for n, i in result.notebooks.items()},
+                "score": result.score, "max_score": result.max_score}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if scratch_dir is not None:

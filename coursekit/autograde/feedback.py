@@ -126,13 +126,14 @@ def notebook_feedback_html(course, student, notebook, graded_notebook_path):
 
 
 def write_feedback(course, student, graded_dir, out_dir, result):
-    """Write out_dir/index.html and one page per graded notebook. Returns the file names."""
+    """Write out_dir/index.html (from `result`, a Result) and one page per graded notebook.
+    Returns the file names."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pages = {}
     for name in course.notebooks:
         path = Path(graded_dir) / f"{name}.ipynb"
-        if result["notebooks"].get(name, {}).get("status") == "graded" and path.exists():
+        if result.notebooks.get(name, {}).get("status") == "graded" and path.exists():
             page = f"{name}.html"
             (out_dir / page).write_text(notebook_feedback_html(course, student, name, path),
                                         encoding="utf-8")
@@ -147,41 +148,39 @@ def _row(cells, cls=""):
 
 
 def index_html(result, pages):
-    """One page: total, then every graded item with its score and message."""
+    """One page of a Result: total, then every graded item with its score and message."""
     esc = html.escape
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>Feedback: {esc(result['student'])} / {esc(result['assignment'])}</title>",
+        f"<title>Feedback: {esc(result.student)} / {esc(result.assignment)}</title>",
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
         "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px}"
         ".fail{background:#fdecea}.pass{background:#edf7ed}.pending{background:#fff8e1}"
         "</style></head><body>",
-        f"<h1>{esc(result['assignment'])}: {esc(result['student'])}</h1>",
-        f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b>",
+        f"<h1>{esc(result.assignment)}: {esc(result.student)}</h1>",
+        f"<p><b>Score: {result.score:g} / {result.max_score:g}</b>",
     ]
-    pending = result.get("manual_pending", 0)
+    pending = result.manual_pending
     if pending:
         parts.append(f" ({pending:g} points of free-text answers still to be graded by hand)")
     parts.append("</p>")
-    if result.get("notices"):
+    if result.notices:
         parts.append("<h2>Notices</h2><ul>")
-        parts += [f"<li>{esc(n)}</li>" for n in result["notices"]]
+        parts += [f"<li>{esc(n)}</li>" for n in result.notices]
         parts.append("</ul>")
     parts.append("<h2>Notebooks</h2><ul>")
-    for name, info in result["notebooks"].items():
+    for name, info in result.notebooks.items():
         link = (f"<a href='{esc(pages[name])}'>{esc(name)}.ipynb</a>" if name in pages
                 else f"{esc(name)}.ipynb")
         message = f": {esc(info['message'])}" if info.get("message") else ""
         parts.append(f"<li>{link} ({esc(info['status'])}){message}</li>")
     parts.append("</ul><h2>Graded items</h2><table><tr><th>item</th><th>score</th>"
                  "<th>max</th><th>message</th></tr>")
-    for item in result["items"]:
-        held = item.get("review", {}).get("status") == "pending"  # a saved model: reviews.py
-        cls = ("pending" if item.get("pending") or held else
-               "pass" if item["score"] >= item["max_score"] else "fail")
-        score = ("to be graded" if item.get("pending") else
-                 "held for review" if held else f"{item['score']:g}")
-        parts.append(_row([item["id"], score, f"{item['max_score']:g}",
-                           item.get("message", "")], cls))
+    for item in result.items:
+        held = item.held  # a saved model: reviews.py
+        cls = ("pending" if item.pending or held else
+               "pass" if item.score >= item.max_score else "fail")
+        score = "to be graded" if item.pending else "held for review" if held else f"{item.score:g}"
+        parts.append(_row([item.id, score, f"{item.max_score:g}", item.message], cls))
     parts.append("</table></body></html>")
     return "\n".join(parts) + os.linesep

@@ -12,7 +12,6 @@ graded notebooks from nbgrader's writer. What is published as autograded/<studen
 from `submitted/` and `graded/` (`publish_graded`).
 """
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -37,8 +36,7 @@ from coursekit.autograde import (
     scratch,
 )
 from coursekit.autograde.course import check_student_id, load_nbgrader_config
-
-RESULT_VERSION = 1
+from coursekit.autograde.result import Item, Result
 
 
 def atomic_write_text(path, text):
@@ -124,7 +122,7 @@ def prepare(course, force=False):
 
 def grade_submission(course, student, submission_dir, scratch_dir=None):
     """Grade one submission; writes autograded/<student>/, feedback/<student>/ and the
-    JSON, and returns the result dict. `scratch_dir` is this process's scratch folder
+    JSON, and returns the Result. `scratch_dir` is this process's scratch folder
     (`nbgrade.prepare_scratch`); one is made, and removed after, when None.
 
     The student id is checked first (course.check_student_id), and the grading holds the
@@ -165,16 +163,12 @@ def _grade_submission(course, student, submission_dir, scratch_dir):
         swap_in(stage / "autograded" / student / course.assignment,
                 course.autograded_dir / student / course.assignment)
         swap_in(stage / "feedback", course.feedback_dir / student / course.assignment)
-        result["timing"] = timing
+        result.timing = timing
         timing["publish"] = round(time.monotonic() - t, 2)
-        atomic_write_text(course.result_path(student), result_json(result))
+        atomic_write_text(course.result_path(student), result.dumps())
         return result
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def result_json(result):
-    return json.dumps(result, indent=2, sort_keys=True) + "\n"
 
 
 def _timed(timing, name):
@@ -241,47 +235,37 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
         untrusted.verify(submitted, pristine)
         paths = {n: submitted / f"{n}.ipynb" for n in course.notebooks
                  if (submitted / f"{n}.ipynb").exists()}
-        inline_items, inline_notices, inline_notes = inline.run_inline(course, paths)
-        inline_messages = {i["id"].removeprefix("inline:").split(":")[-1]: i.get("message", "")
+        inline_items, inline_notes = inline.run_inline(course, paths)
+        inline_messages = {i.id.removeprefix("inline:").split(":")[-1]: i.message
                            for i in inline_items}
         # Choice questions that are answer cells are scored in the gradebook itself; the
         # others become items of their own, listed last.
         other_inline, inline_cells = gradebook.record_inline_scores(course, student, inline_items)
-        notices += inline_notices
     with _timed(timing, "notebook_scores"):
         grades = gradebook.notebook_grades(course, student, inline_cells)
         for name in course.notebooks:
             for g in grades.get(name, []):
-                items.append({
-                    "id": f"{name}:{g['name']}", "column": f"{name}:{g['name']}",
-                    "kind": g["kind"], "score": g["score"], "max_score": g["max_score"],
-                    "pending": g["needs_manual_grade"] and g["manual_score"] is None,
-                    "message": inline_messages.get(g["name"]) or _cell_message(
-                        g, notebooks[name], test_errors.get(name, {}).get(g["name"])),
-                })
+                items.append(notebook_item(name, g, inline_messages.get(g["name"]) or
+                                           _cell_message(g, notebooks[name],
+                                                         test_errors.get(name, {}).get(g["name"]))))
     with _timed(timing, "modules"):
         untrusted.verify(submitted, pristine)
-        module_items, module_notices, grader_notes = module_checks.run_module_checks(course,
-                                                                               submitted)
+        module_items, module_notices, grader_notes = module_checks.run_module_checks(
+            course, submitted, cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
         items += module_items + other_inline
         notices += module_notices
-    try:  # a regrade keeps the instructor's decisions on held models
-        decisions = reviews.load(course)
-    except reviews.ReviewsError:
-        decisions = {}  # held as pending; the export that follows names the broken line
-    reviews.apply({"student": student, "items": items}, decisions)
     notices += manifest["skipped"]
     if manifest["extra_notebooks"]:
         notices.append("notebooks not part of the assignment (ignored): "
                        + ", ".join(manifest["extra_notebooks"]))
-    result = {
-        "version": RESULT_VERSION, "student": student, "assignment": course.assignment,
-        "fingerprint": manifest["fingerprint"], "notebooks": notebooks, "items": items,
-        "notices": notices, "grader_notes": inline_notes + grader_notes,
-        "score": round(sum(i["score"] for i in items), 4),
-        "max_score": round(sum(i["max_score"] for i in items), 4),
-        "manual_pending": round(sum(i["max_score"] for i in items if i.get("pending")), 4),
-    }
+    result = Result(student, course.assignment, items=items, notebooks=notebooks,
+                    notices=notices, grader_notes=inline_notes + grader_notes,
+                    fingerprint=manifest["fingerprint"])
+    try:  # a regrade keeps the instructor's decisions on held models
+        decisions = reviews.load(course)
+    except reviews.ReviewsError:
+        decisions = {}  # held as pending; the export that follows names the broken line
+    reviews.apply(result, decisions)
     with _timed(timing, "feedback"):
         feedback.write_feedback(course, student, graded, stage / "feedback", result)
         publish_graded(submitted, pristine, graded, workdir, stage / "publish",
@@ -300,6 +284,14 @@ def publish_graded(submitted, pristine, graded, dest, scratch, limits=untrusted.
         untrusted.write_file(scratch / notebook.name, notebook.read_bytes())
     untrusted.reset_folder(dest)
     os.replace(scratch, dest)
+
+
+def notebook_item(notebook, grade, message):
+    """The Item of one graded cell of a notebook (a gradebook grade, gradebook.notebook_grades).
+    """
+    return Item(f"{notebook}:{grade['name']}", grade["kind"], grade["score"], grade["max_score"],
+                message=message,
+                pending=bool(grade["needs_manual_grade"]) and grade["manual_score"] is None)
 
 
 def _join(*parts):

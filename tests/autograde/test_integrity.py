@@ -17,6 +17,7 @@ from tinycourse import tiny_settings
 
 from coursekit.autograde import batch, gradebook, interrupts, locks, pipeline, report, scratch
 from coursekit.autograde.course import REPO_ROOT, Course, StudentIdError, check_student_id
+from coursekit.autograde.result import Result
 
 HERE = Path(__file__).parent
 ENV = {**os.environ, "PYTHONPATH": str(HERE)}
@@ -49,7 +50,8 @@ def fake_result(course, student, score=1.0, fingerprint="x"):
               "items": [{"id": "module:f", "column": "module:f", "kind": "module",
                          "score": score, "max_score": 2.0, "message": ""}],
               "score": score, "max_score": 2.0, "manual_pending": 0.0}
-    pipeline.atomic_write_text(course.result_path(student), pipeline.result_json(result))
+    result = Result.from_json(result)
+    pipeline.atomic_write_text(course.result_path(student), result.dumps())
     return result
 
 

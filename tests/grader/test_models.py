@@ -286,18 +286,16 @@ def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
         tmp_path, honest_and_fitted):
     from coursekit.autograde import report, reviews
     from coursekit.autograde.course import Course
-    from coursekit.autograde.module_checks import normalise_checks
+    from coursekit.autograde.module_checks import check_item
+    from coursekit.autograde.result import Result
 
     (tmp_path / "source" / "assignment1").mkdir(parents=True)
     course = Course(root=tmp_path, notebooks=("softmax",), module_grader=None,
                     inline_grader=None, db_url=f"sqlite:///{tmp_path}/gb.db")
-    items = normalise_checks(honest_and_fitted)
-    result = {"version": 1, "student": "carol", "assignment": "assignment1",
-              "status": "graded", "notebooks": {}, "notices": [], "items": items,
-              "score": sum(i["score"] for i in items),
-              "max_score": sum(i["max_score"] for i in items)}
+    result = Result("carol", "assignment1",
+                    items=[check_item(c) for c in honest_and_fitted.checks])
     course.result_path("carol").parent.mkdir(parents=True)
-    course.result_path("carol").write_text(json.dumps(result))
+    course.result_path("carol").write_text(result.dumps())
     held = model_checks(honest_and_fitted)["best_softmax"]
     honest = model_checks(honest_and_fitted)["softmax"]
 
@@ -313,7 +311,7 @@ def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
     assert len(listed) == 1 and listed[0].startswith("| carol | best_softmax |")  # not softmax
     assert f"{held.details['validation']:.3f}" in listed[0]
     assert f"{held.details['test']:.3f}" in listed[0] and "pending" in listed[0]
-    student_view = report.markdown_report(json.loads(course.result_path("carol").read_text()))
+    student_view = report.markdown_report(Result.load(course.result_path("carol")))
     assert "held for review" in student_view and "FAILED" not in student_view
 
     reviews.reviews_path(course).write_text("student,model,decision,note\n"
