@@ -7,13 +7,21 @@ results do not depend on the number of workers or on the order, and an interrupt
 loses nothing already graded: a rerun skips every student whose result matches the
 submission's fingerprint (unless forced).
 
-Batch integrity (issue 11): a batch holds its output root's lock from start to end (a second
-run into the same output root waits, or refuses with `wait=False`), each student is graded
-under a lock of their own (`pipeline.grade_submission`), student ids are checked before
-anything starts, and Ctrl-C or SIGTERM stops the queue: no new student starts, the running
-ones are interrupted, grades.csv and the summary are written for the students graded so far,
-and GradingInterrupted says how many. Scratch folders and staging are removed on every way
-out, and the ones of dead earlier runs at the start (scratch.py).
+A batch (`grade_all`), in this order:
+
+1. check every student id (usable, none twice) before anything starts;
+2. take the output root's lock for the whole run (a second run into the same output root
+   waits, or refuses with `wait=False`);
+3. sweep what dead earlier runs left (scratch.py), check the gradebook, record the master
+   notebooks in it (`pipeline.prepare`), and leave out the students already graded;
+4. grade the others, serially or in the pool, each under a lock of their own
+   (`pipeline.grade_submission`);
+5. remove the staging and this run's scratch (on every way out), then write grades.csv and
+   the summary (`report.export`).
+
+Ctrl-C or SIGTERM (issue 11) stops step 4: no new student starts, the running ones are
+interrupted, step 5 still runs for the students graded so far, and GradingInterrupted says
+how many.
 """
 import multiprocessing
 import os

@@ -1,8 +1,11 @@
-"""One student, end to end: collect -> nbgrade -> modules -> inline -> feedback -> result.
+"""One student, end to end, in this order:
+
+    collect -> nbgrade (each notebook) -> inline -> notebook scores (gradebook) ->
+    module checks -> reviews -> feedback -> publish -> result JSON
 
 Everything is built in a staging folder next to autograded/ and moved into place at the end
-(rename), the per-student JSON last: it is the mark that a student is done. An interrupted
-run leaves at worst a stale staging folder, never a half-written result.
+(rename), the per-student JSON (result.Result) last: it is the mark that a student is done.
+An interrupted run leaves at worst a stale staging folder, never a half-written result.
 
 The host never reads what student code could have written. In the staging folder,
 `submitted/` is the copy collect makes before any student code runs (its snapshot is checked

@@ -1,8 +1,11 @@
 """Grading a submission's `cs231n` package: the hidden tests of grading/hidden/ run by pytest.
 
 `grade_submission(path)` runs `pytest.main` on grading/hidden with the plugin's options and
-returns the GradeResult the plugin wrote (`coursekit grade-module`, step 3 of `coursekit
-autograde`, the Gradescope run). `generate_references()` / `write_references()` run the same
+returns the GradeResult the plugin wrote (`coursekit grade-module`, the module checks step of
+`coursekit autograde` and of the Gradescope run). In order: pick the hidden test files (the
+code checks and/or test_saved_models.py, in name order), run them with --results-json into a
+temporary folder, read that back, and raise GraderError if a check failed through the
+grader's own fault. `generate_references()` / `write_references()` run the same
 tests on the master package in record mode (`make references`).
 """
 
