@@ -2,15 +2,16 @@
 
 A short pipeline of small named steps, each in its own module and each runnable alone:
 
-    collect   -> normalise a submission folder (renamed, missing, invalid notebooks)
-    nbgrade   -> nbgrader autograde of every notebook, in grading mode, in a guarded kernel
-                 (kernel_launch: resource limits; kernel_guard: the in-kernel fence;
-                 gradebook: the scores nbgrader records, read back and adjusted)
-    modules   -> the hidden module checks and saved-model checks (coursekit.grader);
-                 reviews: the instructor's decisions on saved models held for review
-    inline    -> the choice inline answers, scored from the notebook text
-    feedback  -> per-student HTML without hidden tests or expected values
-    report    -> per-student JSON, grades.csv and the instructor summary
+    collect       -> normalise a submission folder (renamed, missing, invalid notebooks)
+    nbgrade       -> nbgrader autograde of every notebook, in grading mode, in a guarded
+                     kernel (kernel_launch: resource limits; kernel_guard: the in-kernel
+                     fence; gradebook: the scores nbgrader records, read back and adjusted)
+    inline        -> the choice inline answers, scored from the notebook text
+    module_checks -> the hidden module checks and saved-model checks (coursekit.grader);
+                     reviews: the instructor's decisions on saved models held for review
+    feedback      -> per-student HTML without hidden tests or expected values
+    report        -> grades.csv and the instructor summary from the per-student JSON
+                     (result: the typed Result that JSON holds)
 
 `pipeline.grade_submission` runs the steps for one student; `batch.grade_all` runs many
 students in parallel; `command` is the `coursekit autograde` verb, `gradescope` the

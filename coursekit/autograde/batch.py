@@ -7,15 +7,22 @@ results do not depend on the number of workers or on the order, and an interrupt
 loses nothing already graded: a rerun skips every student whose result matches the
 submission's fingerprint (unless forced).
 
-Batch integrity (issue 11): a batch holds its output root's lock from start to end (a second
-run into the same output root waits, or refuses with `wait=False`), each student is graded
-under a lock of their own (`pipeline.grade_submission`), student ids are checked before
-anything starts, and Ctrl-C or SIGTERM stops the queue: no new student starts, the running
-ones are interrupted, grades.csv and the summary are written for the students graded so far,
-and GradingInterrupted says how many. Scratch folders and staging are removed on every way
-out, and the ones of dead earlier runs at the start (scratch.py).
+A batch (`grade_all`), in this order:
+
+1. check every student id (usable, none twice) before anything starts;
+2. take the output root's lock for the whole run (a second run into the same output root
+   waits, or refuses with `wait=False`);
+3. sweep what dead earlier runs left (scratch.py), check the gradebook, record the master
+   notebooks in it (`pipeline.prepare`), and leave out the students already graded;
+4. grade the others, serially or in the pool, each under a lock of their own
+   (`pipeline.grade_submission`);
+5. remove the staging and this run's scratch (on every way out), then write grades.csv and
+   the summary (`report.export`).
+
+Ctrl-C or SIGTERM (issue 11) stops step 4: no new student starts, the running ones are
+interrupted, step 5 still runs for the students graded so far, and GradingInterrupted says
+how many.
 """
-import json
 import multiprocessing
 import os
 import shutil
@@ -30,10 +37,11 @@ from tqdm import tqdm
 
 from coursekit.autograde import collect, gradebook, interrupts, locks, pipeline, scratch
 from coursekit.autograde.course import StudentIdError, check_student_id
+from coursekit.autograde.result import ERROR, INTERRUPTED, Result
 
 _WORKER = {}
-# What a worker returns for a student it did not finish because the batch is stopping.
-INTERRUPTED = "interrupted"
+# What a worker returns for a student it did not finish because the batch is stopping (also
+# the status of the earlier result of such a student: result.INTERRUPTED).
 # Seconds the interrupted workers get to stop their kernels and clean up before being killed.
 STOP_GRACE_SECONDS = 20
 
@@ -102,15 +110,12 @@ def submission_fingerprint(course, folder):
 
 
 def is_done(course, student, folder):
-    path = course.result_path(student)
-    if not path.exists():
-        return False
     try:
-        result = json.loads(path.read_text())
-    except ValueError:
+        result = Result.load(course.result_path(student))
+    except (OSError, ValueError):
         return False
-    return result.get("status") not in ("error", INTERRUPTED) and \
-        result.get("fingerprint") == submission_fingerprint(course, folder)
+    return result.status not in (ERROR, INTERRUPTED) and \
+        result.fingerprint == submission_fingerprint(course, folder)
 
 
 def mark_interrupted(course, student):
@@ -119,13 +124,13 @@ def mark_interrupted(course, student):
     again (until then, export keeps its scores without refreshing them from the gradebook)."""
     path = course.result_path(student)
     try:
-        result = json.loads(path.read_text())
+        result = Result.load(path)
     except (OSError, ValueError):
         return
-    if result.get("status") in ("error", INTERRUPTED):
+    if result.status in (ERROR, INTERRUPTED):
         return
-    result["status"] = INTERRUPTED
-    pipeline.atomic_write_text(path, pipeline.result_json(result))
+    result.status = INTERRUPTED
+    pipeline.atomic_write_text(path, result.dumps())
 
 
 def _init_worker(course):
@@ -133,7 +138,7 @@ def _init_worker(course):
     from coursekit.autograde import nbgrade
 
     _WORKER["course"] = course
-    base = nbgrade.prepare_worker(course)
+    base = nbgrade.prepare_scratch(course)
     # The worker's temporary folders (module grader stages, ...) live and die with its scratch.
     scratch.redirect_tempfile_for_good(base / "py")
     _WORKER["scratch"] = base
@@ -142,8 +147,8 @@ def _init_worker(course):
 def _grade_task(student, folder):
     course = _WORKER["course"]
     try:
-        result = pipeline.grade_submission(course, student, folder, worker=_WORKER["scratch"])
-        return student, result["score"], result["max_score"], None
+        result = pipeline.grade_submission(course, student, folder, scratch_dir=_WORKER["scratch"])
+        return student, result.score, result.max_score, None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         record_error(course, student, error, traceback.format_exc())
@@ -162,13 +167,8 @@ def _pool_task(student, folder):
 def record_error(course, student, error, detail=""):
     """A result for a student the pipeline itself failed on (a grader bug, not the student's):
     marked as an error, so a rerun grades the student again."""
-    result = {"version": pipeline.RESULT_VERSION, "student": student,
-              "assignment": course.assignment, "status": "error", "fingerprint": "",
-              "notebooks": {}, "items": [], "score": 0.0, "max_score": 0.0,
-              "manual_pending": 0.0,
-              "notices": [f"grading failed: {error}; the instructor has been told (see the log)"],
-              "error_detail": detail[-4000:]}
-    pipeline.atomic_write_text(course.result_path(student), pipeline.result_json(result))
+    result = Result.error(student, course.assignment, error, detail)
+    pipeline.atomic_write_text(course.result_path(student), result.dumps())
 
 
 def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print, wait=True):
@@ -227,7 +227,7 @@ def _grade_locked(course, submissions, jobs, force, progress, log):
 
 
 def _run_serial(course, todo, outcomes, bar):
-    with pipeline.worker_scratch(course) as base:
+    with pipeline.scratch_folder(course) as base:
         _WORKER.update(course=course, scratch=base)
         for student, folder in todo:
             interrupts.checkpoint()     # a stop whose KeyboardInterrupt got lost

@@ -44,31 +44,32 @@ def time_submission(submission, course=None, student="bench"):
     """Grade one submission from scratch; returns the wall time and its split per stage.
 
     {"total_seconds", "prepare_seconds" (gradebook from the master notebooks, once per run),
-     "worker_seconds" (worker set-up), "stages": {collect, nbgrader, inline,
+     "scratch_seconds" (scratch folder set-up), "stages": {collect, nbgrader, inline,
      notebook_scores, modules, feedback, publish}, "notebooks": {name: seconds},
      "score", "max_score"}
     """
     tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
-    worker = None
+    scratch_dir = None
     try:
         course = _scratch_course(course, tmp)
         start = time.monotonic()
         pipeline.prepare(course)
         prepared = time.monotonic()
-        worker = nbgrade.prepare_worker(course)
+        scratch_dir = nbgrade.prepare_scratch(course)
         ready = time.monotonic()
-        result = pipeline.grade_submission(course, student, Path(submission), worker=worker)
+        result = pipeline.grade_submission(course, student, Path(submission),
+                                           scratch_dir=scratch_dir)
         end = time.monotonic()
         return {"total_seconds": round(end - start, 2),
                 "prepare_seconds": round(prepared - start, 2),
-                "worker_seconds": round(ready - prepared, 2),
-                "stages": result["timing"],
-                "notebooks": {n: i.get("seconds") for n, i in result["notebooks"].items()},
-                "score": result["score"], "max_score": result["max_score"]}
+                "scratch_seconds": round(ready - prepared, 2),
+                "stages": result.timing,
+                "notebooks": {n: i.get("seconds") for n, i in result.notebooks.items()},
+                "score": result.score, "max_score": result.max_score}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if worker is not None:
-            scratch.remove_folder(worker)
+        if scratch_dir is not None:
+            scratch.remove_folder(scratch_dir)
 
 
 def batch_throughput(submissions, jobs=2, course=None):

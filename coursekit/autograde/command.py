@@ -10,6 +10,7 @@ grades.csv and the summary are still written for the students graded, exit code 
 the same command again to resume. An unusable student id, a corrupt gradebook or a busy
 output root each end in one message naming the file or id and what to do (no traceback).
 """
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -17,7 +18,24 @@ from pathlib import Path
 from coursekit.autograde.course import Course
 
 
+def grader_from_spec(spec):
+    """The grader a command line (or the Gradescope settings file) names as "module:function"
+    ("none" or None: no grader). Only here, at the edge: a command line cannot hold a
+    function, and the tests name stand-in graders this way (tests/autograde/tinycourse.py)."""
+    if spec in (None, "none"):
+        return None
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def grader_spec(grader):
+    """The "module:function" name of a grader (None for none): grader_from_spec's inverse."""
+    return None if grader is None else f"{grader.__module__}:{grader.__qualname__}"
+
+
 def course_from_args(args):
+    """The Course the command line asks for; $CS231N_CIFAR10_DIR, read here once, is the
+    CIFAR-10 folder of the whole run (the kernels' and the saved models')."""
     changes = {}
     if args.course_root:
         changes["root"] = Path(args.course_root)
@@ -26,7 +44,7 @@ def course_from_args(args):
     for name in ("module_grader", "inline_grader"):
         value = getattr(args, name, None)
         if value:
-            changes[name] = None if value == "none" else value
+            changes[name] = grader_from_spec(value)
     for name in ("notebook_seconds", "submission_seconds"):
         value = getattr(args, name, None)
         if value is not None:
@@ -168,12 +186,11 @@ def _run(args):
     print(f"coursekit autograde: grades in {course.grades_csv}, feedback in "
           f"{course.feedback_dir}, summary in {course.summary_md}")
     if args.markdown:
-        import json
+        from coursekit.autograde.result import Result
 
         with open(args.markdown, "a", encoding="utf-8") as out:
             for student, _ in submissions:
-                result = json.loads(course.result_path(student).read_text())
-                out.write(report.markdown_report(result))
+                out.write(report.markdown_report(Result.load(course.result_path(student))))
     if skipped:
         print(f"coursekit autograde: {len(skipped)} folder(s) not graded (unusable student ids: "
               f"{', '.join(map(repr, skipped))}); rename them and run again", file=sys.stderr)
@@ -201,7 +218,8 @@ def add_parser(subparsers):
                    help="module checks to call (default coursekit.grader:grade_submission; "
                         "'none' skips them)")
     p.add_argument("--inline-grader", metavar="MODULE:FUNCTION",
-                   help="inline-answer scorer to call ('none' skips it)")
+                   help="inline-answer scorer to call (default "
+                        "coursekit.autograde.inline:grade_inline_answers; 'none' skips it)")
     p.add_argument("--markdown", metavar="FILE",
                    help="append each graded student's report as Markdown (CI job summary)")
     p.add_argument("--no-wait", action="store_true",

@@ -1,10 +1,13 @@
 """Where a grading run reads and writes: the course directory and its grading settings."""
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from coursekit.autograde.inline import grade_inline_answers
 from coursekit.course import MANIFEST
 from coursekit.course import Course as Manifest
+from coursekit.grader import grade_submission
 from coursekit.untrusted import LIMITS, Limits
 
 
@@ -26,10 +29,12 @@ class Course:
     output_root: Path | None = None
     db_url: str = ""
     config_file: Path | None = None
-    # "module:function" called as f(submission_dir) -> module/model check results.
-    module_grader: str | None = "coursekit.grader:grade_submission"
-    # "module:function" called as f(notebook_path_by_name) -> inline answer results.
-    inline_grader: str | None = "coursekit.autograde.inline:grade_inline_answers"
+    # f(submission_dir, cifar_dir=...) -> the GradeResult of the module/model checks
+    # (coursekit.grader); None skips them. Tests swap in a stand-in.
+    module_grader: Callable | None = grade_submission
+    # f({notebook name: path}, source_dir) -> the Items of the inline answers (inline.py);
+    # None leaves them to manual grading.
+    inline_grader: Callable | None = grade_inline_answers
     kernel_memory_mb: int = 4096
     kernel_cpu_seconds: int = 1800
     kernel_threads: int = 1

@@ -126,13 +126,14 @@ def notebook_feedback_html(course, student, notebook, graded_notebook_path):
 
 
 def write_feedback(course, student, graded_dir, out_dir, result):
-    """Write out_dir/index.html and one page per graded notebook. Returns the file names."""
+    """Write out_dir/index.html (from `result`, a Result) and one page per graded notebook.
+    Returns the file names."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pages = {}
     for name in course.notebooks:
         path = Path(graded_dir) / f"{name}.ipynb"
-        if result["notebooks"].get(name, {}).get("status") == "graded" and path.exists():
+        if result.notebooks.get(name, {}).get("status") == "graded" and path.exists():
             page = f"{name}.html"
             (out_dir / page).write_text(notebook_feedback_html(course, student, name, path),
                                         encoding="utf-8")
@@ -142,21 +143,21 @@ def write_feedback(course, student, graded_dir, out_dir, result):
 
 
 def index_html(result, pages):
-    """One page: total, then every graded item with its score and message."""
+    """One page of a Result: total, then every graded item with its score and message."""
     notebooks = [{"name": name, "page": pages.get(name), "status": info["status"],
-                  "message": info.get("message")} for name, info in result["notebooks"].items()]
+                  "message": info.get("message")} for name, info in result.notebooks.items()]
     rows = []
-    for item in result["items"]:
-        held = item.get("review", {}).get("status") == "pending"  # a saved model: reviews.py
-        cls = ("pending" if item.get("pending") or held else
-               "pass" if item["score"] >= item["max_score"] else "fail")
-        score = ("to be graded" if item.get("pending") else
-                 "held for review" if held else f"{item['score']:g}")
-        rows.append({"cls": cls, "cells": [item["id"], score, f"{item['max_score']:g}",
-                                           item.get("message", "")]})
-    pending = result.get("manual_pending", 0)
+    for item in result.items:
+        held = item.held  # a saved model: reviews.py
+        cls = ("pending" if item.pending or held else
+               "pass" if item.score >= item.max_score else "fail")
+        score = ("to be graded" if item.pending else
+                 "held for review" if held else f"{item.score:g}")
+        rows.append({"cls": cls, "cells": [item.id, score, f"{item.max_score:g}",
+                                           item.message]})
+    pending = result.manual_pending
     return _INDEX.render(
-        student=result["student"], assignment=result["assignment"],
-        score=f"{result['score']:g}", max_score=f"{result['max_score']:g}",
-        pending=f"{pending:g}" if pending else "", notices=result.get("notices") or [],
+        student=result.student, assignment=result.assignment,
+        score=f"{result.score:g}", max_score=f"{result.max_score:g}",
+        pending=f"{pending:g}" if pending else "", notices=result.notices or [],
         notebooks=notebooks, rows=rows)

@@ -144,12 +144,13 @@ def zero_tests(course, student, notebook):
 def record_inline_scores(course, student, items):
     """Store inline-answer scores as the automatic score of their answer cells.
 
-    Returns (items that matched no cell, names of the cells that were scored).
+    `items`: the inline step's Items. Returns (the items that matched no cell, names of the
+    cells that were scored).
 
     A choice question is an nbgrader manually graded answer cell; when the inline scorer
-    returns a score for it (item id = the cell's grade_id, optionally '<notebook>:' first),
-    it becomes the cell's auto score and the cell no longer waits for manual grading. An
-    instructor can still override it in formgrader.
+    returns a score for it (item id 'inline:' + the cell's grade_id, optionally with
+    '<notebook>:' before it), it becomes the cell's auto score and the cell no longer waits
+    for manual grading. An instructor can still override it in formgrader.
     """
     with Gradebook(course.db_url) as gb:
         assignment = gb.find_assignment(course.assignment)
@@ -160,7 +161,7 @@ def record_inline_scores(course, student, items):
                 cells[f"{nb.name}:{cell.name}"] = (nb.name, cell)
         unmatched, scored = [], set()
         for item in items:
-            key = item["id"].removeprefix("inline:")
+            key = item.id.removeprefix("inline:")
             if key not in cells:
                 unmatched.append(item)
                 continue
@@ -171,11 +172,11 @@ def record_inline_scores(course, student, items):
                 unmatched.append(item)
                 continue
             # The scorer's fraction of its own maximum, in the cell's points.
-            fraction = float(item["score"]) / float(item["max_score"] or 1.0)
+            fraction = item.score / (item.max_score or 1.0)
             grade.auto_score = round(min(max(fraction, 0.0), 1.0) * float(cell.max_score), 4)
             # A question with a free-text part too (an explanation) still waits for a
             # grader, who starts from the automatic score of its choice part.
-            grade.needs_manual_grade = bool(item.get("needs_manual"))
+            grade.needs_manual_grade = item.needs_manual
             scored.add(cell.name)
         gb.db.commit()
     return unmatched, scored

@@ -25,7 +25,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+from coursekit.autograde.command import grader_from_spec, grader_spec
 from coursekit.autograde.course import Course
+from coursekit.autograde.result import ERROR, MANUAL, Result
 
 # The tooling and the private grading material, relative to the repository.
 # The tooling (from the checkout holding this package) and the course's own content (from the
@@ -91,8 +93,8 @@ def build_zip(course, out, settings=None):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     settings = {"assignment": course.assignment, "notebooks": list(course.notebooks),
-                "module_grader": course.module_grader, "inline_grader": course.inline_grader,
-                **(settings or {})}
+                "module_grader": grader_spec(course.module_grader),
+                "inline_grader": grader_spec(course.inline_grader), **(settings or {})}
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
@@ -120,30 +122,32 @@ def unpack(zip_path, dest):
 
 
 def course_of(root):
+    """The Course of an unpacked autograder: its settings file, and the CIFAR-10 folder
+    run_autograder names in $CS231N_CIFAR10_DIR (read here, at the Gradescope run's edge)."""
     settings = json.loads((Path(root) / SETTINGS_FILE).read_text())
     return Course(root=Path(root) / "course", output_root=Path(root) / "work",
                   assignment=settings["assignment"], notebooks=tuple(settings["notebooks"]),
-                  module_grader=settings.get("module_grader"),
-                  inline_grader=settings.get("inline_grader"),
+                  module_grader=grader_from_spec(settings.get("module_grader")),
+                  inline_grader=grader_from_spec(settings.get("inline_grader")),
                   kernel_env={k: v for k, v in os.environ.items() if k == "CS231N_CIFAR10_DIR"})
 
 
 def results_json(result):
-    """Gradescope's results.json for one result of the pipeline."""
+    """Gradescope's results.json for one Result of the pipeline."""
     tests, held = [], []
     manual = 0.0
-    for item in result["items"]:
-        if item.get("kind") == "manual":
-            manual += item["max_score"]
+    for item in result.items:
+        if item.kind == MANUAL:
+            manual += item.max_score
             continue
-        test = {"name": item["id"], "score": round(item["score"], 4),
-                "max_score": round(item["max_score"], 4),
-                "output": item.get("message", ""), "visibility": "visible"}
-        if item.get("review", {}).get("status") == "pending":
+        test = {"name": item.id, "score": round(item.score, 4),
+                "max_score": round(item.max_score, 4), "output": item.message,
+                "visibility": "visible"}
+        if item.held:
             # A saved model held for review is not a failure: its points wait for the
             # instructor (on Gradescope they change the score by hand, docs/grading.md).
             test["name"] += " (held for review)"
-            held.append(item["id"])
+            held.append(item.id)
         tests.append(test)
     lines = [f"Autograded: {sum(t['score'] for t in tests):g} / "
              f"{sum(t['max_score'] for t in tests):g} points."]
@@ -152,10 +156,10 @@ def results_json(result):
     if held:
         lines.append(f"{', '.join(held)}: held for your instructor's review; their points "
                      "count once it is done.")
-    for name, info in result.get("notebooks", {}).items():
+    for name, info in result.notebooks.items():
         if info.get("status") != "graded" or info.get("message"):
             lines.append(f"- {name}.ipynb: {info.get('status')} {info.get('message', '')}".rstrip())
-    lines += [f"- {n}" for n in result.get("notices", [])]
+    lines += [f"- {n}" for n in result.notices]
     return {"score": round(sum(t["score"] for t in tests), 4), "output": "\n".join(lines),
             "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}
@@ -191,9 +195,9 @@ def run(args):
 
     batch.grade_all(course, [("student", Path(args.submission))], jobs=1, force=True,
                     progress=False)
-    result = json.loads(course.result_path("student").read_text())
-    if result.get("status") == "error":
-        print(result.get("error_detail", ""), file=sys.stderr)
+    result = Result.load(course.result_path("student"))
+    if result.status == ERROR:
+        print(result.error_detail, file=sys.stderr)
     write_results(args.results, results_json(result))
     shutil.rmtree(course.feedback_dir, ignore_errors=True)
     return 0

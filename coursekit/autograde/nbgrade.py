@@ -1,7 +1,7 @@
 """Step 2, nbgrade: nbgrader autograde of each notebook, through its Python API.
 
 One notebook at a time, so a kernel that dies (os._exit, a memory bomb, a crash) costs that
-notebook only. Each worker grades in its own staging course directory and talks to the
+notebook only. Each grading process grades in its own staging course directory and talks to the
 shared gradebook (SQLite with a 60 s lock timeout, or any db_url nbgrader accepts). Every
 kernel is started by `GuardedKernelManager` in the student's jail (coursekit/jail.py:
 bubblewrap, no network, nothing of the course, the student's own user id, a private /tmp
@@ -50,7 +50,7 @@ KERNEL_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTI
 
 
 class KernelSettings:
-    """Per-worker settings the kernel manager reads (set by `prepare_worker`, and per student
+    """Per-process settings the kernel manager reads (set by `prepare_scratch`, and per student
     by `begin_submission`)."""
 
     ipc_dir = None
@@ -85,16 +85,16 @@ def catch_interrupts():
     interrupts.install_default()
 
 
-def prepare_worker(course, scratch=None):
-    """Create this worker's private folders (IPC sockets, temp, matplotlib cache).
+def prepare_scratch(course, folder=None):
+    """Create this grading process's scratch folder: IPC sockets, temp, matplotlib cache.
 
-    Without `scratch`, a folder `ck-autograde-<pid>-*` of the system temp folder owned by this
+    Without `folder`, a folder `ck-autograde-<pid>-*` of the system temp folder owned by this
     process (coursekit/autograde/scratch.py): removed at exit, also after Ctrl-C or SIGTERM,
-    and swept by the next batch if the process was killed. A given `scratch` is the caller's
+    and swept by the next batch if the process was killed. A given `folder` is the caller's
     to remove."""
     from coursekit.autograde import scratch as scratch_folders
 
-    base = Path(scratch) if scratch else scratch_folders.make_folder("autograde")
+    base = Path(folder) if folder else scratch_folders.make_folder("autograde")
     for sub in ("ipc", "tmp"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     warm_matplotlib_cache(base / "mpl")
@@ -749,7 +749,7 @@ class HostSideAutograde(Autograde):
 
 
 def autograde_config(course, stage_root):
-    """nbgrader_config.py of the course, pointed at this worker's staging directory."""
+    """nbgrader_config.py of the course, pointed at this grading process's staging directory."""
     cfg = load_nbgrader_config(course.config_file)
     cfg.CourseDirectory.root = str(stage_root)
     cfg.CourseDirectory.db_url = course.db_url

@@ -1,8 +1,11 @@
-"""One student, end to end: collect -> nbgrade -> modules -> inline -> feedback -> result.
+"""One student, end to end, in this order:
+
+    collect -> nbgrade (each notebook) -> inline -> notebook scores (gradebook) ->
+    module checks -> reviews -> feedback -> publish -> result JSON
 
 Everything is built in a staging folder next to autograded/ and moved into place at the end
-(rename), the per-student JSON last: it is the mark that a student is done. An interrupted
-run leaves at worst a stale staging folder, never a half-written result.
+(rename), the per-student JSON (result.Result) last: it is the mark that a student is done.
+An interrupted run leaves at worst a stale staging folder, never a half-written result.
 
 The host never reads what student code could have written. In the staging folder,
 `submitted/` is the copy collect makes before any student code runs (its snapshot is checked
@@ -12,7 +15,6 @@ graded notebooks from nbgrader's writer. What is published as autograded/<studen
 from `submitted/` and `graded/` (`publish_graded`).
 """
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -31,14 +33,13 @@ from coursekit.autograde import (
     inline,
     interrupts,
     locks,
-    modules,
+    module_checks,
     nbgrade,
     reviews,
     scratch,
 )
 from coursekit.autograde.course import check_student_id, load_nbgrader_config
-
-RESULT_VERSION = 1
+from coursekit.autograde.result import Item, Result
 
 
 def atomic_write_text(path, text):
@@ -122,29 +123,29 @@ def prepare(course, force=False):
 
 # --- one student ------------------------------------------------------------------------
 
-def grade_submission(course, student, submission_dir, worker=None):
+def grade_submission(course, student, submission_dir, scratch_dir=None):
     """Grade one submission; writes autograded/<student>/, feedback/<student>/ and the
-    JSON, and returns the result dict. `worker` is this process's scratch folder
-    (`nbgrade.prepare_worker`); one is made, and removed after, when None.
+    JSON, and returns the Result. `scratch_dir` is this process's scratch folder
+    (`nbgrade.prepare_scratch`); one is made, and removed after, when None.
 
     The student id is checked first (course.check_student_id), and the grading holds the
     student's lock (locks.student_lock): the same student is never graded twice at once, by
     two workers of a batch or by two runs; and the gradebook's, shared (locks.gradebook_lock):
     no run rebuilds the assignment under it."""
     check_student_id(student)
-    if worker is None:
-        with worker_scratch(course) as worker:
-            return grade_submission(course, student, submission_dir, worker)
+    if scratch_dir is None:
+        with scratch_folder(course) as scratch_dir:
+            return grade_submission(course, student, submission_dir, scratch_dir)
     with locks.student_lock(course, student), locks.gradebook_lock(course, shared=True), \
             interrupts.grading():
-        return _grade_submission(course, student, submission_dir, worker)
+        return _grade_submission(course, student, submission_dir, scratch_dir)
 
 
 @contextmanager
-def worker_scratch(course):
-    """This process's grading scratch folder for the block (`nbgrade.prepare_worker`), with
+def scratch_folder(course):
+    """This process's grading scratch folder for the block (`nbgrade.prepare_scratch`), with
     Python's temporary folders inside it; removed at the end, however the block ends."""
-    base = nbgrade.prepare_worker(course)
+    base = nbgrade.prepare_scratch(course)
     try:
         with scratch.redirect_tempfile(base / "py"):
             yield base
@@ -152,7 +153,7 @@ def worker_scratch(course):
         scratch.remove_folder(base)
 
 
-def _grade_submission(course, student, submission_dir, worker):
+def _grade_submission(course, student, submission_dir, scratch_dir):
     warnings.filterwarnings("ignore", module="sqlalchemy")
     warnings.filterwarnings("ignore", message=".*not in session.*")
     nbgrade.begin_submission(course)
@@ -165,16 +166,12 @@ def _grade_submission(course, student, submission_dir, worker):
         swap_in(stage / "autograded" / student / course.assignment,
                 course.autograded_dir / student / course.assignment)
         swap_in(stage / "feedback", course.feedback_dir / student / course.assignment)
-        result["timing"] = timing
+        result.timing = timing
         timing["publish"] = round(time.monotonic() - t, 2)
-        atomic_write_text(course.result_path(student), result_json(result))
+        atomic_write_text(course.result_path(student), result.dumps())
         return result
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def result_json(result):
-    return json.dumps(result, indent=2, sort_keys=True) + "\n"
 
 
 def _timed(timing, name):
@@ -241,47 +238,37 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
         untrusted.verify(submitted, pristine)
         paths = {n: submitted / f"{n}.ipynb" for n in course.notebooks
                  if (submitted / f"{n}.ipynb").exists()}
-        inline_items, inline_notices, inline_notes = inline.run_inline(course, paths)
-        inline_messages = {i["id"].removeprefix("inline:").split(":")[-1]: i.get("message", "")
+        inline_items, inline_notes = inline.run_inline(course, paths)
+        inline_messages = {i.id.removeprefix("inline:").split(":")[-1]: i.message
                            for i in inline_items}
         # Choice questions that are answer cells are scored in the gradebook itself; the
         # others become items of their own, listed last.
         other_inline, inline_cells = gradebook.record_inline_scores(course, student, inline_items)
-        notices += inline_notices
     with _timed(timing, "notebook_scores"):
         grades = gradebook.notebook_grades(course, student, inline_cells)
         for name in course.notebooks:
             for g in grades.get(name, []):
-                items.append({
-                    "id": f"{name}:{g['name']}", "column": f"{name}:{g['name']}",
-                    "kind": g["kind"], "score": g["score"], "max_score": g["max_score"],
-                    "pending": g["needs_manual_grade"] and g["manual_score"] is None,
-                    "message": inline_messages.get(g["name"]) or _cell_message(
-                        g, notebooks[name], test_errors.get(name, {}).get(g["name"])),
-                })
+                items.append(notebook_item(name, g, inline_messages.get(g["name"]) or
+                                           _cell_message(g, notebooks[name],
+                                                         test_errors.get(name, {}).get(g["name"]))))
     with _timed(timing, "modules"):
         untrusted.verify(submitted, pristine)
-        module_items, module_notices, grader_notes = modules.run_module_checks(course,
-                                                                               submitted)
+        module_items, module_notices, grader_notes = module_checks.run_module_checks(
+            course, submitted, cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
         items += module_items + other_inline
         notices += module_notices
-    try:  # a regrade keeps the instructor's decisions on held models
-        decisions = reviews.load(course)
-    except reviews.ReviewsError:
-        decisions = {}  # held as pending; the export that follows names the broken line
-    reviews.apply({"student": student, "items": items}, decisions)
     notices += manifest["skipped"]
     if manifest["extra_notebooks"]:
         notices.append("notebooks not part of the assignment (ignored): "
                        + ", ".join(manifest["extra_notebooks"]))
-    result = {
-        "version": RESULT_VERSION, "student": student, "assignment": course.assignment,
-        "fingerprint": manifest["fingerprint"], "notebooks": notebooks, "items": items,
-        "notices": notices, "grader_notes": inline_notes + grader_notes,
-        "score": round(sum(i["score"] for i in items), 4),
-        "max_score": round(sum(i["max_score"] for i in items), 4),
-        "manual_pending": round(sum(i["max_score"] for i in items if i.get("pending")), 4),
-    }
+    result = Result(student, course.assignment, items=items, notebooks=notebooks,
+                    notices=notices, grader_notes=inline_notes + grader_notes,
+                    fingerprint=manifest["fingerprint"])
+    try:  # a regrade keeps the instructor's decisions on held models
+        decisions = reviews.load(course)
+    except reviews.ReviewsError:
+        decisions = {}  # held as pending; the export that follows names the broken line
+    reviews.apply(result, decisions)
     with _timed(timing, "feedback"):
         feedback.write_feedback(course, student, graded, stage / "feedback", result)
         publish_graded(submitted, pristine, graded, workdir, stage / "publish",
@@ -300,6 +287,14 @@ def publish_graded(submitted, pristine, graded, dest, scratch, limits=untrusted.
         untrusted.write_file(scratch / notebook.name, notebook.read_bytes())
     untrusted.reset_folder(dest)
     os.replace(scratch, dest)
+
+
+def notebook_item(notebook, grade, message):
+    """The Item of one graded cell of a notebook (a gradebook grade, gradebook.notebook_grades).
+    """
+    return Item(f"{notebook}:{grade['name']}", grade["kind"], grade["score"], grade["max_score"],
+                message=message,
+                pending=bool(grade["needs_manual_grade"]) and grade["manual_score"] is None)
 
 
 def _join(*parts):

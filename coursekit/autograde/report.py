@@ -7,56 +7,48 @@ applies the instructor's reviews of held saved models (reviews.py, model_reviews
 """
 import csv
 import io
-import json
 import shutil
 from pathlib import Path
 
 from coursekit.autograde import gradebook, locks, reviews, scratch
-from coursekit.autograde.pipeline import atomic_write_text, manual_message, result_json
+from coursekit.autograde.pipeline import atomic_write_text, manual_message
+from coursekit.autograde.result import ERROR, INLINE, INTERRUPTED, MANUAL, Result
 
 TOTAL_COLUMNS = ("notebooks", "modules", "models", "inline", "manual_pending", "total",
                  "max_total")
 
 
 def load_results(course):
-    """{student: result} of every per-student JSON under autograded/."""
+    """{student: Result} of every per-student JSON under autograded/ (unreadable ones left out).
+    """
     results = {}
     for path in sorted(course.autograded_dir.glob(f"*/{course.assignment}.json")):
         try:
-            result = json.loads(path.read_text())
+            result = Result.load(path)
         except (OSError, ValueError):
             continue
-        results[result.get("student", path.parent.name)] = result
+        results[result.student] = result
     return results
 
 
 def refresh_from_gradebook(course, result):
-    """Update the notebook items of `result` with the gradebook's current scores."""
+    """Update the notebook items of `result` (a Result) with the gradebook's current scores."""
     try:
-        inline_cells = {i["id"].split(":", 1)[-1] for i in result["items"]
-                        if i.get("kind") == "inline"}
-        grades = gradebook.notebook_grades(course, result["student"], inline_cells)
+        inline_cells = {i.id.split(":", 1)[-1] for i in result.items if i.kind == INLINE}
+        grades = gradebook.notebook_grades(course, result.student, inline_cells)
     except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
         return result
     current = {f"{nb}:{g['name']}": g for nb, gs in grades.items() for g in gs}
-    for item in result["items"]:
-        g = current.get(item["id"])
+    for item in result.items:
+        g = current.get(item.id)
         if g is None:
             continue
-        item["score"] = g["score"]
-        item["kind"] = g["kind"]
-        item["pending"] = g["needs_manual_grade"] and g["manual_score"] is None
-        if g["kind"] == "manual":
-            item["message"] = manual_message(g)
-    _totals(result)
+        item.score = float(g["score"])
+        item.kind = g["kind"]
+        item.pending = bool(g["needs_manual_grade"]) and g["manual_score"] is None
+        if g["kind"] == MANUAL:
+            item.message = manual_message(g)
     return result
-
-
-def _totals(result):
-    items = result["items"]
-    result["score"] = round(sum(i["score"] for i in items), 4)
-    result["max_score"] = round(sum(i["max_score"] for i in items), 4)
-    result["manual_pending"] = round(sum(i["max_score"] for i in items if i.get("pending")), 4)
 
 
 def _family(column):
@@ -70,9 +62,8 @@ def columns_of(course, results):
     per_student = {}
     for result in results.values():
         sums = {}
-        for item in result.get("items", []):
-            col = item.get("column", item["id"])
-            sums[col] = sums.get(col, 0.0) + item["max_score"]
+        for item in result.items:
+            sums[item.column] = sums.get(item.column, 0.0) + item.max_score
         for col, value in sums.items():
             per_student[col] = max(per_student.get(col, 0.0), value)
     order = {name: i for i, name in enumerate(course.notebooks)}
@@ -90,8 +81,8 @@ def columns_of(course, results):
 
     _first_seen = {}
     for result in results.values():
-        for item in result.get("items", []):
-            _first_seen.setdefault(item.get("column", item["id"]), len(_first_seen))
+        for item in result.items:
+            _first_seen.setdefault(item.column, len(_first_seen))
     return [(col, per_student[col]) for col in sorted(per_student, key=key)]
 
 
@@ -104,11 +95,10 @@ def grades_rows(course, results):
         result = results[student]
         scores = {}
         pending = 0.0
-        for item in result.get("items", []):
-            col = item.get("column", item["id"])
-            scores[col] = scores.get(col, 0.0) + item["score"]
-            if item.get("pending"):
-                pending += item["max_score"]
+        for item in result.items:
+            scores[item.column] = scores.get(item.column, 0.0) + item.score
+            if item.pending:
+                pending += item.max_score
         fams = {f: 0.0 for f in ("notebooks", "modules", "models", "inline")}
         for col, _ in columns:
             fams[_family(col)] += scores.get(col, 0.0)
@@ -207,25 +197,24 @@ def _md(text):
 
 
 def markdown_report(result):
-    """A student's result as Markdown (CI job summary): total, notices, one row per item.
+    """A student's Result as Markdown (CI job summary): total, notices, one row per item.
     Ids are checked (course.check_student_id) or the course's own; the rest goes through _md."""
-    lines = [f"## {result['assignment']}: {result['student']}", "",
-             f"**Score: {_num(result['score'])} / {_num(result['max_score'])}**"]
-    if result.get("manual_pending"):
-        lines[-1] += f" ({_num(result['manual_pending'])} points of free-text answers " \
+    lines = [f"## {result.assignment}: {result.student}", "",
+             f"**Score: {_num(result.score)} / {_num(result.max_score)}**"]
+    if result.manual_pending:
+        lines[-1] += f" ({_num(result.manual_pending)} points of free-text answers " \
                      "are graded by hand later)"
     lines.append("")
-    for note in result.get("notices", []):
+    for note in result.notices:
         lines.append(f"- {_md(note)}")
-    for name, info in result.get("notebooks", {}).items():
+    for name, info in result.notebooks.items():
         if info.get("status") != "graded" or info.get("message"):
             lines.append(f"- {name}.ipynb: {info.get('status')} {_md(info.get('message', ''))}")
     lines += ["", "| item | score | max | message |", "|---|---:|---:|---|"]
-    for item in result.get("items", []):
-        score = ("by hand" if item.get("pending") else "held for review"
-                 if item.get("review", {}).get("status") == "pending" else _num(item["score"]))
-        lines.append(f"| {item['id']} | {score} | {_num(item['max_score'])} | "
-                     f"{_md(item.get('message', ''))} |")
+    for item in result.items:
+        score = ("by hand" if item.pending else "held for review" if item.held
+                 else _num(item.score))
+        lines.append(f"| {item.id} | {score} | {_num(item.max_score)} | {_md(item.message)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -269,18 +258,17 @@ def _export_results(course, refresh, feedback):
         # export would silently drop the manual grades.
         gradebook.check_gradebook(course)
     for student, result in results.items():
-        before = result_json(result)
+        before = result.dumps()
         # An interrupted regrade keeps its scores: the gradebook holds a half-done grading.
-        refreshed = refresh and result.get("status") not in ("error", "interrupted")
+        refreshed = refresh and result.status not in (ERROR, INTERRUPTED)
         if refreshed:
             refresh_from_gradebook(course, result)
-        if reviews.apply(result, decisions):
-            _totals(result)
-        changed = result_json(result) != before
+        reviews.apply(result, decisions)
+        changed = result.dumps() != before
         if feedback and (refreshed or changed):
             _rewrite_feedback(course, student, result)
         if changed:
-            atomic_write_text(course.result_path(student), result_json(result))
+            atomic_write_text(course.result_path(student), result.dumps())
     write_grades_csv(course, results)
     if results:
         write_summary(course, results)

@@ -1,6 +1,6 @@
 """Saved models held for review: the instructor's decisions, and what they do to the scores.
 
-The module checks hold a saved model for review (0 points, `item["review"]` in the result) when
+The module checks hold a saved model for review (0 points, `Item.review` in the result) when
 its test accuracy is out of line with its validation accuracy or with its kind of model
 (coursekit/grader/models.py). The class summary lists those models with both accuracies. The
 instructor looks at each one and writes a line per decision into `model_reviews.csv` at the
@@ -15,6 +15,8 @@ withheld one stays at 0 and says so. The file is read again by every export and 
 so a decision can be changed or removed and exported again, and a regrade keeps it.
 """
 import csv
+
+from coursekit.autograde.result import Review
 
 FILE_NAME = "model_reviews.csv"
 HEADER = ("student", "model", "decision", "note")
@@ -52,48 +54,49 @@ def load(course):
     return decisions
 
 
-def held_item(check_item, details):
-    """The review record of a model held by the checks: kept in its graded item."""
-    return {"status": "pending", "validation": details.get("validation"),
-            "test": details.get("test"), "held": float(details.get("earned", 0.0)),
-            "reason": str(details.get("reason", "")), "message": check_item["message"]}
+def held_review(message, details):
+    """The Review of a model the checks held (`details`: the check's accuracies, what it
+    would earn, why it is held); `message` is the student's while it waits."""
+    return Review("pending", details.get("validation"), details.get("test"),
+                  float(details.get("earned", 0.0)), str(details.get("reason", "")), message)
 
 
 def apply(result, decisions):
-    """Score the held models of `result` by the decisions (in place); the totals are the
-    caller's. Returns the held items."""
-    held = [item for item in result.get("items", []) if item.get("review")]
+    """Score the held models of `result` (a Result) by the decisions, in place. Returns the
+    items of the held models."""
+    held = [item for item in result.items if item.review is not None]
     for item in held:
-        review = item["review"]
-        model = item["column"].removeprefix("model:")
-        review["status"] = DECISIONS.get(decisions.get((result["student"], model)), "pending")
-        item["score"] = review["held"] if review["status"] == "released" else 0.0
-        item["message"] = _message(review)
+        review = item.review
+        model = item.column.removeprefix("model:")
+        review.status = DECISIONS.get(decisions.get((result.student, model)), "pending")
+        item.score = review.held if review.status == "released" else 0.0
+        item.message = _message(review)
     return held
 
 
 def _message(review):
-    if review["status"] == "pending":
-        return review["message"]
-    accuracies = (f"validation accuracy {review['validation']:.3f}, test accuracy "
-                  f"{review['test']:.3f}")
-    if review["status"] == "released":
+    if review.status == "pending":
+        return review.message
+    accuracies = (f"validation accuracy {review.validation:.3f}, test accuracy "
+                  f"{review.test:.3f}")
+    if review.status == "released":
         return f"{accuracies}: reviewed by your instructor; the points count."
     return (f"{accuracies}: reviewed by your instructor; this model earns no points. Ask your "
             "instructor about it.")
 
 
 def summary_lines(results):
-    """The class summary's section on held models (no lines when there are none)."""
+    """The class summary's section on held models, of {student: Result} (no lines when there
+    are none)."""
     rows = []
     for student in sorted(results):
-        for item in results[student].get("items", []):
-            review = item.get("review")
+        for item in results[student].items:
+            review = item.review
             if review:
-                rows.append(f"| {student} | {item['column'].removeprefix('model:')} | "
-                            f"{review['validation']:.3f} | {review['test']:.3f} | "
-                            f"{review['held']:g} of {item['max_score']:g} | {review['status']} | "
-                            f"{review['reason']} |")
+                rows.append(f"| {student} | {item.column.removeprefix('model:')} | "
+                            f"{review.validation:.3f} | {review.test:.3f} | "
+                            f"{review.held:g} of {item.max_score:g} | {review.status} | "
+                            f"{review.reason} |")
     if not rows:
         return []
     return ["", "## Saved models held for review", "",

@@ -1,11 +1,11 @@
 """Temporary folders of grading: removed at exit, after an exception, Ctrl-C or SIGTERM, and
 swept when a dead run left them behind.
 
-Grading used to leave a `ck-autograde-*` folder in the system temp folder per worker and run
-(62 of them, 0.5 GB, on one machine; issue 11). Now:
+Grading used to leave a `ck-autograde-*` folder in the system temp folder per grading process
+and run (62 of them, 0.5 GB, on one machine; issue 11). Now:
 
 - Every grading process (each worker of a batch, or the one process of a serial run) makes one
-  folder `ck-autograde-<pid>-<random>` (`make_folder`, from `nbgrade.prepare_worker`): kernel
+  folder `ck-autograde-<pid>-<random>` (`make_folder`, from `nbgrade.prepare_scratch`): kernel
   sockets, the matplotlib cache, and `py/`, where Python's `tempfile` puts every other
   temporary folder that process makes while grading (`redirect_tempfile`: the module grader's
   `ckgrade-*` and `ck-grade-*` stages, fingerprints, ...). Removing that one folder removes

@@ -9,18 +9,19 @@ line.
 
 The modules, in the order a submission meets them:
 
-    driver.py      pytest.main on grading/hidden; record mode for the reference values
-    plugin.py      the pytest plugin: options, markers, the `student` fixture, the results
-    sandbox.py     copy the submission, start the jailed worker, one request at a time
-    worker.py      the worker itself (runs the student's code) and the array wire format
-    context.py     `student`: calls into the worker, comparisons, numeric gradients, messages
-    tolerances.py  how close every kind of value must be, and why
-    functions.py   the 20 student functions and their files
-    rules.py       source rules read from the submitted files (loops, norm, scipy)
-    references.py  the reference values file (written by `make references`)
-    master.py      the trusted master modules the grader itself uses
-    models.py      the saved models, evaluated on the CIFAR-10 test images
-    results.py     CheckResult and GradeResult;  report.py  their JSON, text and Gradescope forms
+    driver.py        pytest.main on grading/hidden; record mode for the reference values
+    plugin.py        the pytest plugin: options, markers, the `student` fixture, the results
+    sandbox.py       copy the submission, start the jailed worker, one request at a time
+    worker.py        the worker itself (runs the student's code) and the array wire format
+    context.py       `student`: calls into the worker, comparisons, numeric gradients, messages
+    tolerances.py    how close every kind of value must be, and why
+    functions.py     the 20 student functions and their files
+    rules.py         source rules read from the submitted files (loops, norm, scipy)
+    references.py    the reference values file (written by `make references`)
+    master.py        the trusted master modules the grader itself uses
+    models.py        the saved models, evaluated on the CIFAR-10 test images
+    results.py       CheckResult and GradeResult
+    check_report.py  their JSON, text and Gradescope forms (`coursekit grade-module`)
 """
 
 

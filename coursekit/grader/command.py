@@ -1,10 +1,11 @@
 """`coursekit grade-module PATH`: grade the cs231n package of one submission folder;
 `coursekit references`: regenerate the hidden checks' reference values from the master."""
 import argparse
+import os
 import sys
 
+from coursekit.grader.check_report import summary, to_json, write_reports
 from coursekit.grader.driver import grade_submission
-from coursekit.grader.report import summary, to_json, write_reports
 
 
 def add_parser(subparsers):
@@ -20,7 +21,8 @@ def add_parser(subparsers):
     parser.add_argument("path", help="a folder holding cs231n/ (or the cs231n folder itself)")
     parser.add_argument("--out", help="folder for grade.json, summary.txt and results.json")
     parser.add_argument("--json", action="store_true", help="print the JSON, not the summary")
-    parser.add_argument("--cifar-dir", help="CIFAR-10 folder for the saved models "
+    parser.add_argument("--cifar-dir", default=os.environ.get("CS231N_CIFAR10_DIR"),
+                        help="CIFAR-10 folder for the saved models "
                         "(default: $CS231N_CIFAR10_DIR, else cs231n/datasets/cifar-10-batches-py)")
     parser.add_argument("--no-models", action="store_true", help="skip the saved models")
     parser.add_argument("--function", action="append", default=[], metavar="NAME",

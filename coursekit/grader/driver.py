@@ -1,8 +1,11 @@
 """Grading a submission's `cs231n` package: the hidden tests of grading/hidden/ run by pytest.
 
 `grade_submission(path)` runs `pytest.main` on grading/hidden with the plugin's options and
-returns the GradeResult the plugin wrote (`coursekit grade-module`, step 3 of `coursekit
-autograde`, the Gradescope run). `generate_references()` / `write_references()` run the same
+returns the GradeResult the plugin wrote (`coursekit grade-module`, the module checks step of
+`coursekit autograde` and of the Gradescope run). In order: pick the hidden test files (the
+code checks and/or test_saved_models.py, in name order), run them with --results-json into a
+temporary folder, read that back, and raise GraderError if a check failed through the
+grader's own fault. `generate_references()` / `write_references()` run the same
 tests on the master package in record mode (`make references`).
 """
 
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.grader.master import HIDDEN_DIR, REPO_ROOT
+from coursekit.grader.models import dataset_dir
 from coursekit.grader.references import REFERENCES_FILE, GraderError
 from coursekit.grader.results import GradeResult
 
@@ -48,8 +52,9 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, isolation="
                      timeout_scale=1.0, models=True, code=True, functions=(), tests=None):
     """Grade the `cs231n/` package in folder `path`; returns a GradeResult.
 
-    - cifar_dir: CIFAR-10 folder for the saved models (default: $CS231N_CIFAR10_DIR); without
-      it they are "not graded".
+    - cifar_dir: CIFAR-10 folder for the saved models (default: the course's own
+      cs231n/datasets/cifar-10-batches-py; the environment is not read); without the data
+      they are "not graded".
     - isolation: "auto", "bwrap", "uid" or "none" (coursekit/jail.py).
     - timeout_scale: multiplies every check's time limit.
     - models / code: grade the saved models / run the code checks (both by default).
@@ -63,9 +68,8 @@ def grade_submission(path, *, hidden_dir=HIDDEN_DIR, cifar_dir=None, isolation="
     with tempfile.TemporaryDirectory(prefix=f"ck-grade-{os.getpid()}-") as tmp:
         out = Path(tmp) / "grade.json"
         args = [*targets, "--submission", str(path), "--results-json", str(out),
-                "--isolation", isolation, "--timeout-scale", str(timeout_scale)]
-        if cifar_dir:
-            args += ["--cifar-dir", str(cifar_dir)]
+                "--isolation", isolation, "--timeout-scale", str(timeout_scale),
+                "--cifar-dir", str(dataset_dir(cifar_dir))]
         for function in functions:
             args += ["--function", function]
         run_pytest(args, hidden_dir)

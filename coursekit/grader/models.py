@@ -6,7 +6,7 @@ its preprocessing (the master's data_utils and features, loaded from the reposit
 submission's), the forward pass and the accuracy. The labels never leave this process.
 
 Used by grading/hidden/test_saved_models.py; grading/hidden/models.toml lists the models (file,
-kind, pipeline, target accuracy, ceiling, points). Preprocessing follows the notebooks:
+kind, preprocessing, target accuracy, ceiling, points). Preprocessing follows the notebooks:
 - raw, linear models (softmax.ipynb): rows of channels-last pixels minus the mean training row;
 - raw, networks (two_layer_net.ipynb, get_CIFAR10_data): channels-first rows minus the mean;
 - features (features.ipynb): HOG + 25-bin hue histogram, minus the training features' mean and
@@ -43,6 +43,7 @@ NUM_TEST = 1000
 # The size of the whole CIFAR-10: the ceilings of models.toml are accuracies on it.
 CIFAR10_SIZES = (50000, 10000)
 CACHE_DIR = REPO_ROOT / ".cache" / "grader"
+DEFAULT_DATASET_DIR = REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
 
 # How far test accuracy may exceed validation accuracy before a model is held for review, in
 # standard errors of the difference. An honest model's two accuracies differ by sampling only:
@@ -63,11 +64,10 @@ def load_models(hidden_dir=HIDDEN_DIR):
 
 
 def dataset_dir(cifar_dir=None):
-    if cifar_dir:
-        return Path(cifar_dir)
-    if os.environ.get("CS231N_CIFAR10_DIR"):
-        return Path(os.environ["CS231N_CIFAR10_DIR"])
-    return REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
+    """The CIFAR-10 folder of the saved models: `cifar_dir`, else the course's own copy. The
+    callers' edges ($CS231N_CIFAR10_DIR: `coursekit grade-module`, `pytest grading/hidden`,
+    `coursekit autograde`) decide what to pass; nothing here reads the environment."""
+    return Path(cifar_dir) if cifar_dir else DEFAULT_DATASET_DIR
 
 
 def split_sizes(num_images):
@@ -85,7 +85,8 @@ def gap_limit(num_val, num_test):
 
 
 class CifarImages:
-    """The validation and test inputs of each pipeline (and their labels), computed on first use.
+    """The validation and test inputs of each preprocessing and their labels, computed on first
+    use.
 
     split: "val" (training images NUM_TRAIN.. of the notebooks) or "test" (the first NUM_TEST).
     """
@@ -113,10 +114,12 @@ class CifarImages:
     def labels(self, split):
         return self.raw()[split][1]
 
-    def inputs(self, pipeline, kind, split):
-        key = (pipeline, kind, split)
+    def inputs(self, preprocessing, kind, split):
+        """The inputs of `split` as `preprocessing` ("raw" or "features") makes them for a
+        model of `kind`."""
+        key = (preprocessing, kind, split)
         if key not in self._inputs:
-            if pipeline == "raw":
+            if preprocessing == "raw":
                 raw = self.raw()
                 centered = raw[split][0] - raw["train"].mean(axis=0)
                 if kind == "two_layer":
@@ -233,7 +236,7 @@ def score_model(params, data, spec):
     for split in data.SPLITS:
         try:
             predicted = predict(params, spec["kind"],
-                                data.inputs(spec["pipeline"], spec["kind"], split))
+                                data.inputs(spec["preprocessing"], spec["kind"], split))
         except ValueError as exc:
             raise CheckFailed(f"cs231n/saved/{spec['file']}: {exc}") from None
         accuracies[split] = float(np.mean(predicted == data.labels(split)))

@@ -21,16 +21,17 @@ Options: --submission, --cifar-dir, --function (the tests of one student functio
 """
 
 import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 
+from coursekit.grader.check_report import gradescope_results, summary, to_json
 from coursekit.grader.context import CheckFailed, CheckInfo, Student
 from coursekit.grader.functions import STUDENT_FUNCTIONS, module_of
 from coursekit.grader.oracle import OracleServer
 from coursekit.grader.references import GraderError, dump_references, load_references
-from coursekit.grader.report import gradescope_results, summary, to_json
 from coursekit.grader.results import CheckResult, GradeResult
 from coursekit.grader.sandbox import Limits, Sandbox
 
@@ -48,8 +49,11 @@ def pytest_addoption(parser):
     group = parser.getgroup("grading", "hidden checks of a cs231n submission")
     group.addoption("--submission", metavar="PATH",
                     help="folder holding the cs231n/ package to grade (or that package)")
-    group.addoption("--cifar-dir", metavar="DIR",
-                    help="CIFAR-10 folder for the saved models (default $CS231N_CIFAR10_DIR)")
+    # $CS231N_CIFAR10_DIR is read here, for `pytest grading/hidden` typed by hand;
+    # driver.grade_submission always passes the folder.
+    group.addoption("--cifar-dir", metavar="DIR", default=os.environ.get("CS231N_CIFAR10_DIR"),
+                    help="CIFAR-10 folder for the saved models (default $CS231N_CIFAR10_DIR, "
+                         "else cs231n/datasets/cifar-10-batches-py)")
     group.addoption("--function", action="append", default=[], metavar="NAME",
                     help="only the tests of this student function (repeatable)")
     group.addoption("--timeout-scale", type=float, default=1.0,

@@ -15,9 +15,14 @@ class CheckResult:
     # Numbers for the instructor (a saved model's accuracies, why it is held for review).
     details: dict = field(default_factory=dict)
 
+    @property
+    def is_model(self):
+        """A saved model's check (its function is "saved/<file>", test_saved_models.py)."""
+        return self.function.startswith("saved/")
+
     def to_dict(self):
         data = {"id": self.id, "function": self.function,
-                "kind": "model" if self.id.startswith("model.") else "module",
+                "kind": "model" if self.is_model else "module",
                 "points": self.points,
                 "max_points": self.max_points, "status": self.status,
                 "message": self.message, "seconds": round(self.seconds, 3)}

@@ -74,7 +74,7 @@ def fit_to_test_images(dest, data):
     labels = np.eye(10)[images.labels("test")]
     saved = {}
     for spec in MODELS.values():
-        X = images.inputs(spec["pipeline"], spec["kind"], "test")
+        X = images.inputs(spec["preprocessing"], spec["kind"], "test")
         W = np.linalg.lstsq(np.hstack([X, np.ones((len(X), 1))]), labels, rcond=None)[0]
         if spec["kind"] == "linear":
             saved[spec["file"]] = {"W": W}

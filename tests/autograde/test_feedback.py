@@ -3,6 +3,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_output
 
 from coursekit.autograde.feedback import HideHiddenTests, failing_line, index_html
+from coursekit.autograde.result import Result
 
 SOURCE = "\n".join([
     "assert f(1) == 2",                   # line 1, visible
@@ -88,7 +89,7 @@ def test_index_lists_items_scores_and_pending_manual_points():
               "notebooks": {"knn": {"status": "graded", "message": ""}},
               "items": [{"id": "knn:test_a", "score": 3, "max_score": 4, "message": "test failed"},
                         {"id": "knn:iq1", "score": 0, "max_score": 1, "pending": True}]}
-    page = index_html(result, {"knn": "knn.html"})
+    page = index_html(Result.from_json(result), {"knn": "knn.html"})
     assert "Score: 3 / 5" in page and "knn:test_a" in page and "to be graded" in page
     assert "href='knn.html'" in page and "renamed" in page
 
@@ -100,7 +101,7 @@ def test_index_escapes_what_a_submission_controls():
               "notices": [f"{attack}.ipynb: renamed"],
               "notebooks": {"knn": {"status": "graded", "message": quote}},
               "items": [{"id": "knn:test_a", "score": 0, "max_score": 1, "message": attack}]}
-    page = index_html(result, {"knn": "knn.html"})
+    page = index_html(Result.from_json(result), {"knn": "knn.html"})
     assert "<script>" not in page and "onmouseover='" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
     assert "x&#39; onmouseover=&#39;alert(2)" in page

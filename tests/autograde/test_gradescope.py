@@ -11,17 +11,18 @@ import tinycourse
 from tinycourse import tiny_settings
 
 from coursekit.autograde.gradescope import build_zip, results_json, unpack
+from coursekit.autograde.result import Result
 
 HERE = Path(__file__).parent
 
 
 def test_results_json_follows_gradescope_format_and_leaves_manual_items_out():
-    result = {"items": [
+    result = Result.from_json({"student": "ann", "assignment": "assignment1", "items": [
         {"id": "knn:test_a", "kind": "test", "score": 2, "max_score": 2, "message": ""},
         {"id": "module:x", "score": 0.5, "max_score": 1, "message": "wrong shape"},
         {"id": "knn:iq1", "kind": "manual", "score": 0, "max_score": 3, "pending": True}],
         "notebooks": {"knn": {"status": "renamed", "message": "graded 'knn (1).ipynb'"}},
-        "notices": ["tiny/ops.py could not be read"]}
+        "notices": ["tiny/ops.py could not be read"]})
     data = results_json(result)
     assert data["score"] == 2.5
     assert [t["name"] for t in data["tests"]] == ["knn:test_a", "module:x"]
@@ -36,7 +37,8 @@ def test_a_held_model_shows_as_held_for_review_not_as_a_plain_failure():
             "message": "held", "review": {"status": "pending", "held": 2.5}}
     released = {**held, "id": "model:softmax", "score": 2.0,
                 "review": {"status": "released", "held": 2.0}}
-    data = results_json({"items": [held, released], "notebooks": {}, "notices": []})
+    data = results_json(Result.from_json({"student": "ann", "assignment": "assignment1",
+                                          "items": [held, released]}))
     assert [t["name"] for t in data["tests"]] == ["model:best_softmax (held for review)",
                                                   "model:softmax"]
     assert "model:best_softmax: held for your instructor's review" in data["output"]

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from coursekit.autograde.inline import grade_inline_answers, normalise_answers
+from coursekit.autograde.inline import grade_inline_answers
 from coursekit.course import current
 
 REPO_ROOT = current().root
@@ -15,6 +15,12 @@ SOURCE = REPO_ROOT / "source" / "assignment1"
 
 def notebooks_in(folder):
     return {p.stem: p for p in folder.glob("*.ipynb")}
+
+
+def scored(folder):
+    """{<notebook>:<answer cell>: Item} of the inline scorer on the notebooks of `folder`."""
+    return {i.id.removeprefix("inline:"): i
+            for i in grade_inline_answers(notebooks_in(folder), source_dir=SOURCE)}
 
 
 def set_answer(path, grade_id, text):
@@ -39,30 +45,30 @@ def student(tmp_path):
 
 def test_master_answers_score_every_choice_question(student):
     items = grade_inline_answers(notebooks_in(student), source_dir=SOURCE)
-    assert len(items) == 5 and all(i["points"] == i["max_points"] == 1 for i in items)
+    assert len(items) == 5 and all(i.score == i.max_score == 1 for i in items)
 
 
 def test_a_wrong_answer_scores_zero_without_showing_the_key(student):
     set_answer(student / "softmax.ipynb", "softmax_inline_q4", "True False")  # unreadable
     set_answer(student / "knn.ipynb", "knn_inline_q2", "4")
-    items = {i["id"]: i for i in grade_inline_answers(notebooks_in(student), source_dir=SOURCE)}
-    assert items["knn:knn_inline_q2"]["points"] == 0
-    assert items["knn:knn_inline_q2"]["message"] == "your answer: 4 (not correct)"
-    assert items["softmax:softmax_inline_q4"]["points"] == 0
-    assert "could not read" in items["softmax:softmax_inline_q4"]["message"]
-    assert items["knn:knn_inline_q3"]["points"] == 1
+    items = scored(student)
+    assert items["knn:knn_inline_q2"].score == 0
+    assert items["knn:knn_inline_q2"].message == "your answer: 4 (not correct)"
+    assert items["softmax:softmax_inline_q4"].score == 0
+    assert "could not read" in items["softmax:softmax_inline_q4"].message
+    assert items["knn:knn_inline_q3"].score == 1
 
 
 def test_missing_notebook_scores_its_questions_zero(student):
     (student / "two_layer_net.ipynb").unlink()
-    items = {i["id"]: i for i in grade_inline_answers(notebooks_in(student), source_dir=SOURCE)}
-    assert items["two_layer_net:two_layer_net_inline_q1"]["points"] == 0
-    assert "no answer cell" in items["two_layer_net:two_layer_net_inline_q1"]["message"]
+    items = scored(student)
+    assert items["two_layer_net:two_layer_net_inline_q1"].score == 0
+    assert "no answer cell" in items["two_layer_net:two_layer_net_inline_q1"].message
 
 
-def test_scorer_output_becomes_items_keyed_by_answer_cell():
-    items = normalise_answers([{"id": "knn:knn_inline_q2", "points": 1, "max_points": 1,
-                                "message": "your answer: 1"}])
-    assert items == [{"id": "inline:knn:knn_inline_q2", "column": "inline:knn:knn_inline_q2",
-                      "kind": "inline", "score": 1.0, "max_score": 1.0, "needs_manual": False,
-                      "message": "your answer: 1"}]
+def test_scorer_items_are_inline_items_keyed_by_answer_cell(student):
+    item = scored(student)["knn:knn_inline_q2"]
+    assert (item.id, item.column, item.kind) == ("inline:knn:knn_inline_q2",
+                                                 "inline:knn:knn_inline_q2", "inline")
+    assert (item.score, item.max_score, item.needs_manual, item.pending) == (1.0, 1.0, False,
+                                                                             False)

@@ -17,6 +17,7 @@ from tinycourse import tiny_settings
 
 from coursekit.autograde import batch, gradebook, interrupts, locks, pipeline, report, scratch
 from coursekit.autograde.course import Course, StudentIdError, check_student_id
+from coursekit.autograde.result import Result
 from coursekit.course import current
 
 REPO_ROOT = current().root
@@ -52,7 +53,8 @@ def fake_result(course, student, score=1.0, fingerprint="x"):
               "items": [{"id": "module:f", "column": "module:f", "kind": "module",
                          "score": score, "max_score": 2.0, "message": ""}],
               "score": score, "max_score": 2.0, "manual_pending": 0.0}
-    pipeline.atomic_write_text(course.result_path(student), pipeline.result_json(result))
+    result = Result.from_json(result)
+    pipeline.atomic_write_text(course.result_path(student), result.dumps())
     return result
 
 
@@ -157,7 +159,7 @@ except locks.LockBusy:
 def test_same_student_is_never_graded_twice_at_once(bare, tmp_path, monkeypatch, capsys):
     ran, rebuild = {}, []
 
-    def fake_grading(course, student, folder, worker):
+    def fake_grading(course, student, folder, scratch_dir):
         ran[student] = time.monotonic()
         # Meanwhile no other run may rebuild the assignment in the gradebook.
         rebuild.append(subprocess.run(
@@ -168,9 +170,10 @@ def test_same_student_is_never_graded_twice_at_once(bare, tmp_path, monkeypatch,
     monkeypatch.setattr(pipeline, "_grade_submission", fake_grading)
     holder = hold(bare, "ann", seconds=1.5)
     start = time.monotonic()
-    pipeline.grade_submission(bare, "bob", tmp_path, worker=tmp_path)   # another student: no wait
+    # another student: no wait
+    pipeline.grade_submission(bare, "bob", tmp_path, scratch_dir=tmp_path)
     assert ran["bob"] - start < 1.0
-    pipeline.grade_submission(bare, "ann", tmp_path, worker=tmp_path)
+    pipeline.grade_submission(bare, "ann", tmp_path, scratch_dir=tmp_path)
     assert holder.wait(timeout=10) == 0
     assert ran["ann"] - start > 1.0                  # only after the other grading of ann
     out = capsys.readouterr().out
@@ -280,10 +283,10 @@ def test_a_folder_named_like_an_output_file_gets_a_message_not_a_traceback(bare,
 
 WORKER = """
 import sys, time
-if sys.argv[1] == "prepare_worker":             # what every grading process does
+if sys.argv[1] == "prepare_scratch":             # what every grading process does
     from coursekit.autograde import nbgrade
     from coursekit.autograde.course import Course
-    folder = nbgrade.prepare_worker(Course())
+    folder = nbgrade.prepare_scratch(Course())
 else:                                            # the same, without importing nbgrader
     from coursekit.autograde import interrupts, scratch
     folder = scratch.make_folder("autograde")
@@ -295,11 +298,11 @@ time.sleep(60)
 """
 
 
-@pytest.mark.parametrize("made_by, how", [("prepare_worker", "exit"),
-                                          ("prepare_worker", signal.SIGTERM),
+@pytest.mark.parametrize("made_by, how", [("prepare_scratch", "exit"),
+                                          ("prepare_scratch", signal.SIGTERM),
                                           ("make_folder", signal.SIGINT),
                                           ("make_folder", signal.SIGKILL)])
-def test_worker_scratch_goes_at_exit_and_a_killed_ones_is_swept(tmp_path, made_by, how):
+def test_scratch_folder_goes_at_exit_and_a_killed_ones_is_swept(tmp_path, made_by, how):
     env = {**ENV, "TMPDIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-c", WORKER, made_by, str(how)],
                             stdout=subprocess.PIPE, text=True, env=env)
@@ -329,7 +332,7 @@ def test_sweep_removes_folders_of_dead_pids_only(tmp_path):
 
 def test_temporary_folders_of_a_grading_live_inside_its_scratch(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    with pipeline.worker_scratch(Course()) as base:
+    with pipeline.scratch_folder(Course()) as base:
         stage = Path(tempfile.mkdtemp(prefix="ckgrade-"))    # as the module grader makes one
         assert base in stage.parents and os.environ["TMPDIR"] == str(base / "py")
         assert scratch.system_tempdir() == str(tmp_path)
@@ -343,8 +346,8 @@ def test_grade_submission_without_a_worker_removes_the_scratch_it_made(bare, tmp
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     seen = []
 
-    def fake_grading(course, student, folder, worker):
-        seen.append(Path(worker))
+    def fake_grading(course, student, folder, scratch_dir):
+        seen.append(Path(scratch_dir))
         raise RuntimeError("a grader bug")
 
     monkeypatch.setattr(pipeline, "_grade_submission", fake_grading)
@@ -381,7 +384,7 @@ def test_ctrl_c_stops_the_queue_and_still_writes_grades_for_the_graded(tiny_cour
                 fingerprint=batch.submission_fingerprint(course, folders["bob"]))
     started = []
 
-    def fake_grading(course, student, folder, worker=None):
+    def fake_grading(course, student, folder, scratch_dir=None):
         started.append(student)
         if student == "bob":
             signal.raise_signal(signal.SIGINT)

@@ -1,4 +1,5 @@
-"""The grading kernel's set-up: IPC transport per worker, a cleaned environment, the guard."""
+"""The grading kernel's set-up: IPC transport per grading process, a cleaned environment,
+the guard."""
 import os
 from pathlib import Path
 
@@ -11,17 +12,17 @@ from coursekit.course import current
 REPO_ROOT = current().root
 
 
-def test_kernels_use_ipc_sockets_private_to_the_worker(tmp_path):
-    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+def test_kernels_use_ipc_sockets_private_to_the_grading_process(tmp_path):
+    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
     a, b = nbgrade.GuardedKernelManager(), nbgrade.GuardedKernelManager()
     assert a.transport == b.transport == "ipc"
     assert a.ip != b.ip
-    assert Path(a.ip).parent.parent == tmp_path / "worker" / "ipc"
+    assert Path(a.ip).parent.parent == tmp_path / "scratch" / "ipc"
 
 
 def test_kernel_environment_keeps_grading_mode_and_data_but_no_secrets(tmp_path, monkeypatch):
-    nbgrade.prepare_worker(Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}),
-                           scratch=tmp_path / "worker")
+    nbgrade.prepare_scratch(Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}),
+                           folder=tmp_path / "scratch")
     base = {"PATH": "/usr/bin", "NBGRADER_EXECUTION": "autograde", "GITHUB_TOKEN": "s3cret",
             "NBGRADER_DB_URL": "postgresql://x", "AWS_SECRET_ACCESS_KEY": "k"}
     env = nbgrade.kernel_env(base)
@@ -39,7 +40,7 @@ def test_the_graders_own_data_folder_is_given_to_the_kernel_and_mounted_in_its_j
     monkeypatch.setenv("CS231N_CIFAR10_DIR", str(data))
     # No notebook is being graded here (a grading run earlier in this process left its own).
     monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
-    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
     assert nbgrade.kernel_env({})["CS231N_CIFAR10_DIR"] == str(data)
     manager = nbgrade.GuardedKernelManager()
     assert str(data) in manager.kernel_jail(str(tmp_path)).readonly
@@ -47,7 +48,7 @@ def test_the_graders_own_data_folder_is_given_to_the_kernel_and_mounted_in_its_j
 
 def test_guard_settings_deny_the_course_and_gradebook_but_allow_the_data(tmp_path):
     course = Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}, private_paths=("/secret",))
-    nbgrade.prepare_worker(course, scratch=tmp_path / "worker")
+    nbgrade.prepare_scratch(course, folder=tmp_path / "scratch")
     settings = nbgrade.guard_settings(course, tmp_path / "stage", tmp_path / "guard.log")
     assert str(REPO_ROOT) in settings["deny_read"] and "/secret" in settings["deny_read"]
     assert str(course.sqlite_path) in settings["deny_read"]
@@ -133,7 +134,7 @@ def run_in_grading_kernel(folder, source, scratch, guard_log):
     from nbformat.v4 import new_code_cell, new_notebook
 
     course = Course()
-    nbgrade.prepare_worker(course, scratch=scratch)
+    nbgrade.prepare_scratch(course, folder=scratch)
     nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, folder.parent, guard_log)
     nbgrade.KernelSettings.submitted = str(folder)
     nb = new_notebook(cells=[new_code_cell(source)],
@@ -161,7 +162,7 @@ def test_grading_kernel_runs_a_package_with_the_official_starters_python2_import
               "np.array([[3.0, 4.0]]))\n"
               "print(json.dumps({'dists': d.tolist(), 'epochs': Solver().epochs(3), "
               "'python': sys.executable}))")
-    outputs = run_in_grading_kernel(student, source, tmp_path / "worker", log)
+    outputs = run_in_grading_kernel(student, source, tmp_path / "scratch", log)
     errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
     assert errors == [], errors
     text = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stdout")
@@ -189,7 +190,7 @@ def test_grading_kernel_is_the_grading_interpreter_whatever_the_jupyter_paths_ho
     from jupyter_client.kernelspec import KernelSpecManager
 
     assert KernelSpecManager().get_kernel_spec("python3").argv[0] == "/nonexistent/python3"
-    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
     cmd = nbgrade.GuardedKernelManager(kernel_name="python3").format_kernel_cmd()
     assert cmd[:3] == [sys.executable, "-m", "ipykernel_launcher"]
 
@@ -201,7 +202,7 @@ def test_an_output_flood_is_dropped_as_it_arrives_not_kept_in_memory(tmp_path, m
     folder = tmp_path / "stage" / "ann"
     folder.mkdir(parents=True)
     course = Course()
-    nbgrade.prepare_worker(course, scratch=tmp_path / "worker")
+    nbgrade.prepare_scratch(course, folder=tmp_path / "scratch")
     nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, folder.parent,
                                                           tmp_path / "guard.log")
     nbgrade.KernelSettings.submitted = str(folder)
@@ -223,7 +224,7 @@ def test_a_kernels_late_clean_up_ends_only_its_own_students_processes(tmp_path, 
     from coursekit import jail
 
     monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
-    nbgrade.prepare_worker(Course(), scratch=tmp_path / "worker")
+    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
     monkeypatch.setattr(jail, "mode", lambda: "uid")
     killed = []
     monkeypatch.setattr(jail, "kill_user_processes", killed.append)

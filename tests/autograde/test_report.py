@@ -3,8 +3,10 @@ import csv
 import json
 
 from coursekit.autograde.course import Course
-from coursekit.autograde.modules import normalise_checks
+from coursekit.autograde.module_checks import check_item
 from coursekit.autograde.report import export, item_stats
+from coursekit.autograde.result import Result
+from coursekit.grader.results import GradeResult
 
 
 def result(student, items):
@@ -68,21 +70,21 @@ def test_summary_has_histogram_png_and_pass_rate_table(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = (course.autograded_dir / "summary.md").read_text()
     assert "| knn:test_dist | 1 | 0.50 | 50% |" in table
-    assert item_stats(course, {f"s{i}": result(f"s{i}", [item("x:y", 1, 1)])
+    assert item_stats(course, {f"s{i}": Result.from_json(result(f"s{i}", [item("x:y", 1, 1)]))
                                for i in range(3)}) == [("x:y", 1.0, 1.0, 1.0)]
 
 
 def test_grader_results_become_module_and_model_columns():
     grader_dict = {"submission": "s", "notes": [], "checks": [
         {"id": "knn.two_loops.values", "function": "KNearestNeighbor.compute_distances_two_loops",
-         "points": 2.0, "max_points": 2.0, "status": "passed", "message": ""},
+         "points": 2.0, "max_points": 2.0, "status": "passed", "message": "", "seconds": 0.1},
         {"id": "model.best_softmax", "function": "saved/best_softmax.npy", "points": 0.0,
-         "max_points": 3.0, "status": "not_graded", "message": ""}]}
-    items = normalise_checks(grader_dict)
-    assert [i["column"] for i in items] == [
+         "max_points": 3.0, "status": "not_graded", "message": "", "seconds": 0.0}]}
+    items = [check_item(c) for c in GradeResult.from_dict(grader_dict).checks]
+    assert [i.column for i in items] == [
         "module:KNearestNeighbor.compute_distances_two_loops", "model:best_softmax"]
-    assert items[1]["message"] == "not graded"
-    assert [(i["score"], i["max_score"]) for i in items] == [(2.0, 2.0), (0.0, 3.0)]
+    assert items[1].message == "not graded"
+    assert [(i.score, i.max_score) for i in items] == [(2.0, 2.0), (0.0, 3.0)]
 
 
 def test_grades_csv_keeps_fractional_points_of_large_totals(tmp_path):
@@ -106,7 +108,7 @@ def test_the_ci_markdown_report_shows_what_a_student_controls_as_inert_text():
               "notices": [f"skipped {hostile}"],
               "notebooks": {"knn": {"status": "refused", "message": hostile}},
               "items": [{"id": "knn:q1", "score": 1, "max_score": 2, "message": hostile}]}
-    text = markdown_report(result)
+    text = markdown_report(Result.from_json(result))
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
     assert "[link](javascript" not in text and "\\[link\\](javascript" in text
     assert "\n## heading" not in text

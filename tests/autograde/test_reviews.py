@@ -4,6 +4,7 @@ import pytest
 from coursekit.autograde import reviews
 from coursekit.autograde.course import Course
 from coursekit.autograde.feedback import index_html
+from coursekit.autograde.result import MODEL, Item, Result
 
 
 def course_at(tmp_path):
@@ -12,12 +13,11 @@ def course_at(tmp_path):
 
 
 def held_result(student="dan"):
-    item = {"id": "model:best_two_layer_net", "column": "model:best_two_layer_net",
-            "kind": "model", "score": 0.0, "max_score": 4.0, "message": "held for review"}
-    item["review"] = reviews.held_item(item, {"validation": 0.31, "test": 0.97, "earned": 4.0,
-                                              "reason": "a gap"})
-    return {"student": student, "assignment": "assignment1", "notebooks": {},
-            "items": [item], "score": 0.0, "max_score": 4.0}
+    item = Item("model:best_two_layer_net", MODEL, 0.0, 4.0, message="held for review",
+                status="review")
+    item.review = reviews.held_review(item.message, {"validation": 0.31, "test": 0.97,
+                                                     "earned": 4.0, "reason": "a gap"})
+    return Result(student, "assignment1", items=[item])
 
 
 @pytest.mark.parametrize("decision, status, score", [
@@ -26,20 +26,20 @@ def test_a_decision_sets_the_score_and_the_students_message(decision, status, sc
     result = held_result()
     decisions = {("dan", "best_two_layer_net"): decision} if decision else {}
     [item] = reviews.apply(result, decisions)
-    assert item["review"]["status"] == status and item["score"] == score
+    assert item.review.status == status and item.score == score
     if decision:
-        assert "reviewed by your instructor" in item["message"]
-        assert "0.310" in item["message"] and "0.970" in item["message"]
+        assert "reviewed by your instructor" in item.message
+        assert "0.310" in item.message and "0.970" in item.message
     else:
-        assert item["message"] == "held for review"
-    assert "a gap" not in item["message"]  # why it was held is the instructor's
+        assert item.message == "held for review"
+    assert "a gap" not in item.message  # why it was held is the instructor's
 
 
 def test_a_decision_for_another_student_or_model_changes_nothing():
     result = held_result()
     reviews.apply(result, {("eve", "best_two_layer_net"): "release",
                            ("dan", "best_softmax"): "release"})
-    assert result["items"][0]["score"] == 0.0
+    assert result.items[0].score == 0.0
 
 
 def test_the_reviews_file_is_read_with_model_names_with_or_without_npy(tmp_path):

@@ -21,8 +21,8 @@ def tiny_settings(root, **changes):
     """Grading settings of a tiny course built at `root` (fake module and inline graders)."""
     from coursekit.autograde.course import Course
 
-    return Course(root=root, notebooks=NOTEBOOKS, module_grader="tinycourse:fake_module_grader",
-                  inline_grader="tinycourse:fake_inline_grader", kernel_memory_mb=1024,
+    return Course(root=root, notebooks=NOTEBOOKS, module_grader=fake_module_grader,
+                  inline_grader=fake_inline_grader, kernel_memory_mb=1024,
                   **changes)
 
 
@@ -181,7 +181,7 @@ def make_submission(course_root, dest, *, add_body="return a + b", mul_body="ret
     return dest
 
 
-def fake_module_grader(submission_dir):
+def fake_module_grader(submission_dir, cifar_dir=None):
     """Stands in for coursekit.grader: checks tiny/ops.py's mul in a child process (as the
     real grader does in its sandbox, so os._exit or sys.exit at import cannot hurt us)."""
     import subprocess
@@ -199,11 +199,14 @@ def fake_module_grader(submission_dir):
         message = "" if ok else (lines[-1] if lines else f"exit code {proc.returncode}")
     except subprocess.TimeoutExpired:
         ok, message = False, "timed out"
-    return {"checks": [{"id": "ops.mul.values", "function": "mul", "points": 2 if ok else 0,
-                        "max_points": 2, "passed": ok, "message": message}]}
+    from coursekit.grader.results import CheckResult, GradeResult
+
+    return GradeResult(str(submission_dir), [CheckResult(
+        "ops.mul.values", "mul", 2.0 if ok else 0.0, 2.0, "passed" if ok else "failed", message,
+        0.0)])
 
 
-def fake_inline_grader(notebooks):
+def fake_inline_grader(notebooks, source_dir):
     """Stands in for the notebooks helper's parser: scores the `Your answer:` lines of adder's
     Q2 (a plain cell) and Q3 (an nbgrader answer cell, matched by its grade_id)."""
     path = notebooks.get("adder")
@@ -215,10 +218,12 @@ def fake_inline_grader(notebooks):
         for line in text.splitlines():
             if line.startswith("Your answer:"):
                 answers[gid] = {a.strip() for a in line.split(":", 1)[1].split(",")}
+    from coursekit.autograde.result import INLINE, Item
+
     items = []
     for qid, gid, key in (("adder.iq2", "iq2", {"1", "3"}), ("adder:iq3_answer", "iq3_answer",
                                                              {"2"})):
         ok = answers.get(gid) == key
-        items.append({"id": qid, "points": 1 if ok else 0, "max_points": 1,
-                      "message": "" if ok else f"your answer: {sorted(answers.get(gid, []))}"})
+        items.append(Item(f"inline:{qid}", INLINE, 1 if ok else 0, 1,
+                          message="" if ok else f"your answer: {sorted(answers.get(gid, []))}"))
     return items

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
+from coursekit.grader.check_report import gradescope_results, summary, to_json
 from coursekit.grader.driver import collect_checks
 from coursekit.grader.functions import STUDENT_FUNCTIONS
 from coursekit.grader.master import HIDDEN_DIR, REPO_ROOT
-from coursekit.grader.report import gradescope_results, summary, to_json
 
 from .conftest import copy_master, grade, message_leaks
 

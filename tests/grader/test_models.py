@@ -7,6 +7,7 @@ last fifth for validation, so the models here are fitted on the first four fifth
 """
 import csv
 import json
+import os
 import pickle
 import re
 
@@ -136,10 +137,20 @@ def test_saved_models_are_scored_by_their_test_accuracy(tmp_path, trained, synth
         assert target < accuracy
 
 
-def test_points_scale_linearly_from_chance_to_target(tmp_path, trained, synthetic_cifar_dir):
+def test_points_scale_linearly_from_chance_to_target(tmp_path, trained, synthetic_cifar_dir,
+                                                    monkeypatch):
     submission = submission_with(tmp_path, {"softmax": trained["softmax"][0]})
     accuracy = trained["softmax"][1]
+    # The folder is an argument: the grader neither reads nor sets $CS231N_CIFAR10_DIR (the
+    # nested pytest.main only drops the outer run's PYTEST_CURRENT_TEST).
+    monkeypatch.setenv("CS231N_CIFAR10_DIR", str(tmp_path / "nowhere"))
+
+    def environment():
+        return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+    before = environment()
     result = grade(submission, models=True, code=False, cifar_dir=synthetic_cifar_dir)
+    assert environment() == before
     check = model_checks(result)["softmax"]
     target = models.load_models()["softmax"]["target"]
     expected = min(1.0, (accuracy - 0.10) / (target - 0.10)) * check.max_points
@@ -159,6 +170,13 @@ def test_missing_and_malformed_models_score_zero_with_a_reason(tmp_path, trained
     assert "NaN" in checks["best_two_layer_net"].message
     assert "missing" in checks["best_softmax_features"].message
     assert all(c.points == 0 and c.status == "failed" for c in checks.values())
+
+
+def test_the_dataset_folder_is_the_one_passed_else_the_courses_never_the_environments(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("CS231N_CIFAR10_DIR", str(tmp_path / "from-env"))
+    assert models.dataset_dir(tmp_path / "given") == tmp_path / "given"
+    assert models.dataset_dir(None) == models.DEFAULT_DATASET_DIR
 
 
 def test_without_the_dataset_models_are_not_graded(tmp_path, trained):
@@ -268,18 +286,16 @@ def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
         tmp_path, honest_and_fitted):
     from coursekit.autograde import report, reviews
     from coursekit.autograde.course import Course
-    from coursekit.autograde.modules import normalise_checks
+    from coursekit.autograde.module_checks import check_item
+    from coursekit.autograde.result import Result
 
     (tmp_path / "source" / "assignment1").mkdir(parents=True)
     course = Course(root=tmp_path, notebooks=("softmax",), module_grader=None,
                     inline_grader=None, db_url=f"sqlite:///{tmp_path}/gb.db")
-    items = normalise_checks(honest_and_fitted)
-    result = {"version": 1, "student": "carol", "assignment": "assignment1",
-              "status": "graded", "notebooks": {}, "notices": [], "items": items,
-              "score": sum(i["score"] for i in items),
-              "max_score": sum(i["max_score"] for i in items)}
+    result = Result("carol", "assignment1",
+                    items=[check_item(c) for c in honest_and_fitted.checks])
     course.result_path("carol").parent.mkdir(parents=True)
-    course.result_path("carol").write_text(json.dumps(result))
+    course.result_path("carol").write_text(result.dumps())
     held = model_checks(honest_and_fitted)["best_softmax"]
     honest = model_checks(honest_and_fitted)["softmax"]
 
@@ -295,7 +311,7 @@ def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
     assert len(listed) == 1 and listed[0].startswith("| carol | best_softmax |")  # not softmax
     assert f"{held.details['validation']:.3f}" in listed[0]
     assert f"{held.details['test']:.3f}" in listed[0] and "pending" in listed[0]
-    student_view = report.markdown_report(json.loads(course.result_path("carol").read_text()))
+    student_view = report.markdown_report(Result.load(course.result_path("carol")))
     assert "held for review" in student_view and "FAILED" not in student_view
 
     reviews.reviews_path(course).write_text("student,model,decision,note\n"
@@ -345,7 +361,7 @@ class FullCifar:
     def __init__(self, rng):
         self.X = {s: rng.randn(1000, 4) for s in self.SPLITS}
 
-    def inputs(self, pipeline, kind, split):
+    def inputs(self, preprocessing, kind, split):
         return self.X[split]
 
     def labels(self, split):

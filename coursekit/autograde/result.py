@@ -1,0 +1,146 @@
+"""What grading one student produces: graded `Item`s gathered in a `Result`, and its JSON record.
+
+Every step that scores something makes Items (nbgrade's cells via `pipeline`, `module_checks`,
+`inline`); `pipeline` gathers them in a Result and writes it as
+autograded/<student>/<assignment>.json (`Result.dumps`); `report`, `feedback`, `gradescope`,
+`batch` and `score` read it back (`Result.load`). The record's keys are the fields' names;
+a record written before these classes existed (keys missing: `status`, `pending`,
+`needs_manual`, `grader_notes`, ...) reads with the defaults, and the stored totals are
+recomputed from the items.
+"""
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+RESULT_VERSION = 1
+
+# What an item grades (`Item.kind`; these strings are stored in the JSON and name grades.csv's
+# column families, report.py).
+TEST = "test"          # a test cell of a notebook (nbgrader)
+ANSWER = "answer"      # an autograded code answer cell of a notebook (nbgrader)
+MANUAL = "manual"      # a free-text answer cell, graded by hand in formgrader
+INLINE = "inline"      # a choice inline question, scored from the notebook text (inline.py)
+MODULE = "module"      # a hidden check of the submitted cs231n package (coursekit.grader)
+MODEL = "model"        # a saved model, scored on CIFAR-10 (coursekit.grader.models)
+KINDS = (TEST, ANSWER, MANUAL, INLINE, MODULE, MODEL)
+
+# `Result.status`: graded to the end, the grading itself failed (a grader problem, see
+# `error_detail`), or a regrade was stopped half-way (batch.mark_interrupted).
+GRADED, ERROR, INTERRUPTED = "graded", "error", "interrupted"
+
+
+@dataclass
+class Review:
+    """A saved model held for review (reviews.py): scored 0 until the instructor decides."""
+
+    status: str                     # "pending", "released" or "withheld"
+    validation: float | None = None  # the model's validation and test accuracy
+    test: float | None = None
+    held: float = 0.0               # the points its test accuracy earns once released
+    reason: str = ""                # why it is held (for the instructor)
+    message: str = ""               # the student's message while it is pending
+
+
+@dataclass
+class Item:
+    """One graded item: a notebook cell, a module check, a saved model or an inline answer."""
+
+    id: str                     # unique in a result: "knn:test_dists", "module:layers.relu"...
+    kind: str                   # one of KINDS ("" in a hand-written record that lacks it)
+    score: float
+    max_score: float
+    column: str = ""            # grades.csv column (several checks share one); default: id
+    message: str = ""           # for the student: never an expected value or a hidden test
+    status: str = ""            # a module/model check's status (check_report.STATUS_WORDS)
+    pending: bool = False       # waits for a grade by hand (formgrader)
+    needs_manual: bool = False  # an inline answer with a free-text part to grade by hand
+    review: Review | None = None
+
+    def __post_init__(self):
+        self.column = self.column or self.id
+        self.score, self.max_score = float(self.score), float(self.max_score)
+
+    @property
+    def held(self):
+        """A saved model held for review with no decision yet."""
+        return self.review is not None and self.review.status == "pending"
+
+    def to_json(self):
+        data = asdict(self)
+        if self.review is None:
+            del data["review"]
+        return data
+
+    @classmethod
+    def from_json(cls, data):
+        data = dict(data)
+        review = data.pop("review", None)
+        known = {f.name for f in fields(cls)}
+        item = cls(**{k: v for k, v in data.items() if k in known and k != "kind"},
+                   kind=data.get("kind", ""))
+        item.review = Review(**review) if review else None
+        return item
+
+
+@dataclass
+class Result:
+    """A student's graded items, what the student and the instructor are told, the totals."""
+
+    student: str
+    assignment: str
+    items: list = field(default_factory=list)             # [Item]
+    # {notebook: {"status", "message", "file", "seconds"}}: collect's manifest entry of each
+    # notebook, its status updated by nbgrade ("graded", "failed", "missing", ...).
+    notebooks: dict = field(default_factory=dict)
+    notices: list = field(default_factory=list)           # for the student
+    grader_notes: list = field(default_factory=list)      # for the instructor (sandbox kind...)
+    fingerprint: str = ""                                 # of the collected submission
+    status: str = GRADED
+    error_detail: str = ""                                # the traceback of an ERROR
+    timing: dict = field(default_factory=dict)            # seconds per stage
+    version: int = RESULT_VERSION
+
+    @property
+    def score(self):
+        return round(sum(i.score for i in self.items), 4)
+
+    @property
+    def max_score(self):
+        return round(sum(i.max_score for i in self.items), 4)
+
+    @property
+    def manual_pending(self):
+        """The points still waiting for a grade by hand."""
+        return round(sum(i.max_score for i in self.items if i.pending), 4)
+
+    @classmethod
+    def error(cls, student, assignment, error, detail=""):
+        """The result of a student the grading itself failed on (not the student's fault)."""
+        return cls(student, assignment, status=ERROR, error_detail=detail[-4000:],
+                   notices=[f"grading failed: {error}; the instructor has been told (see the "
+                            "log)"])
+
+    def to_json(self):
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["items"] = [i.to_json() for i in self.items]
+        data.update(score=self.score, max_score=self.max_score,
+                    manual_pending=self.manual_pending)
+        return data
+
+    @classmethod
+    def from_json(cls, data):
+        """A Result from a JSON record (ValueError when it is not one)."""
+        try:
+            known = {f.name for f in fields(cls)} - {"items"}
+            result = cls(**{k: v for k, v in data.items() if k in known})
+            result.items = [Item.from_json(i) for i in data.get("items", [])]
+        except (TypeError, AttributeError, KeyError) as exc:
+            raise ValueError(f"not a grading result ({type(exc).__name__}: {exc})") from None
+        return result
+
+    def dumps(self):
+        return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def load(cls, path):
+        """The Result stored at `path` (OSError, or ValueError for a file that is not one)."""
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
