@@ -36,7 +36,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from coursekit.autograde import collect, gradebook, interrupts, locks, pipeline, scratch
-from coursekit.autograde.course import StudentIdError, check_student_id
+from coursekit.autograde.grading_run import StudentIdError, check_student_id
 from coursekit.autograde.result import ERROR, INTERRUPTED, Result
 
 _WORKER = {}

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from coursekit.autograde import batch, nbgrade, pipeline, scratch
-from coursekit.autograde.course import Course
+from coursekit.autograde.grading_run import GradingRun
 
 
 def master_submission(dest, saved_params=None, root=None):
@@ -22,7 +22,7 @@ def master_submission(dest, saved_params=None, root=None):
     dict}) as cs231n/saved/<file>; returns `dest`. The submission of the benchmark."""
     import numpy as np
 
-    root = Path(root or Course().root)
+    root = Path(root or GradingRun().root)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for nb in sorted((root / "source" / "assignment1").glob("*.ipynb")):
@@ -36,7 +36,7 @@ def master_submission(dest, saved_params=None, root=None):
 
 def _scratch_course(course, tmp):
     tmp = Path(tmp)
-    return (course or Course()).with_(output_root=tmp, db_url=f"sqlite:///{tmp}/gradebook.db"
+    return (course or GradingRun()).with_(output_root=tmp, db_url=f"sqlite:///{tmp}/gradebook.db"
                                       "?timeout=60")
 
 

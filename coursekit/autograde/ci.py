@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from coursekit.autograde.course import StudentIdError, check_student_id, student_id_from_name
+from coursekit.autograde.grading_run import StudentIdError, check_student_id, student_id_from_name
 
 # The variable of the job's environment (through $GITHUB_ENV) that names the student for the
 # later steps: Autograde and the feedback artifact's name.
@@ -112,7 +112,7 @@ def add_parser(subparsers):
         "ci-student-id", help="GitHub Actions: make a student id of a name, export STUDENT",
         description="Make a usable student id of NAME (a GitHub user name or a workflow "
         "input): characters outside A-Za-z0-9._@+- become '_' (dependabot[bot] -> "
-        "dependabot_bot_), see student_id_from_name in coursekit/autograde/course.py. Prints "
+        "dependabot_bot_), see student_id_from_name in coursekit/autograde/grading_run.py. Prints "
         f"it and, in GitHub Actions, appends {ENV_VARIABLE}=<id> to $GITHUB_ENV. Put '--' "
         "before NAME: a name may start with '-'.")
     p.add_argument("name", metavar="NAME")

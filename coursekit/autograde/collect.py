@@ -162,7 +162,7 @@ def install_given_files(course_root, dest, given_files):
         if not source.is_file():
             raise FileNotFoundError(
                 f"given file {rel} is not in the course at {course_root}: restore it, or "
-                "remove it from Course.given_files")
+                "remove it from GradingRun.given_files")
         if not _is_real_dir(Path(dest), Path(rel).parent):
             continue
         new = source.read_bytes()

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from coursekit.autograde.course import Course
+from coursekit.autograde.grading_run import GradingRun
 
 
 def grader_from_spec(spec):
@@ -34,7 +34,7 @@ def grader_spec(grader):
 
 
 def course_from_args(args):
-    """The Course the command line asks for; $CS231N_CIFAR10_DIR, read here once, is the
+    """The GradingRun the command line asks for; $CS231N_CIFAR10_DIR, read here once, is the
     CIFAR-10 folder of the whole run (the kernels' and the saved models')."""
     changes = {}
     if args.course_root:
@@ -52,7 +52,7 @@ def course_from_args(args):
     data_dir = os.environ.get("CS231N_CIFAR10_DIR")
     if data_dir:
         changes["kernel_env"] = {"CS231N_CIFAR10_DIR": data_dir}
-    return Course(**changes)
+    return GradingRun(**changes)
 
 
 def _positive_seconds(text):
@@ -81,8 +81,8 @@ EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM (128 + SIGINT)
 
 def run(args):
     from coursekit.autograde.batch import GradingInterrupted
-    from coursekit.autograde.course import StudentIdError
     from coursekit.autograde.gradebook import GradebookError
+    from coursekit.autograde.grading_run import StudentIdError
     from coursekit.autograde.locks import LockBusy
     from coursekit.autograde.report import OutputError
     from coursekit.autograde.reviews import ReviewsError
@@ -123,7 +123,7 @@ def report_outcomes(outcomes):
 def submissions_of(args, course):
     """[(student, folder)] the arguments name, every id checked; None: nothing named."""
     from coursekit.autograde import batch
-    from coursekit.autograde.course import STUDENT_ID_RULE, student_id_problem
+    from coursekit.autograde.grading_run import STUDENT_ID_RULE, student_id_problem
 
     if args.all:
         # A folder whose name cannot be a student id costs that folder its grading, never the
@@ -212,7 +212,8 @@ def add_parser(subparsers):
                    help="only refresh results from the gradebook (manual grades) and rewrite "
                         "grades.csv and the summary")
     p.add_argument("--feedback", action="store_true", help="with --export: rewrite feedback")
-    p.add_argument("--course-root", help="course directory (default: this repository)")
+    p.add_argument("--course-root", help="course directory (default: the course of `coursekit "
+                   "--course`, else of the working folder)")
     p.add_argument("--output-root", help="where autograded/ and feedback/ go (default: course)")
     p.add_argument("--module-grader", metavar="MODULE:FUNCTION",
                    help="module checks to call (default coursekit.grader:grade_submission; "
@@ -227,10 +228,10 @@ def add_parser(subparsers):
                         "instead of waiting for it to finish")
     p.add_argument("--notebook-seconds", type=_positive_seconds, metavar="S",
                    help="wall-clock limit of one notebook's grading (default "
-                        f"{Course.notebook_seconds} s)")
+                        f"{GradingRun.notebook_seconds} s)")
     p.add_argument("--submission-seconds", type=_positive_seconds, metavar="S",
                    help="wall-clock limit of all five notebooks of one submission (default "
-                        f"{Course.submission_seconds} s)")
+                        f"{GradingRun.submission_seconds} s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p

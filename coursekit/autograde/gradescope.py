@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 
 from coursekit.autograde.command import grader_from_spec, grader_spec
-from coursekit.autograde.course import Course
+from coursekit.autograde.grading_run import GradingRun
 from coursekit.autograde.result import ERROR, MANUAL, Result
 
 # The tooling and the private grading material, relative to the repository.
@@ -122,10 +122,10 @@ def unpack(zip_path, dest):
 
 
 def course_of(root):
-    """The Course of an unpacked autograder: its settings file, and the CIFAR-10 folder
+    """The GradingRun of an unpacked autograder: its settings file, and the CIFAR-10 folder
     run_autograder names in $CS231N_CIFAR10_DIR (read here, at the Gradescope run's edge)."""
     settings = json.loads((Path(root) / SETTINGS_FILE).read_text())
-    return Course(root=Path(root) / "course", output_root=Path(root) / "work",
+    return GradingRun(root=Path(root) / "course", output_root=Path(root) / "work",
                   assignment=settings["assignment"], notebooks=tuple(settings["notebooks"]),
                   module_grader=grader_from_spec(settings.get("module_grader")),
                   inline_grader=grader_from_spec(settings.get("inline_grader")),
@@ -175,7 +175,7 @@ def write_results(path, data):
 
 def run(args):
     if args.action == "build":
-        course = Course()
+        course = GradingRun()
         out = build_zip(course, args.out)
         print(f"coursekit gradescope: wrote {out} ({out.stat().st_size // 1024} KB); upload it "
               "as the assignment's autograder (it holds the hidden tests: keep it private)")

@@ -9,10 +9,10 @@ ended at neither score (issue 11). So:
   holds it and waits for it to finish; with `wait=False` (`--no-wait`) it refuses at once
   (LockBusy). Re-entrant within one process (a batch ends with an export).
 - `student_lock(course, student)`: held while one student is graded (`pipeline.grade_submission`),
-  in `Course.student_lock_dir` (next to a SQLite gradebook, which runs into different output
+  in `GradingRun.student_lock_dir` (next to a SQLite gradebook, which runs into different output
   roots share), so the same student is never graded twice at once: not by two workers of one
   `-j N` batch, not by two runs. A second grading of that student waits for the first.
-- `gradebook_lock(course, shared)`: `Course.gradebook_lock_path`, next to a SQLite gradebook.
+- `gradebook_lock(course, shared)`: `GradingRun.gradebook_lock_path`, next to a SQLite gradebook.
   Rebuilding the assignment in the gradebook (`pipeline.prepare`) takes it exclusively;
   grading a student and an export's refresh take it shared. Two runs into different output
   roots rebuilt it at once (nbgrader failed on rows the other run had deleted), or under a

@@ -1,7 +1,7 @@
 """Step 4, module checks: the hidden module checks and the saved-model checks.
 
 The checks themselves (sandbox, reference values) belong to `coursekit.grader`; this step
-calls `Course.module_grader` (coursekit.grader.grade_submission unless a test swaps in a fake)
+calls `GradingRun.module_grader` (coursekit.grader.grade_submission unless a test swaps in a fake)
 on the collected submission and turns each CheckResult of its GradeResult into a graded Item,
 grouped by the function (or model) it checks, so grades.csv gets one column per function and
 one per model. A model the checks hold for review keeps what its release would earn in

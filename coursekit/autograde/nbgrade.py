@@ -41,7 +41,7 @@ from traitlets import Any, Bool, Integer, List, Set, Unicode
 
 from coursekit import jail, untrusted
 from coursekit.autograde import judge
-from coursekit.autograde.course import load_nbgrader_config
+from coursekit.autograde.grading_run import load_nbgrader_config
 
 # Environment variables a grading kernel inherits; everything else (tokens, secrets of a CI
 # runner, the gradebook URL) stays out.

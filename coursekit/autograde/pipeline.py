@@ -38,7 +38,7 @@ from coursekit.autograde import (
     reviews,
     scratch,
 )
-from coursekit.autograde.course import check_student_id, load_nbgrader_config
+from coursekit.autograde.grading_run import check_student_id, load_nbgrader_config
 from coursekit.autograde.result import Item, Result
 
 
@@ -91,7 +91,7 @@ def prepare(course, force=False):
     if not notebooks:
         raise FileNotFoundError(
             f"coursekit autograde: no master notebooks in {course.source_dir}; the gradebook "
-            "needs them (write them, or point Course.root at the course directory)")
+            "needs them (write them, or point GradingRun.root at the course directory)")
     marker = course.autograded_dir / ".gradebook-source"
     # The URL hashed: a database password must not end up in a file of autograded/.
     digest = source_digest(course) + " " + hashlib.sha256(course.db_url.encode()).hexdigest()

@@ -14,7 +14,7 @@ import tempfile
 
 import nbformat
 
-from coursekit.autograde.course import load_nbgrader_config
+from coursekit.autograde.grading_run import load_nbgrader_config
 
 # Entries of the master notebook folder that never go to the release.
 SKIP = {"cs231n", "__pycache__", ".ipynb_checkpoints"}

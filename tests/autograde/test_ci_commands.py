@@ -18,7 +18,7 @@ import yaml
 
 from coursekit import cli
 from coursekit.autograde import ci
-from coursekit.autograde.course import (
+from coursekit.autograde.grading_run import (
     STUDENT_ID_MAX,
     StudentIdError,
     student_id_from_name,

@@ -3,7 +3,7 @@ import os
 import re
 import tomllib
 
-from coursekit.autograde.course import Course, load_nbgrader_config
+from coursekit.autograde.grading_run import GradingRun, load_nbgrader_config
 from coursekit.course import current
 
 GIVEN_FILES = current().given_files
@@ -18,7 +18,7 @@ def test_gradebook_url_waits_for_locks_and_can_be_overridden(monkeypatch):
     assert config().CourseDirectory.db_url.endswith("gradebook.db?timeout=60")
     monkeypatch.setenv("NBGRADER_DB_URL", "postgresql://grader@db/cs231n")
     assert config().CourseDirectory.db_url == "postgresql://grader@db/cs231n"
-    assert Course().db_url == "postgresql://grader@db/cs231n"
+    assert GradingRun().db_url == "postgresql://grader@db/cs231n"
 
 
 def test_kernel_and_per_cell_timeout_are_set():
@@ -75,16 +75,16 @@ def test_a_course_grades_the_notebooks_of_its_manifest_in_its_order(tmp_path):
     for stem in ("ops", "adder"):
         (source / f"{stem}.ipynb").write_text("{}")
     # Without a course.toml: the notebooks its source folder holds, by name.
-    assert Course(root=tmp_path).notebooks == ("adder", "ops")
-    assert Course(root=tmp_path).given_files == ()
+    assert GradingRun(root=tmp_path).notebooks == ("adder", "ops")
+    assert GradingRun(root=tmp_path).given_files == ()
     (tmp_path / "course.toml").write_text(
         '[assignment]\nname = "assignment1"\ngiven_files = ["pkg/given.py"]\n'
         '[[notebooks]]\nname = "ops"\n[[notebooks]]\nname = "adder"\n')
-    assert Course(root=tmp_path).notebooks == ("ops", "adder")
-    assert Course(root=tmp_path).given_files == ("pkg/given.py",)
+    assert GradingRun(root=tmp_path).notebooks == ("ops", "adder")
+    assert GradingRun(root=tmp_path).given_files == ("pkg/given.py",)
     # The repository's own course: its course.toml, read here on its own.
     with open(REPO_ROOT / "course.toml", "rb") as f:
         manifest = tomllib.load(f)
-    assert Course().notebooks == tuple(n["name"] for n in manifest["notebooks"])
-    assert len(Course().notebooks) == 5
-    assert set(Course().given_files) == set(manifest["assignment"]["given_files"])
+    assert GradingRun().notebooks == tuple(n["name"] for n in manifest["notebooks"])
+    assert len(GradingRun().notebooks) == 5
+    assert set(GradingRun().given_files) == set(manifest["assignment"]["given_files"])

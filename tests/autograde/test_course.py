@@ -29,7 +29,7 @@ from robustness_corpus import CASES as CORPUS_CASES
 from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 
 from coursekit.autograde import benchmark
-from coursekit.autograde.course import Course
+from coursekit.autograde.grading_run import GradingRun
 from coursekit.course import current
 from coursekit.grader.master import HIDDEN_DIR
 from coursekit.grader.models import load_models
@@ -390,7 +390,7 @@ def graded_course(tmp_path_factory):
     data = write_synthetic_cifar10(batch / "data", num_train=1500, num_test=300,
                                    label_noise=0.3)
     out = batch / "out"
-    course = Course(output_root=out, db_url=f"sqlite:///{batch}/gradebook.db?timeout=60",
+    course = GradingRun(output_root=out, db_url=f"sqlite:///{batch}/gradebook.db?timeout=60",
                     inline_grader=None, kernel_env={"CS231N_CIFAR10_DIR": str(data)})
     submitted = batch / "submitted"
     master_submission(submitted / "master" / "assignment1")

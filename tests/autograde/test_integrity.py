@@ -16,7 +16,7 @@ import tinycourse
 from tinycourse import tiny_settings
 
 from coursekit.autograde import batch, gradebook, interrupts, locks, pipeline, report, scratch
-from coursekit.autograde.course import Course, StudentIdError, check_student_id
+from coursekit.autograde.grading_run import GradingRun, StudentIdError, check_student_id
 from coursekit.autograde.result import Result
 from coursekit.course import current
 
@@ -64,8 +64,8 @@ HOLD = """
 import sys, time
 from pathlib import Path
 from coursekit.autograde import locks
-from coursekit.autograde.course import Course
-course = Course(root=Path(sys.argv[1]), output_root=Path(sys.argv[2]))
+from coursekit.autograde.grading_run import GradingRun
+course = GradingRun(root=Path(sys.argv[1]), output_root=Path(sys.argv[2]))
 what, seconds = sys.argv[3], float(sys.argv[4])
 if what == "root":
     lock = locks.output_root_lock(course)
@@ -92,7 +92,7 @@ def hold(course, what, seconds=60.0):
 def bare(tmp_path):
     """A course without notebooks (nothing to grade): enough for locks and exports."""
     (tmp_path / "course").mkdir()
-    return Course(root=tmp_path / "course", output_root=tmp_path / "out")
+    return GradingRun(root=tmp_path / "course", output_root=tmp_path / "out")
 
 
 def test_second_run_into_a_busy_output_root_refuses_with_no_wait_naming_the_holder(bare,
@@ -146,8 +146,8 @@ TRY_REBUILD = """
 import sys
 from pathlib import Path
 from coursekit.autograde import locks
-from coursekit.autograde.course import Course
-course = Course(root=Path(sys.argv[1]), output_root=Path(sys.argv[2]))
+from coursekit.autograde.grading_run import GradingRun
+course = GradingRun(root=Path(sys.argv[1]), output_root=Path(sys.argv[2]))
 try:
     with locks.file_lock(course.gradebook_lock_path, wait=False):
         print("rebuilt")
@@ -199,11 +199,11 @@ def test_rebuilding_the_gradebook_waits_for_gradings_of_another_output_root(tiny
 
 
 def test_student_locks_are_shared_by_output_roots_that_share_the_gradebook(tmp_path):
-    a = Course(root=tmp_path, output_root=tmp_path / "a")
-    b = Course(root=tmp_path, output_root=tmp_path / "b")
+    a = GradingRun(root=tmp_path, output_root=tmp_path / "a")
+    b = GradingRun(root=tmp_path, output_root=tmp_path / "b")
     assert a.student_lock_dir == b.student_lock_dir == tmp_path / ".gradebook.db.locks"
     assert a.gradebook_lock_path == b.gradebook_lock_path == tmp_path / ".gradebook.db.lock"
-    postgres = Course(root=tmp_path, output_root=tmp_path / "a", db_url="postgresql://h/db")
+    postgres = GradingRun(root=tmp_path, output_root=tmp_path / "a", db_url="postgresql://h/db")
     assert postgres.student_lock_dir == tmp_path / "a" / "autograded" / ".locks"
 
 
@@ -265,7 +265,7 @@ def test_batch_leaves_out_unusable_folder_names_naming_each_and_refuses_repeated
     assert "unusable student id 'a b'" in proc.stderr and "checkpoints" not in proc.stderr
     assert "nothing graded: rename the folders" in proc.stderr
     assert not (tmp_path / "out").exists()
-    course = Course(root=tmp_path, output_root=tmp_path / "out")
+    course = GradingRun(root=tmp_path, output_root=tmp_path / "out")
     with pytest.raises(StudentIdError, match="'ann' is given twice"):
         batch.grade_all(course, [("ann", submitted / "ann"), ("ann", tmp_path)])
 
@@ -285,8 +285,8 @@ WORKER = """
 import sys, time
 if sys.argv[1] == "prepare_scratch":             # what every grading process does
     from coursekit.autograde import nbgrade
-    from coursekit.autograde.course import Course
-    folder = nbgrade.prepare_scratch(Course())
+    from coursekit.autograde.grading_run import GradingRun
+    folder = nbgrade.prepare_scratch(GradingRun())
 else:                                            # the same, without importing nbgrader
     from coursekit.autograde import interrupts, scratch
     folder = scratch.make_folder("autograde")
@@ -332,7 +332,7 @@ def test_sweep_removes_folders_of_dead_pids_only(tmp_path):
 
 def test_temporary_folders_of_a_grading_live_inside_its_scratch(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    with pipeline.scratch_folder(Course()) as base:
+    with pipeline.scratch_folder(GradingRun()) as base:
         stage = Path(tempfile.mkdtemp(prefix="ckgrade-"))    # as the module grader makes one
         assert base in stage.parents and os.environ["TMPDIR"] == str(base / "py")
         assert scratch.system_tempdir() == str(tmp_path)
@@ -475,7 +475,7 @@ def test_make_grades_and_autograde_say_a_gradebook_is_corrupt_without_a_tracebac
         tiny_course, tmp_path, coursekit, monkeypatch):
     garbage, truncated = corrupt_copies(tiny_course, tmp_path / "db")
     out = tmp_path / "out"
-    fake_result(Course(output_root=out), "ann")
+    fake_result(GradingRun(output_root=out), "ann")
     env = {**ENV, "NBGRADER_DB_URL": f"sqlite:///{truncated}"}
     proc = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "grades",
                            f"OUTPUT_ROOT={out}"], cwd=REPO_ROOT, capture_output=True, text=True,

@@ -6,14 +6,14 @@ from pathlib import Path
 from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 
 from coursekit.autograde import nbgrade
-from coursekit.autograde.course import Course
+from coursekit.autograde.grading_run import GradingRun
 from coursekit.course import current
 
 REPO_ROOT = current().root
 
 
 def test_kernels_use_ipc_sockets_private_to_the_grading_process(tmp_path):
-    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
+    nbgrade.prepare_scratch(GradingRun(), folder=tmp_path / "scratch")
     a, b = nbgrade.GuardedKernelManager(), nbgrade.GuardedKernelManager()
     assert a.transport == b.transport == "ipc"
     assert a.ip != b.ip
@@ -21,7 +21,7 @@ def test_kernels_use_ipc_sockets_private_to_the_grading_process(tmp_path):
 
 
 def test_kernel_environment_keeps_grading_mode_and_data_but_no_secrets(tmp_path, monkeypatch):
-    nbgrade.prepare_scratch(Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}),
+    nbgrade.prepare_scratch(GradingRun(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}),
                            folder=tmp_path / "scratch")
     base = {"PATH": "/usr/bin", "NBGRADER_EXECUTION": "autograde", "GITHUB_TOKEN": "s3cret",
             "NBGRADER_DB_URL": "postgresql://x", "AWS_SECRET_ACCESS_KEY": "k"}
@@ -40,14 +40,14 @@ def test_the_graders_own_data_folder_is_given_to_the_kernel_and_mounted_in_its_j
     monkeypatch.setenv("CS231N_CIFAR10_DIR", str(data))
     # No notebook is being graded here (a grading run earlier in this process left its own).
     monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
-    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
+    nbgrade.prepare_scratch(GradingRun(), folder=tmp_path / "scratch")
     assert nbgrade.kernel_env({})["CS231N_CIFAR10_DIR"] == str(data)
     manager = nbgrade.GuardedKernelManager()
     assert str(data) in manager.kernel_jail(str(tmp_path)).readonly
 
 
 def test_guard_settings_deny_the_course_and_gradebook_but_allow_the_data(tmp_path):
-    course = Course(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}, private_paths=("/secret",))
+    course = GradingRun(kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"}, private_paths=("/secret",))
     nbgrade.prepare_scratch(course, folder=tmp_path / "scratch")
     settings = nbgrade.guard_settings(course, tmp_path / "stage", tmp_path / "guard.log")
     assert str(REPO_ROOT) in settings["deny_read"] and "/secret" in settings["deny_read"]
@@ -133,7 +133,7 @@ def run_in_grading_kernel(folder, source, scratch, guard_log):
     `folder` as the notebook's folder. Returns the cell's outputs."""
     from nbformat.v4 import new_code_cell, new_notebook
 
-    course = Course()
+    course = GradingRun()
     nbgrade.prepare_scratch(course, folder=scratch)
     nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, folder.parent, guard_log)
     nbgrade.KernelSettings.submitted = str(folder)
@@ -190,7 +190,7 @@ def test_grading_kernel_is_the_grading_interpreter_whatever_the_jupyter_paths_ho
     from jupyter_client.kernelspec import KernelSpecManager
 
     assert KernelSpecManager().get_kernel_spec("python3").argv[0] == "/nonexistent/python3"
-    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
+    nbgrade.prepare_scratch(GradingRun(), folder=tmp_path / "scratch")
     cmd = nbgrade.GuardedKernelManager(kernel_name="python3").format_kernel_cmd()
     assert cmd[:3] == [sys.executable, "-m", "ipykernel_launcher"]
 
@@ -201,7 +201,7 @@ def test_an_output_flood_is_dropped_as_it_arrives_not_kept_in_memory(tmp_path, m
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     folder = tmp_path / "stage" / "ann"
     folder.mkdir(parents=True)
-    course = Course()
+    course = GradingRun()
     nbgrade.prepare_scratch(course, folder=tmp_path / "scratch")
     nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, folder.parent,
                                                           tmp_path / "guard.log")
@@ -224,7 +224,7 @@ def test_a_kernels_late_clean_up_ends_only_its_own_students_processes(tmp_path, 
     from coursekit import jail
 
     monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
-    nbgrade.prepare_scratch(Course(), folder=tmp_path / "scratch")
+    nbgrade.prepare_scratch(GradingRun(), folder=tmp_path / "scratch")
     monkeypatch.setattr(jail, "mode", lambda: "uid")
     killed = []
     monkeypatch.setattr(jail, "kill_user_processes", killed.append)

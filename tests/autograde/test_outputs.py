@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from tinycourse import tiny_settings
 
 from coursekit.autograde import feedback
-from coursekit.autograde.course import load_nbgrader_config
+from coursekit.autograde.grading_run import load_nbgrader_config
 from coursekit.autograde.nbgrade import BLANK_IMAGE, SanitizeOutputs, TruncateOutput
 from coursekit.course import current
 

@@ -91,7 +91,7 @@ def test_nbgrader_generate_feedback_with_the_course_config_hides_hidden_tests(gr
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
 
-    from coursekit.autograde.course import load_nbgrader_config
+    from coursekit.autograde.grading_run import load_nbgrader_config
 
     course, _ = graded
     cfg = load_nbgrader_config(course.config_file)

@@ -2,7 +2,7 @@
 import csv
 import json
 
-from coursekit.autograde.course import Course
+from coursekit.autograde.grading_run import GradingRun
 from coursekit.autograde.module_checks import check_item
 from coursekit.autograde.report import export, item_stats
 from coursekit.autograde.result import Result
@@ -30,7 +30,7 @@ def write_results(course, results):
 
 def course_at(tmp_path):
     (tmp_path / "source" / "assignment1").mkdir(parents=True)
-    return Course(root=tmp_path, notebooks=("knn", "softmax"), module_grader=None,
+    return GradingRun(root=tmp_path, notebooks=("knn", "softmax"), module_grader=None,
                   inline_grader=None, db_url=f"sqlite:///{tmp_path}/gb.db")
 
 

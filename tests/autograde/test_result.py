@@ -5,7 +5,7 @@ import os
 import pytest
 
 from coursekit.autograde import batch, inline, module_checks, pipeline, report, reviews
-from coursekit.autograde.course import Course
+from coursekit.autograde.grading_run import GradingRun
 from coursekit.autograde.result import (
     ERROR,
     GRADED,
@@ -101,7 +101,7 @@ def test_what_is_not_a_result_is_a_value_error(data):
 
 
 def test_the_class_report_reads_old_records_and_leaves_out_broken_ones(tmp_path):
-    course = Course(root=tmp_path, notebooks=("knn",), module_grader=None, inline_grader=None,
+    course = GradingRun(root=tmp_path, notebooks=("knn",), module_grader=None, inline_grader=None,
                     db_url=f"sqlite:///{tmp_path}/gb.db")
     for student, text in (("ann", json.dumps(OLD_RECORD)), ("bob", "[1, 2]"), ("cat", "{")):
         course.result_path(student).parent.mkdir(parents=True)
@@ -156,7 +156,7 @@ def test_the_module_grader_gets_the_cifar_dir_and_the_environment_stays_as_it_wa
         return GradeResult(submission, [check("layers.relu_x", "relu_forward", 2.0, "passed")],
                            notes=["sandbox: none"])
 
-    course = Course(root=tmp_path, module_grader=grader, inline_grader=None,
+    course = GradingRun(root=tmp_path, module_grader=grader, inline_grader=None,
                     kernel_env={"CS231N_CIFAR10_DIR": "/data/c10"})
     before = dict(os.environ)
     items, notices, notes = module_checks.run_module_checks(course, tmp_path / "s",
@@ -171,7 +171,7 @@ def test_a_module_grader_that_raises_is_a_notice_not_a_crash(tmp_path):
     def grader(submission, cifar_dir=None):
         raise SystemExit(3)
 
-    course = Course(root=tmp_path, module_grader=grader, inline_grader=None)
+    course = GradingRun(root=tmp_path, module_grader=grader, inline_grader=None)
     items, notices, _ = module_checks.run_module_checks(course, tmp_path)
     assert items == [] and "module checks failed to run (SystemExit" in notices[0]
 
@@ -181,7 +181,7 @@ def test_the_inline_step_returns_the_scorers_items_or_a_note_for_the_instructor(
         assert source_dir == course.source_dir
         return [Item(f"inline:{name}:q", INLINE, 1, 1) for name in notebooks]
 
-    course = Course(root=tmp_path, module_grader=None, inline_grader=scorer)
+    course = GradingRun(root=tmp_path, module_grader=None, inline_grader=scorer)
     items, notes = inline.run_inline(course, {"knn": tmp_path / "knn.ipynb"})
     assert [i.id for i in items] == ["inline:knn:q"] and notes == []
 
@@ -193,7 +193,7 @@ def test_the_inline_step_returns_the_scorers_items_or_a_note_for_the_instructor(
 
 
 def test_a_failed_grading_is_recorded_as_an_error_result(tmp_path):
-    course = Course(root=tmp_path, module_grader=None, inline_grader=None)
+    course = GradingRun(root=tmp_path, module_grader=None, inline_grader=None)
     batch.record_error(course, "ann", "RuntimeError: boom", "Traceback ...")
     result = Result.load(course.result_path("ann"))
     assert result.status == ERROR and result.error_detail == "Traceback ..."

@@ -2,13 +2,13 @@
 import pytest
 
 from coursekit.autograde import reviews
-from coursekit.autograde.course import Course
 from coursekit.autograde.feedback import index_html
+from coursekit.autograde.grading_run import GradingRun
 from coursekit.autograde.result import MODEL, Item, Result
 
 
 def course_at(tmp_path):
-    return Course(root=tmp_path, notebooks=("softmax",), module_grader=None, inline_grader=None,
+    return GradingRun(root=tmp_path, notebooks=("softmax",), module_grader=None, inline_grader=None,
                   db_url=f"sqlite:///{tmp_path}/gb.db")
 
 

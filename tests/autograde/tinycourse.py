@@ -19,9 +19,9 @@ NOTEBOOKS = ("adder", "ops")
 
 def tiny_settings(root, **changes):
     """Grading settings of a tiny course built at `root` (fake module and inline graders)."""
-    from coursekit.autograde.course import Course
+    from coursekit.autograde.grading_run import GradingRun
 
-    return Course(root=root, notebooks=NOTEBOOKS, module_grader=fake_module_grader,
+    return GradingRun(root=root, notebooks=NOTEBOOKS, module_grader=fake_module_grader,
                   inline_grader=fake_inline_grader, kernel_memory_mb=1024,
                   **changes)
 

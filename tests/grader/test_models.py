@@ -285,12 +285,12 @@ def test_an_honestly_trained_model_is_not_held_and_earns_its_points(honest_and_f
 def test_a_held_model_is_listed_for_the_instructor_and_released_by_a_review(
         tmp_path, honest_and_fitted):
     from coursekit.autograde import report, reviews
-    from coursekit.autograde.course import Course
+    from coursekit.autograde.grading_run import GradingRun
     from coursekit.autograde.module_checks import check_item
     from coursekit.autograde.result import Result
 
     (tmp_path / "source" / "assignment1").mkdir(parents=True)
-    course = Course(root=tmp_path, notebooks=("softmax",), module_grader=None,
+    course = GradingRun(root=tmp_path, notebooks=("softmax",), module_grader=None,
                     inline_grader=None, db_url=f"sqlite:///{tmp_path}/gb.db")
     result = Result("carol", "assignment1",
                     items=[check_item(c) for c in honest_and_fitted.checks])

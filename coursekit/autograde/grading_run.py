@@ -5,14 +5,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coursekit.autograde.inline import grade_inline_answers
-from coursekit.course import MANIFEST
-from coursekit.course import Course as Manifest
+from coursekit.course import MANIFEST, Course
 from coursekit.grader import grade_submission
 from coursekit.untrusted import LIMITS, Limits
 
 
+def _path(folder, name):
+    """A property: the path `name` in the folder that attribute `folder` holds."""
+    return property(lambda self: getattr(self, folder) / name,
+                    doc=f"{folder} / {name!r}")
+
+
 @dataclass(frozen=True)
-class Course:
+class GradingRun:
     """One course directory in nbgrader's layout, plus the knobs of the grading run.
 
     `root` holds nbgrader_config.py, source/ and (by default) the gradebook; the outputs
@@ -55,8 +60,10 @@ class Course:
     submission_limits: Limits = LIMITS
 
     def __post_init__(self):
-        root = Path(self.root).resolve() if self.root else Manifest.find().root
-        manifest = Manifest.load(root) if (root / MANIFEST).is_file() else None
+        root = Path(self.root).resolve() if self.root else Course.find().root
+        manifest = Course.load(root) if (root / MANIFEST).is_file() else None
+        # The course manifest of `root` (None for a folder without course.toml).
+        object.__setattr__(self, "manifest", manifest)
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "output_root", Path(self.output_root or root).resolve())
         if not self.assignment:
@@ -78,42 +85,26 @@ class Course:
     def with_(self, **changes):
         return replace(self, **changes)
 
-    @property
-    def autograded_dir(self):
-        return self.output_root / "autograded"
-
-    @property
-    def feedback_dir(self):
-        return self.output_root / "feedback"
+    # Where the outputs go (output_root/...).
+    autograded_dir = _path("output_root", "autograded")
+    feedback_dir = _path("output_root", "feedback")
+    # Same file system as autograded/, so a finished student is moved in with a rename.
+    staging_dir = _path("autograded_dir", ".staging")
+    grades_csv = _path("autograded_dir", "grades.csv")
+    summary_md = _path("autograded_dir", "summary.md")
+    summary_png = _path("autograded_dir", "summary.png")
+    # The output root's lock (locks.output_root_lock): one batch or export at a time.
+    lock_path = _path("autograded_dir", ".lock")
 
     @property
     def source_dir(self):
+        """The master notebooks: course.toml's source folder (source/<assignment>/)."""
+        if self.manifest is not None:
+            return self.manifest.source_dir
         return self.root / "source" / self.assignment
-
-    @property
-    def staging_dir(self):
-        # Same file system as autograded/, so a finished student is moved in with a rename.
-        return self.autograded_dir / ".staging"
 
     def result_path(self, student):
         return self.autograded_dir / student / f"{self.assignment}.json"
-
-    @property
-    def grades_csv(self):
-        return self.autograded_dir / "grades.csv"
-
-    @property
-    def summary_md(self):
-        return self.autograded_dir / "summary.md"
-
-    @property
-    def summary_png(self):
-        return self.autograded_dir / "summary.png"
-
-    @property
-    def lock_path(self):
-        """The output root's lock (locks.output_root_lock): one batch or export at a time."""
-        return self.autograded_dir / ".lock"
 
     @property
     def gradebook_lock_path(self):
