@@ -162,27 +162,25 @@ def _grade_submission(course, student, submission_dir, scratch_dir):
     stage = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=course.staging_dir))
     try:
         result = _grade_in_stage(course, student, Path(submission_dir), stage, timing)
-        t = time.monotonic()
-        swap_in(stage / "autograded" / student / course.assignment,
-                course.autograded_dir / student / course.assignment)
-        swap_in(stage / "feedback", course.feedback_dir / student / course.assignment)
+        with _timed(timing, "publish"):
+            swap_in(stage / "autograded" / student / course.assignment,
+                    course.autograded_dir / student / course.assignment)
+            swap_in(stage / "feedback", course.feedback_dir / student / course.assignment)
         result.timing = timing
-        timing["publish"] = round(time.monotonic() - t, 2)
         atomic_write_text(course.result_path(student), result.dumps())
         return result
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
+@contextmanager
 def _timed(timing, name):
-    class _T:
-        def __enter__(self):
-            self.t = time.monotonic()
-
-        def __exit__(self, *exc):
-            timing[name] = round(timing.get(name, 0) + time.monotonic() - self.t, 2)
-
-    return _T()
+    """Add the seconds the block takes (however it ends) to timing[name]."""
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        timing[name] = round(timing.get(name, 0) + time.monotonic() - start, 2)
 
 
 def _grade_in_stage(course, student, submission_dir, stage, timing):
