@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+from coursekit.course import current
+
 # A process started by an attack carries this in its command line: the batch checks that none
 # is left when grading ends.
 OUTLIVES_MARKER = "ck-attack-outlives-the-batch"
@@ -198,9 +200,9 @@ def oracle_flood(dest, ctx):
 
 
 # name: the attack (dest, ctx) -> dest; dest holds a copy of the untouched release.
-# Issue 12: attacks on the student's own kernel. Each goes into every notebook, right after its
-# set-up cell, so that it is in place in every kernel the grader starts.
-NOTEBOOKS = ("knn", "softmax", "two_layer_net", "features", "FullyConnectedNets")
+# Attacks on the student's own kernel. Each goes into every notebook of the course, right after
+# its set-up cell, so that it is in place in every kernel the grader starts.
+NOTEBOOKS = current().notebook_names
 
 
 def _insert_everywhere(dest, source, at=2):

@@ -10,18 +10,9 @@ from nbgrader.preprocessors import ClearSolutions
 from coursekit.notebooks import run
 from coursekit.synthetic import write_synthetic_cifar10
 
+from .expected import NOTEBOOK_LEVEL_TESTS
+
 pytestmark = pytest.mark.slow
-
-# Test cells that check notebook-level TODOs: they must fail when the solutions are cleared.
-NOTEBOOK_LEVEL_TESTS = {
-    "knn": {"knn_cross_validation", "knn_best_k"},
-    "softmax": {"softmax_search", "softmax_best_saved"},
-    "two_layer_net": {"two_layer_net_solver", "two_layer_net_best_model", "two_layer_net_saved"},
-    "features": {"features_softmax", "features_softmax_saved", "features_net",
-                 "features_net_saved"},
-    "FullyConnectedNets": {"fc_overfit_three_layer", "fc_overfit_five_layer", "fc_best_model"},
-}
-
 
 @pytest.fixture(scope="module")
 def grading_cifar_dir(tmp_path_factory):

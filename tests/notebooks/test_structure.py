@@ -4,8 +4,11 @@ import re
 import nbformat
 import pytest
 
+from coursekit.course import current
 from coursekit.notebooks import answers
 from coursekit.notebooks.run import METRICS, NOTEBOOKS, notebook_path
+
+from .expected import INLINE_QUESTIONS, SAVED_FILES, SOLUTION_CELLS
 
 
 def load(name):
@@ -16,35 +19,17 @@ def nbgrader_cells(nb):
     return [c for c in nb.cells if "nbgrader" in c.metadata]
 
 
-# The notebook-level TODOs of the official notebooks, each a solution cell in our masters.
-SOLUTION_CELLS = {
-    "knn": ["knn_cross_validation_solution", "knn_best_k_solution"],
-    "softmax": ["softmax_search_solution"],
-    "two_layer_net": ["two_layer_net_solver_solution", "two_layer_net_tuning_solution"],
-    "features": ["features_softmax_solution", "features_net_solution"],
-    "FullyConnectedNets": ["fc_overfit_three_layer_solution", "fc_overfit_five_layer_solution",
-                           "fc_best_model_solution"],
-}
-# The inline questions of the official assignment: 3 + 4 + 2 + 1 + 2.
-INLINE_QUESTIONS = {
-    "knn": ["knn_inline_q1", "knn_inline_q2", "knn_inline_q3"],
-    "softmax": ["softmax_inline_q1", "softmax_inline_q2", "softmax_inline_q3", "softmax_inline_q4"],
-    "two_layer_net": ["two_layer_net_inline_q1", "two_layer_net_inline_q2"],
-    "features": ["features_inline_q1"],
-    "FullyConnectedNets": ["fc_inline_q1", "fc_inline_q2"],
-}
-# Model files the notebooks save for the autograder (the official assignment).
-SAVED_FILES = {
-    "softmax": ["softmax.npy", "best_softmax.npy"],
-    "two_layer_net": ["best_two_layer_net.npy"],
-    "features": ["best_softmax_features.npy", "best_two_layer_net_features.npy"],
-}
-
-
-def test_the_five_notebooks_exist_in_question_order():
-    assert NOTEBOOKS == ["knn", "softmax", "two_layer_net", "features", "FullyConnectedNets"]
+def test_the_notebooks_of_the_manifest_exist_in_question_order():
+    # course.toml's order is the official assignment's (its five questions, then any added).
+    assert NOTEBOOKS[:5] == ["knn", "softmax", "two_layer_net", "features", "FullyConnectedNets"]
+    assert NOTEBOOKS == list(SOLUTION_CELLS)
     for name in NOTEBOOKS:
         load(name)
+
+
+def test_the_manifest_lists_the_models_each_notebook_saves():
+    saved = {n.name: list(n.saved_models) for n in current().notebooks if n.saved_models}
+    assert saved == SAVED_FILES
 
 
 def test_grade_ids_are_unique_across_the_assignment():
