@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pytest
 
+from coursekit.course import current
 from coursekit.grader import models
 from coursekit.synthetic import write_synthetic_cifar10
 from cs231n.features import color_histogram_hsv, extract_features, hog_feature
@@ -380,3 +381,10 @@ def test_an_accuracy_above_the_ceiling_is_held_on_the_real_dataset():
     spec["ceiling"] = 1.0
     message, details = models.score_model({"W": W}, data, spec)
     assert details["test"] == details["validation"] == 1.0
+
+
+def test_the_graded_models_are_the_ones_the_notebooks_save():
+    # models.toml (what grading scores) and course.toml (what the notebooks save, what
+    # collect.py zips) name the same files.
+    graded = sorted(spec["file"] for spec in models.load_models().values())
+    assert graded == sorted(current().saved_models)
