@@ -92,7 +92,7 @@ def run(args):
     except (GradebookError, OutputError, ReviewsError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    except StudentIdError as exc:
+    except (StudentIdError, SubmissionPathError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     except LockBusy as exc:
@@ -148,8 +148,18 @@ def submissions_of(args, course):
             where = "the folder name of PATH; give another with --student ID"
     else:
         return None
+    for _, folder in submissions:
+        if not folder.is_dir():
+            what = "does not exist" if not folder.exists() else "is not a folder"
+            raise SubmissionPathError(
+                f"coursekit autograde: {folder} {what}: name the folder of one submission "
+                "(the one holding the notebooks and cs231n/), or use --all")
     batch.check_submissions(submissions, where)
     return submissions
+
+
+class SubmissionPathError(ValueError):
+    """A PATH of the command line that names no submission folder."""
 
 
 def _run(args):

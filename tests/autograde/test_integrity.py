@@ -488,3 +488,13 @@ def test_make_grades_and_autograde_say_a_gradebook_is_corrupt_without_a_tracebac
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"the gradebook {garbage} is corrupt" in proc.stderr
     assert garbage.read_bytes() == b"this is not a database\n" * 100     # left as it was
+
+
+def test_a_path_that_names_no_folder_is_refused_before_grading(coursekit, tmp_path):
+    (tmp_path / "notes.txt").write_text("not a submission")
+    for path, what in ((tmp_path / "missing", "does not exist"),
+                       (tmp_path / "notes.txt", "is not a folder")):
+        run = coursekit(path, "--student", "bob", "--output-root", tmp_path / "out")
+        assert run.returncode == 2, (run.stdout, run.stderr)
+        assert f"{path} {what}: name the folder of one submission" in run.stderr
+    assert not (tmp_path / "out" / "autograded" / "bob").exists()
