@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from coursekit.course import COURSE_ENV, ManifestError
+from coursekit.course import COURSE_ENV, ManifestError, current
 
 
 def verb_modules():
@@ -45,6 +45,7 @@ def main(argv=None):
     known, _ = course.parse_known_args(argv)
     if known.course:
         os.environ[COURSE_ENV] = os.path.abspath(known.course)
+        current.cache_clear()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -72,20 +72,20 @@ class Course:
     def from_dict(cls, root, data, where=MANIFEST):
         root = Path(root).resolve()
 
-        def need(table, key, kind=str):
+        def need(table, key, section):
             value = table.get(key)
-            if not isinstance(value, kind) or (kind is str and not value):
-                raise ManifestError(f"{where}: `{key}` must be a non-empty "
-                                    f"{'string' if kind is str else kind.__name__}")
+            if not isinstance(value, str) or not value:
+                raise ManifestError(f"{where}: {section} needs `{key}`, a non-empty string")
             return value
 
         assignment = data.get("assignment", {})
+        name = need(assignment, "name", "[assignment]")
         paths = data.get("paths", {})
         notebooks = []
         for entry in data.get("notebooks", []):
-            name = need(entry, "name")
-            notebooks.append(Notebook(name=name, question=entry.get("question", ""),
-                                      title=entry.get("title", name),
+            stem = need(entry, "name", "each [[notebooks]] entry")
+            notebooks.append(Notebook(name=stem, question=entry.get("question", ""),
+                                      title=entry.get("title", stem),
                                       saved_models=tuple(entry.get("saved_models", ()))))
         if not notebooks:
             raise ManifestError(f"{where}: no [[notebooks]]; list the assignment's notebooks")
@@ -97,7 +97,7 @@ class Course:
             raise ManifestError(f"{where}: a saved model is listed under two notebooks: {saved}")
         return cls(
             root=root,
-            assignment=need(assignment, "name"),
+            assignment=name,
             title=assignment.get("title", ""),
             package=assignment.get("package", "cs231n"),
             notebooks=tuple(notebooks),
