@@ -49,6 +49,12 @@ def assert_grad(analytic, f, x, tol=1e-6, what="gradient"):
     assert err < tol, f"{what}: relative error {err:.2e} against centred differences"
 
 
+def grid(low, high, *shape):
+    """Evenly spaced values from low to high filling an array of `shape`: the notebooks' way of
+    writing the inputs of their published examples."""
+    return np.linspace(low, high, num=int(np.prod(shape))).reshape(shape)
+
+
 def log_softmax(scores):
     from scipy.special import logsumexp
 
@@ -65,10 +71,8 @@ def cross_entropy(scores, y):
 def affine_forward_reproduces_published_output():
     from cs231n.layers import affine_forward
 
-    x = np.linspace(-0.1, 0.5, num=240).reshape(2, 4, 5, 6)
-    w = np.linspace(-0.2, 0.3, num=360).reshape(120, 3)
-    b = np.linspace(-0.3, 0.1, num=3)
-    out, _ = affine_forward(x, w, b)
+    out, _ = affine_forward(grid(-0.1, 0.5, 2, 4, 5, 6), grid(-0.2, 0.3, 120, 3),
+                            grid(-0.3, 0.1, 3))
     expected = [[1.49834967, 1.70660132, 1.91485297], [3.25553199, 3.5141327, 3.77273342]]
     assert np.allclose(out, expected, rtol=0, atol=1e-8), out
 
@@ -107,7 +111,7 @@ def affine_backward_accepts_a_hand_made_cache_of_x_w_b():
 def relu_forward_reproduces_published_output():
     from cs231n.layers import relu_forward
 
-    out, _ = relu_forward(np.linspace(-0.5, 0.5, num=12).reshape(3, 4))
+    out, _ = relu_forward(grid(-0.5, 0.5, 3, 4))
     expected = [[0, 0, 0, 0], [0, 0, 0.04545455, 0.13636364],
                 [0.22727273, 0.31818182, 0.40909091, 0.5]]
     assert np.allclose(out, expected, rtol=0, atol=1e-8), out
@@ -603,11 +607,9 @@ def _published_two_layer_net():
     np.random.randn(N, D)
     np.random.randint(C, size=N)
     model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-3)
-    model.params["W1"] = np.linspace(-0.7, 0.3, num=D * H).reshape(D, H)
-    model.params["b1"] = np.linspace(-0.1, 0.9, num=H)
-    model.params["W2"] = np.linspace(-0.3, 0.4, num=H * C).reshape(H, C)
-    model.params["b2"] = np.linspace(-0.9, 0.1, num=C)
-    X = np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T
+    model.params.update(W1=grid(-0.7, 0.3, D, H), b1=grid(-0.1, 0.9, H),
+                        W2=grid(-0.3, 0.4, H, C), b2=grid(-0.9, 0.1, C))
+    X = grid(-5.5, 4.5, D, N).T
     return model, X, np.array([0, 5, 1])
 
 

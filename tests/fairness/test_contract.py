@@ -4,7 +4,9 @@ independently of our grader.
 Each style is spliced into the release package (splice.py) and checked in its own subprocess by
 contract_checks.py (all the packages are named `cs231n`, so two cannot share a process). The
 source-level rules of the contract (how many loops the kNN distance versions may use, no
-np.linalg.norm nor scipy, no loops in the vectorized functions) are checked on the style files.
+np.linalg.norm nor scipy, no loops in the vectorized functions) are checked on the spliced
+functions: the style's code together with the release's given lines around it (the kNN loops
+are given code).
 """
 
 import ast
@@ -36,17 +38,7 @@ LOOP_NODES = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.G
 
 def style_functions(style):
     """{(relative file, qualified name): ast node} of the functions a style folder defines."""
-    found = {}
-    for path in sorted((splice.IMPLEMENTATIONS / style).rglob("*.py")):
-        rel = path.relative_to(splice.IMPLEMENTATIONS / style).as_posix()
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.FunctionDef):
-                found[rel, node.name] = node
-            elif isinstance(node, ast.ClassDef):
-                for item in node.body:
-                    if isinstance(item, ast.FunctionDef):
-                        found[rel, f"{node.name}.{item.name}"] = item
-    return found
+    return splice.style_functions(splice.IMPLEMENTATIONS / style)
 
 
 def count_loops(node):
@@ -84,27 +76,25 @@ def test_style_files_define_only_student_functions_and_state_their_idioms(style)
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_knn_distances_use_the_allowed_number_of_loops_and_no_norm_or_scipy(style):
-    funcs = style_functions(style)
+def test_knn_distances_use_the_allowed_number_of_loops_and_no_norm_or_scipy(style, packages):
+    funcs = splice.style_functions(packages[style])
     allowed = {"compute_distances_two_loops": 2, "compute_distances_one_loop": 1,
                "compute_distances_no_loops": 0}
     for name, loops in allowed.items():
-        node = funcs.get(("classifiers/k_nearest_neighbor.py", f"KNearestNeighbor.{name}"))
-        if node is None:
-            continue
+        node = funcs["classifiers/k_nearest_neighbor.py", f"KNearestNeighbor.{name}"]
         assert count_loops(node) == loops, name
         source = ast.unparse(node)
         assert "norm" not in source and "scipy" not in source and "cdist" not in source, name
-    knn_file = splice.IMPLEMENTATIONS / style / "classifiers/k_nearest_neighbor.py"
-    if knn_file.exists():
-        assert "scipy" not in knn_file.read_text()
+    knn_code = ast.unparse(ast.parse((packages[style] / "classifiers/k_nearest_neighbor.py")
+                                     .read_text()))  # the code: the TODO comments name scipy
+    assert "scipy" not in knn_code
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_vectorized_functions_have_no_loops(style):
-    for (_, name), node in style_functions(style).items():
-        if name in NO_LOOP_FUNCTIONS:
-            assert count_loops(node) == 0, name
+def test_vectorized_functions_have_no_loops(style, packages):
+    looped = [name for (_, name), node in splice.style_functions(packages[style]).items()
+              if name in NO_LOOP_FUNCTIONS and count_loops(node)]
+    assert looped == []
 
 
 # --- splice.py ---------------------------------------------------------------------------------
@@ -119,8 +109,21 @@ def test_vectorized_functions_have_no_loops(style):
     ("classifiers/fc_net.py", "class TwoLayerNet:\n    def fit(self):\n        pass\n",
      "method TwoLayerNet.fit not found"),
     ("solvers.py", "def f():\n    pass\n", "no module solvers.py"),
+    ("layers.py", "def relu_forward(x, inplace=False):\n    out = x\n", "release's signature"),
+    ("layers.py", "@staticmethod\ndef relu_forward(x):\n    out = x\n", "decorator"),
+    ("classifiers/linear_classifier.py",
+     "class LinearClassifier:\n    def save(self, fname):\n        pass\n", "no solution region"),
+    ("classifiers/fc_net.py", "class TwoLayerNet:\n    def loss(self, X, y=None):\n        pass\n",
+     "2 solution region"),
+    ("classifiers/fc_net.py",
+     "class TwoLayerNet:\n    def loss(self, X, y=None):\n        pass\n        ...\n",
+     "2 solution region"),
+    ("layers.py", "def relu_forward(x):\n    out = x\n    ...\n    out = x\n", "1 solution region"),
+    ("classifiers/k_nearest_neighbor.py",
+     "class KNearestNeighbor(object):\n    def compute_distances_no_loops(self, X):\n"
+     "        pass\n", "bases"),
 ])
-def test_splice_fails_loudly_on_a_name_the_release_lacks(tmp_path, path, source, message):
+def test_splice_fails_loudly_on_what_the_release_cannot_take(tmp_path, path, source, message):
     target = tmp_path / "style" / path
     target.parent.mkdir(parents=True)
     target.write_text(source)
@@ -128,26 +131,53 @@ def test_splice_fails_loudly_on_a_name_the_release_lacks(tmp_path, path, source,
         splice.build_package(tmp_path / "style", tmp_path / "out")
 
 
-def test_splice_replaces_methods_reindented_and_adds_imports_and_helpers(tmp_path):
+def test_splice_fills_regions_reindented_between_given_lines_and_adds_imports_and_helpers(
+        tmp_path):
     style = tmp_path / "style" / "classifiers"
     style.mkdir(parents=True)
     (style / "linear_classifier.py").write_text(
         '"""doc"""\nimport math\n\nimport numpy as np\n\n\nclass LinearClassifier:\n'
-        "  def predict(self, X):\n    return _helper(np.dot(X, self.W), math.pi)\n\n\n"
-        "def _helper(scores, unused):\n    return scores.argmax(axis=_AXIS)\n\n\n_AXIS = 1\n")
+        "  def train(self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200,\n"
+        "            verbose=False):\n"
+        "    X_batch, y_batch = X[:batch_size], y[:batch_size]\n"
+        "    ...\n"
+        "    self.W = _step(self.W, learning_rate * grad)\n\n"
+        "  def predict(self, X):\n    y_pred = _helper(np.dot(X, self.W), math.pi)\n\n\n"
+        "def _helper(scores, unused):\n    return scores.argmax(axis=_AXIS)\n\n\n"
+        "def _step(W, delta):\n    return W - delta\n\n\n_AXIS = 1\n")
     package = splice.build_package(style.parent, tmp_path / "out")
     text = (package / "classifiers/linear_classifier.py").read_text()
-    # the method moves from column 2 to the class's column 4, its body along with it
-    assert "\n    def predict(self, X):\n      return _helper(np.dot(X, self.W), math.pi)\n" in text
+    # each body moves from column 4 to its stub's column, between the release's given lines
+    assert ("\n            X_batch, y_batch = X[:batch_size], y[:batch_size]\n\n"
+            "            # evaluate loss and gradient\n") in text
+    assert "\n            self.W = _step(self.W, learning_rate * grad)\n\n" in text
+    assert "\n        y_pred = _helper(np.dot(X, self.W), math.pi)\n        return y_pred\n" in text
+    assert "is not implemented yet" not in text
     assert text.count("import numpy as np") == 1 and "import math\n" in text
     assert "def _helper(scores, unused):" in text and "\n_AXIS = 1\n" in text
-    assert "NotImplementedError" in text  # train: not in this style, the release stub stays
     code = ("import numpy as np; from cs231n.classifiers.linear_classifier import "
-            "LinearClassifier as C; c = C(); c.W = np.eye(2); "
-            "print(c.predict(np.array([[0.0, 1.0]])))")
+            "LinearClassifier as C\n"
+            "class D(C):\n    def loss(self, X, y, reg):\n        return 1.0, np.ones((2, 2))\n"
+            "c = D(); c.W = np.eye(2); print(c.predict(np.array([[0.0, 1.0]])))\n"
+            "print(c.train(np.eye(2), np.arange(2), learning_rate=0.5, num_iters=2), "
+            "c.W.tolist())")
     out = subprocess.run([sys.executable, "-c", code], cwd=package.parent, check=True,
                          capture_output=True, text=True).stdout
-    assert out.strip() == "[1]"
+    assert out.splitlines() == ["[1]", "[1.0, 1.0] [[0.0, -1.0], [-1.0, 0.0]]"]
+
+
+def test_splice_lets_a_style_override_what_its_base_fills(tmp_path, monkeypatch):
+    monkeypatch.setattr(splice, "IMPLEMENTATIONS", tmp_path)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "layers.py").write_text(
+        "def relu_forward(x):\n    out = 'base'\n\n\ndef relu_backward(dout, cache):\n"
+        "    dx = 'base'\n")
+    (tmp_path / "derived").mkdir()
+    (tmp_path / "derived" / "BASE").write_text("base\n")
+    (tmp_path / "derived" / "layers.py").write_text("def relu_forward(x):\n    out = 'derived'\n")
+    package = splice.build_package(tmp_path / "derived", tmp_path / "out")
+    text = (package / "layers.py").read_text()
+    assert "out = 'derived'" in text and "out = 'base'" not in text and "dx = 'base'" in text
 
 
 # --- each style against the contract -----------------------------------------------------------

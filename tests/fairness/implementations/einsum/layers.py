@@ -6,27 +6,21 @@ import numpy as np
 def affine_forward(x, w, b):
     w_shaped = w.reshape(x.shape[1:] + (w.shape[1],))
     out = np.tensordot(x, w_shaped, axes=x.ndim - 1) + b
-    cache = (x, w, b)
-    return out, cache
 
 
 def affine_backward(dout, cache):
-    x, w, b = cache
     dx = np.tensordot(dout, w, axes=([1], [1])).reshape(x.shape)
     dw = np.einsum("nd,nm->dm", x.reshape(x.shape[0], -1), dout, optimize=True)
     db = np.einsum("nm->m", dout)
-    return dx, dw, db
 
 
 def relu_forward(x):
     out = np.clip(x, 0, None)
-    cache = x
-    return out, cache
 
 
 def relu_backward(dout, cache):
-    mask = (cache > 0).astype(dout.dtype)
-    return np.einsum("...,...->...", dout, mask)
+    mask = (x > 0).astype(dout.dtype)
+    dx = np.einsum("...,...->...", dout, mask)
 
 
 def softmax_loss(x, y):
@@ -37,4 +31,3 @@ def softmax_loss(x, y):
     sums = np.einsum("nc->n", exp_scores)
     loss = np.einsum("n->", np.log(sums) - np.einsum("nc,nc->n", one_hot, shifted)) / num
     dx = (exp_scores / sums[:, np.newaxis] - one_hot) / num
-    return loss, dx

@@ -4,44 +4,18 @@ import numpy as np
 
 
 def sgd_momentum(w, dw, config=None):
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("momentum", 0.9)
-    v = config.get("velocity", np.zeros_like(w))
-
     v = np.multiply(config["momentum"], v) - np.multiply(config["learning_rate"], dw)
     next_w = np.add(w, v)
-    config["velocity"] = v
-    return next_w, config
 
 
 def rmsprop(w, dw, config=None):
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("decay_rate", 0.99)
-    config.setdefault("epsilon", 1e-8)
-    config.setdefault("cache", np.zeros_like(w))
-
     rho = config["decay_rate"]
     config["cache"] = np.multiply(rho, config["cache"]) + np.multiply(1 - rho, np.square(dw))
     step = np.divide(dw, np.sqrt(config["cache"]) + config["epsilon"])
     next_w = w - np.multiply(config["learning_rate"], step)
-    return next_w, config
 
 
 def adam(w, dw, config=None):
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
-    config.setdefault("m", np.zeros_like(w))
-    config.setdefault("v", np.zeros_like(w))
-    config.setdefault("t", 0)
-
     config["t"] += 1
     t = config["t"]
     beta1, beta2 = config["beta1"], config["beta2"]
@@ -50,4 +24,3 @@ def adam(w, dw, config=None):
     m_hat = np.divide(config["m"], 1 - beta1 ** t)
     v_hat = np.divide(config["v"], 1 - beta2 ** t)
     next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
-    return next_w, config

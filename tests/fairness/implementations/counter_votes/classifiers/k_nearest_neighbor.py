@@ -7,11 +7,8 @@ import numpy as np
 
 class KNearestNeighbor:
     def predict_labels(self, dists, k=1):
-        num_test = dists.shape[0]
-        y_pred = np.zeros(num_test)
-        for i in range(num_test):
-            closest_y = [self.y_train[j] for j in np.argsort(dists[i])[:k]]
-            votes = Counter(closest_y)
-            top = max(votes.values())
-            y_pred[i] = min(label for label, count in votes.items() if count == top)
-        return y_pred
+        closest_y = [self.y_train[j] for j in np.argsort(dists[i])[:k]]
+        ...
+        votes = Counter(closest_y)
+        top = max(votes.values())
+        y_pred[i] = min(label for label, count in votes.items() if count == top)

@@ -8,4 +8,4 @@ class KNearestNeighbor:
         test_sq = np.diag(X @ X.T)
         train_sq = np.diag(self.X_train @ self.X_train.T)
         squared = test_sq[:, None] + train_sq[None, :] - 2 * X @ self.X_train.T
-        return np.sqrt(np.maximum(squared, 0))
+        dists = np.sqrt(np.maximum(squared, 0))

@@ -10,82 +10,36 @@ from ..layer_utils import affine_relu_backward, affine_relu_forward
 from ..layers import affine_backward, affine_forward, softmax_loss
 
 
-class TwoLayerNet(object):
-    def __init__(
-        self,
-        input_dim=3 * 32 * 32,
-        hidden_dim=100,
-        num_classes=10,
-        weight_scale=1e-3,
-        reg=0.0,
-    ):
-        self.params = {}
-        self.reg = reg
-
+class TwoLayerNet:
+    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3,
+                 reg=0.0):
         self.params['W1'] = weight_scale * np.random.randn(input_dim, hidden_dim)
         self.params['b1'] = np.zeros(hidden_dim)
         self.params['W2'] = weight_scale * np.random.randn(hidden_dim, num_classes)
         self.params['b2'] = np.zeros(num_classes)
 
     def loss(self, X, y=None):
-        scores = None
-        W1, b1 = self.params['W1'], self.params['b1']
-        W2, b2 = self.params['W2'], self.params['b2']
-        h, cache_h = affine_relu_forward(X, W1, b1)
-        scores, cache_scores = affine_forward(h, W2, b2)
-
-        if y is None:
-            return scores
-
-        loss, grads = 0, {}
+        h, cache_h = affine_relu_forward(X, self.params['W1'], self.params['b1'])
+        scores, cache_scores = affine_forward(h, self.params['W2'], self.params['b2'])
+        ...
         loss, dscores = softmax_loss(scores, y)
+        W1, W2 = self.params['W1'], self.params['W2']
         loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
-
         dh, grads['W2'], grads['b2'] = affine_backward(dscores, cache_scores)
         dx, grads['W1'], grads['b1'] = affine_relu_backward(dh, cache_h)
         grads['W2'] += self.reg * W2
         grads['W1'] += self.reg * W1
 
-        return loss, grads
 
-
-class FullyConnectedNet(object):
-    def __init__(
-        self,
-        hidden_dims,
-        input_dim=3 * 32 * 32,
-        num_classes=10,
-        dropout_keep_ratio=1,
-        normalization=None,
-        reg=0.0,
-        weight_scale=1e-2,
-        dtype=np.float32,
-        seed=None,
-    ):
-        if dropout_keep_ratio != 1:
-            raise ValueError("dropout is not supported in Assignment 1")
-        if normalization is not None:
-            raise ValueError("normalization is not supported in Assignment 1")
-        self.normalization = normalization
-        self.use_dropout = dropout_keep_ratio != 1
-        self.reg = reg
-        self.num_layers = 1 + len(hidden_dims)
-        self.dtype = dtype
-        self.params = {}
-
+class FullyConnectedNet:
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
+                 normalization=None, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
         dims = [input_dim] + list(hidden_dims) + [num_classes]
         for i in xrange(self.num_layers):
             self.params['W%d' % (i + 1)] = weight_scale * np.random.randn(dims[i], dims[i + 1])
             self.params['b%d' % (i + 1)] = np.zeros(dims[i + 1])
 
-        for k, v in self.params.items():
-            self.params[k] = v.astype(dtype)
-
     def loss(self, X, y=None):
-        X = X.astype(self.dtype)
-        mode = "test" if y is None else "train"
-
-        scores = None
         caches = {}
         out = X
         for i in xrange(1, self.num_layers):
@@ -93,20 +47,13 @@ class FullyConnectedNet(object):
                                                  self.params['b%d' % i])
         L = self.num_layers
         scores, caches[L] = affine_forward(out, self.params['W%d' % L], self.params['b%d' % L])
-
-        if mode == "test":
-            return scores
-
-        loss, grads = 0.0, {}
+        ...
         loss, dout = softmax_loss(scores, y)
         for i in xrange(1, L + 1):
             W = self.params['W%d' % i]
             loss += 0.5 * self.reg * np.sum(W * W)
-
         dout, grads['W%d' % L], grads['b%d' % L] = affine_backward(dout, caches[L])
         grads['W%d' % L] += self.reg * self.params['W%d' % L]
         for i in reversed(xrange(1, L)):
             dout, grads['W%d' % i], grads['b%d' % i] = affine_relu_backward(dout, caches[i])
             grads['W%d' % i] += self.reg * self.params['W%d' % i]
-
-        return loss, grads
