@@ -16,11 +16,12 @@ import traceback
 
 import numpy as np
 
-CHECKS = {}
+CONTRACTS = {}
 
 
-def check(fn):
-    CHECKS[fn.__name__] = fn
+def contract(fn):
+    """Register a contract check under its function's name."""
+    CONTRACTS[fn.__name__] = fn
     return fn
 
 
@@ -67,7 +68,7 @@ def cross_entropy(scores, y):
 
 # --- layers ------------------------------------------------------------------------------------
 
-@check
+@contract
 def affine_forward_reproduces_published_output():
     from cs231n.layers import affine_forward
 
@@ -77,7 +78,7 @@ def affine_forward_reproduces_published_output():
     assert np.allclose(out, expected, rtol=0, atol=1e-8), out
 
 
-@check
+@contract
 def affine_backward_matches_centred_differences():
     from cs231n.layers import affine_backward, affine_forward
 
@@ -91,7 +92,7 @@ def affine_backward_matches_centred_differences():
         assert_grad(grad, lambda: np.sum(affine_forward(x, w, b)[0] * dout), arr, what=name)
 
 
-@check
+@contract
 def affine_backward_accepts_a_hand_made_cache_of_x_w_b():
     from cs231n.layers import affine_backward, affine_forward
 
@@ -107,7 +108,7 @@ def affine_backward_accepts_a_hand_made_cache_of_x_w_b():
     assert x.shape == (3, 4, 2)
 
 
-@check
+@contract
 def relu_forward_reproduces_published_output():
     from cs231n.layers import relu_forward
 
@@ -117,7 +118,7 @@ def relu_forward_reproduces_published_output():
     assert np.allclose(out, expected, rtol=0, atol=1e-8), out
 
 
-@check
+@contract
 def relu_forward_leaves_x_unchanged_and_caches_it():
     from cs231n.layers import relu_forward
 
@@ -129,7 +130,7 @@ def relu_forward_leaves_x_unchanged_and_caches_it():
     assert np.array_equal(out, np.where(x0 > 0, x0, 0))
 
 
-@check
+@contract
 def relu_backward_passes_gradient_where_x_positive_and_blocks_it_where_negative():
     from cs231n.layers import relu_backward, relu_forward
 
@@ -143,7 +144,7 @@ def relu_backward_passes_gradient_where_x_positive_and_blocks_it_where_negative(
     assert_grad(dx, lambda: np.sum(relu_forward(x)[0] * dout), x, what="relu dx")
 
 
-@check
+@contract
 def softmax_loss_reproduces_published_value():
     from cs231n.layers import softmax_loss
 
@@ -154,7 +155,7 @@ def softmax_loss_reproduces_published_value():
     assert abs(loss - 2.3025458445007376) < 1e-10, loss
 
 
-@check
+@contract
 def softmax_loss_matches_logsumexp_and_ignores_a_common_shift():
     from cs231n.layers import softmax_loss
 
@@ -166,7 +167,7 @@ def softmax_loss_matches_logsumexp_and_ignores_a_common_shift():
     assert np.isfinite(shifted) and abs(shifted - loss) < 1e-9
 
 
-@check
+@contract
 def softmax_loss_dx_matches_centred_differences_of_the_mean():
     from cs231n.layers import softmax_loss
 
@@ -176,7 +177,7 @@ def softmax_loss_dx_matches_centred_differences_of_the_mean():
     assert_grad(dx, lambda: softmax_loss(x, y)[0], x, tol=1e-7, what="softmax_loss dx")
 
 
-@check
+@contract
 def softmax_loss_leaves_x_unchanged():
     from cs231n.layers import softmax_loss
 
@@ -194,7 +195,7 @@ def _softmax_problem(seed=8, N=15, D=7, C=4):
     return rng.randn(D, C), rng.randn(N, D), rng.randint(C, size=N)
 
 
-@check
+@contract
 def softmax_classifier_losses_equal_mean_cross_entropy_plus_reg_sum_w_squared():
     from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
@@ -206,7 +207,7 @@ def softmax_classifier_losses_equal_mean_cross_entropy_plus_reg_sum_w_squared():
             assert abs(loss - want) < 1e-10, (fn.__name__, reg, loss, want)
 
 
-@check
+@contract
 def softmax_classifier_gradients_match_centred_differences():
     from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
@@ -218,7 +219,7 @@ def softmax_classifier_gradients_match_centred_differences():
                         what=f"{fn.__name__} reg={reg}")
 
 
-@check
+@contract
 def softmax_naive_and_vectorized_agree():
     from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
@@ -230,7 +231,7 @@ def softmax_naive_and_vectorized_agree():
     assert rel_error(naive[1], vec[1]) < 1e-12
 
 
-@check
+@contract
 def softmax_classifier_losses_leave_W_and_X_unchanged():
     from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
@@ -241,7 +242,7 @@ def softmax_classifier_losses_leave_W_and_X_unchanged():
         assert np.array_equal(W, W0) and np.array_equal(X, X0) and np.array_equal(y, y0), fn
 
 
-@check
+@contract
 def softmax_classifier_losses_stay_finite_for_large_scores():
     from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
@@ -255,7 +256,7 @@ def softmax_classifier_losses_stay_finite_for_large_scores():
         assert abs(loss - want) < 1e-8, (fn.__name__, loss, want)
 
 
-@check
+@contract
 def softmax_classifier_keeps_float32_inputs_finite():
     from cs231n.classifiers.softmax import softmax_loss_vectorized
 
@@ -275,7 +276,7 @@ def _knn(X_train, y_train):
     return knn
 
 
-@check
+@contract
 def knn_all_three_distance_versions_equal_scipy_cdist():
     from scipy.spatial.distance import cdist
 
@@ -290,7 +291,7 @@ def knn_all_three_distance_versions_equal_scipy_cdist():
         assert np.allclose(got, want, rtol=1e-9, atol=1e-9), name
 
 
-@check
+@contract
 def knn_no_loop_distance_of_a_training_point_to_itself_is_zero_not_nan():
     rng = np.random.RandomState(15)
     X_train = rng.rand(30, 64) * 255
@@ -309,7 +310,7 @@ def _best_time(fn, repeats=3):
     return best
 
 
-@check
+@contract
 def knn_no_loop_version_costs_about_one_matrix_product():
     rng = np.random.RandomState(16)
     X_train, X = rng.randn(1000, 3072), rng.randn(100, 3072)
@@ -322,7 +323,7 @@ def knn_no_loop_version_costs_about_one_matrix_product():
     assert seconds < 20 * product + 0.05, f"{seconds:.3f} s, matrix product {product:.3f} s"
 
 
-@check
+@contract
 def knn_predict_labels_takes_the_majority_of_the_k_nearest():
     knn = _knn(np.zeros((6, 2)), np.array([4, 2, 2, 7, 7, 7]))
     dists = np.array([[0.5, 1.0, 2.0, 3.0, 4.0, 5.0],
@@ -332,7 +333,7 @@ def knn_predict_labels_takes_the_majority_of_the_k_nearest():
     assert list(knn.predict_labels(dists, k=6)) == [7, 7]
 
 
-@check
+@contract
 def knn_predict_labels_breaks_ties_by_the_smaller_label():
     knn = _knn(np.zeros((6, 2)), np.array([5, 3, 3, 5, 1, 9]))
     dists = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],    # k=4: 5,3,3,5 -> 3
@@ -343,7 +344,7 @@ def knn_predict_labels_breaks_ties_by_the_smaller_label():
     assert list(knn.predict_labels(dists, k=6)) == [3, 3, 3]  # 5,3,3,5,1,9 -> 3 and 5 tie
 
 
-@check
+@contract
 def knn_predict_gives_the_same_labels_with_0_1_and_2_loops():
     rng = np.random.RandomState(17)
     X_train, X = rng.randn(50, 8), rng.randn(12, 8)
@@ -377,7 +378,7 @@ def _indexed_data(N=60, D=4, C=3):
     return X, np.arange(N) % C
 
 
-@check
+@contract
 def linear_train_initialises_W_lazily_as_a_seeded_draw():
     X, y = _indexed_data()
     clf = _recording_classifier()
@@ -387,7 +388,7 @@ def linear_train_initialises_W_lazily_as_a_seeded_draw():
     assert np.array_equal(clf.W, 0.001 * np.random.randn(4, 3))
 
 
-@check
+@contract
 def linear_train_returns_one_loss_per_iteration_from_self_loss():
     X, y = _indexed_data()
     clf = _recording_classifier()
@@ -396,7 +397,7 @@ def linear_train_returns_one_loss_per_iteration_from_self_loss():
     assert [b[2] for b in clf.batches] == [0.25] * 7
 
 
-@check
+@contract
 def linear_train_steps_by_minus_learning_rate_times_gradient():
     X, y = _indexed_data()
     G = np.random.RandomState(20).randn(4, 3)
@@ -407,7 +408,7 @@ def linear_train_steps_by_minus_learning_rate_times_gradient():
     assert np.allclose(clf.W, W0 - 5 * 0.1 * G, rtol=1e-12, atol=1e-12)
 
 
-@check
+@contract
 def linear_train_samples_aligned_minibatches_that_vary():
     X, y = _indexed_data(N=60)
     clf = _recording_classifier()
@@ -424,7 +425,7 @@ def linear_train_samples_aligned_minibatches_that_vary():
     assert len(seen) > 45, f"only {len(seen)} of 60 rows sampled in 40 batches of 10"
 
 
-@check
+@contract
 def linear_train_sampling_is_driven_by_np_random_seed():
     X, y = _indexed_data()
     runs = []
@@ -436,7 +437,7 @@ def linear_train_sampling_is_driven_by_np_random_seed():
     assert runs[0] == runs[1] and runs[0] != runs[2]
 
 
-@check
+@contract
 def linear_train_accepts_a_batch_larger_than_the_data():
     X, y = _indexed_data(N=12)
     clf = _recording_classifier()
@@ -444,7 +445,7 @@ def linear_train_accepts_a_batch_larger_than_the_data():
     assert clf.batches[0][0].shape == (30, 4)
 
 
-@check
+@contract
 def softmax_classifier_training_lowers_the_loss_and_fits_separable_data():
     from cs231n.classifiers.linear_classifier import Softmax
 
@@ -459,7 +460,7 @@ def softmax_classifier_training_lowers_the_loss_and_fits_separable_data():
     assert np.mean(np.asarray(clf.predict(X)) == y) > 0.9
 
 
-@check
+@contract
 def linear_predict_is_the_argmax_of_x_times_w():
     from cs231n.classifiers.linear_classifier import LinearClassifier
 
@@ -491,7 +492,7 @@ def _run(rule, w, grads, config):
     return out, config
 
 
-@check
+@contract
 def sgd_momentum_follows_v_equals_mu_v_minus_lr_dw():
     from cs231n.optim import sgd_momentum
 
@@ -505,7 +506,7 @@ def sgd_momentum_follows_v_equals_mu_v_minus_lr_dw():
     assert np.allclose(config["velocity"], v, rtol=1e-12, atol=1e-12)
 
 
-@check
+@contract
 def sgd_momentum_defaults_are_lr_1e_2_and_momentum_0_9():
     from cs231n.optim import sgd_momentum
 
@@ -525,7 +526,7 @@ def _rmsprop_reference(w, grads, lr, rho, eps):
     return out, cache
 
 
-@check
+@contract
 def rmsprop_follows_its_update_formula():
     from cs231n.optim import rmsprop
 
@@ -556,7 +557,7 @@ def _adam_reference(w, grads, lr, b1, b2, eps):
     return out, m, v
 
 
-@check
+@contract
 def adam_follows_its_update_formula_with_t_incremented_before_use():
     from cs231n.optim import adam
 
@@ -577,7 +578,7 @@ def adam_follows_its_update_formula_with_t_incremented_before_use():
         1e-3, 0.9, 0.999, 1e-8)
 
 
-@check
+@contract
 def adam_first_step_is_learning_rate_times_sign_of_gradient():
     from cs231n.optim import adam
 
@@ -587,7 +588,7 @@ def adam_first_step_is_learning_rate_times_sign_of_gradient():
     assert np.allclose(next_w, w - 1e-3 * np.sign(grads[0]), rtol=1e-12, atol=1e-15)
 
 
-@check
+@contract
 def rmsprop_and_adam_survive_a_zero_gradient():
     from cs231n.optim import adam, rmsprop
 
@@ -613,7 +614,7 @@ def _published_two_layer_net():
     return model, X, np.array([0, 5, 1])
 
 
-@check
+@contract
 def two_layer_net_reproduces_published_scores_and_losses():
     model, X, y = _published_two_layer_net()
     scores = model.loss(X)
@@ -628,7 +629,7 @@ def two_layer_net_reproduces_published_scores_and_losses():
     assert abs(loss - 26.5948426952) < 1e-10, loss
 
 
-@check
+@contract
 def two_layer_net_init_draws_W1_then_W2_and_zero_biases():
     from cs231n.classifiers.fc_net import TwoLayerNet
 
@@ -676,7 +677,7 @@ def _assert_net_matches_reference(model, X, y, reg, num_layers, loss_tol, case):
                     what=f"{name} {case}")
 
 
-@check
+@contract
 def two_layer_net_loss_and_gradients_match_an_independent_computation():
     from cs231n.classifiers.fc_net import TwoLayerNet
 
@@ -688,7 +689,7 @@ def two_layer_net_loss_and_gradients_match_an_independent_computation():
         _assert_net_matches_reference(model, X, y, reg, 2, 1e-12, f"reg={reg}")
 
 
-@check
+@contract
 def fully_connected_net_init_draws_one_matrix_per_layer_in_order_and_zero_biases():
     from cs231n.classifiers.fc_net import FullyConnectedNet
 
@@ -709,7 +710,7 @@ def fully_connected_net_init_draws_one_matrix_per_layer_in_order_and_zero_biases
             assert got_b.shape == (size,) and not got_b.any()
 
 
-@check
+@contract
 def fully_connected_net_rejects_dropout_and_normalization():
     from cs231n.classifiers.fc_net import FullyConnectedNet
 
@@ -721,7 +722,7 @@ def fully_connected_net_rejects_dropout_and_normalization():
         raise AssertionError(f"no ValueError for {kwargs}")
 
 
-@check
+@contract
 def fully_connected_net_loss_and_gradients_match_an_independent_computation():
     from cs231n.classifiers.fc_net import FullyConnectedNet
 
@@ -736,7 +737,7 @@ def fully_connected_net_loss_and_gradients_match_an_independent_computation():
                                           f"hidden={hidden} reg={reg}")
 
 
-@check
+@contract
 def fully_connected_net_float32_computes_in_float32():
     from cs231n.classifiers.fc_net import FullyConnectedNet
 
@@ -751,7 +752,7 @@ def fully_connected_net_float32_computes_in_float32():
     assert all(grads[k].dtype == np.float32 for k in model.params)
 
 
-@check
+@contract
 def networks_leave_X_unchanged():
     from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 
@@ -774,9 +775,9 @@ def main(pkg_parent, out_json, names=None):
 
     assert cs231n.__file__.startswith(pkg_parent), f"imported the wrong cs231n: {cs231n.__file__}"
     results = {}
-    for name in names or CHECKS:
+    for name in names or CONTRACTS:
         try:
-            CHECKS[name]()
+            CONTRACTS[name]()
             results[name] = "ok"
         except Exception:
             results[name] = traceback.format_exc(limit=-3)

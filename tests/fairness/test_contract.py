@@ -214,7 +214,7 @@ def test_full_style_package_has_no_stub_left(style, packages):
     assert stubs == []
 
 
-@pytest.mark.parametrize("check", list(contract_checks.CHECKS))
+@pytest.mark.parametrize("check", list(contract_checks.CONTRACTS))
 @pytest.mark.parametrize("style", STYLES)
 def test_style_meets_contract(style, check, reports):
     assert reports[style][check] == "ok", reports[style][check]
