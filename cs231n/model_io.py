@@ -34,3 +34,19 @@ def load_params(fname, who="load"):
     params = np.load(fpath, allow_pickle=True).item()
     print(f"Loaded from {fpath}.")
     return params
+
+
+class SavedParams:
+    """save(fname) and load(fname) for a network whose parameters are the dict self.params."""
+
+    def save(self, fname):
+        """Save self.params in cs231n/saved/<fname> (np.save of the dictionary)."""
+        save_params(self.params, fname)
+
+    def load(self, fname):
+        """Replace self.params by those saved in cs231n/saved/<fname>; returns True.
+
+        Raises FileNotFoundError when that file does not exist.
+        """
+        self.params = load_params(fname, f"{type(self).__name__}.load")
+        return True

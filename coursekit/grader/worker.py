@@ -360,13 +360,19 @@ class Worker:
 
     # -- requests
 
-    def run_call(self, req):
-        fn = self.target(req["fn"])
+    def arguments(self, req, seeded):
+        """The resolved args and kwargs of a call or new request, after seeding the random
+        modules `seeded` with its seed, if it has one."""
         args = self.resolve(req.get("args", []))
         kwargs = self.resolve(req.get("kwargs", {}))
         if req.get("seed") is not None:
-            np.random.seed(req["seed"])
-            random.seed(req["seed"])
+            for module in seeded:
+                module.seed(req["seed"])
+        return args, kwargs
+
+    def run_call(self, req):
+        fn = self.target(req["fn"])
+        args, kwargs = self.arguments(req, seeded=(np.random, random))
         return fn(*args, **kwargs)
 
     def op_call(self, req):
@@ -395,10 +401,7 @@ class Worker:
 
     def op_new(self, req):
         cls = self.target(req["cls"])
-        args = self.resolve(req.get("args", []))
-        kwargs = self.resolve(req.get("kwargs", {}))
-        if req.get("seed") is not None:
-            np.random.seed(req["seed"])
+        args, kwargs = self.arguments(req, seeded=(np.random,))
         init_error = None
         try:
             obj = cls(*args, **kwargs)

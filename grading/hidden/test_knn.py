@@ -134,22 +134,25 @@ def predicted_labels(student, y_train, dists, k):
     return student.array(labels, "the predicted labels", shape=(len(dists),))
 
 
+def check_random_votes(student, num_classes, num_test, num_train, k):
+    """predict_labels with k on random distances to random training labels."""
+    y_train = student.rng.randint(0, num_classes, size=num_train)
+    dists = student.rng.uniform(0, 50, size=(num_test, num_train))
+    labels = predicted_labels(student, y_train, dists, k=k)
+    student.expect("labels", labels, f"the labels predicted with k={k}", tolerances.LABELS)
+
+
 @pytest.mark.points(2)
 @pytest.mark.function("KNearestNeighbor.predict_labels")
 def test_predict_labels_with_k1_takes_the_nearest_label(student):
-    y_train = student.rng.randint(0, 10, size=30)
-    dists = student.rng.uniform(0, 50, size=(11, 30))
-    labels = predicted_labels(student, y_train, dists, k=1)
-    student.expect("labels", labels, "the labels predicted with k=1", tolerances.LABELS)
+    check_random_votes(student, num_classes=10, num_test=11, num_train=30, k=1)
 
 
 @pytest.mark.points(2)
 @pytest.mark.function("KNearestNeighbor.predict_labels")
 def test_predict_labels_takes_the_majority_of_the_k_nearest(student):
-    y_train = student.rng.randint(0, 4, size=40)
-    dists = student.rng.uniform(0, 50, size=(15, 40))
-    labels = predicted_labels(student, y_train, dists, k=7)
-    student.expect("labels", labels, "the labels predicted with k=7", tolerances.LABELS)
+    # Only 4 classes among 40 training points: the 7 nearest really vote.
+    check_random_votes(student, num_classes=4, num_test=15, num_train=40, k=7)
 
 
 @pytest.mark.points(2)

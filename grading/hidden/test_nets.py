@@ -59,6 +59,14 @@ def fc_net(student, params, reg, dtype="float64"):
     return net
 
 
+def two_layer_case(student, reg, dims=(13, 9, 6), N=7):
+    """A TwoLayerNet D - H - C (dims) with set parameters and reg, and N examples for it:
+    (net, params, X, y)."""
+    params = net_params(student, dims)
+    X, y = net_inputs(student, N, dims[0], dims[-1])
+    return two_layer(student, params, reg), params, X, y
+
+
 def check_scores(student, net, X, shape, tol=tolerances.FLOAT64):
     scores = student.call((net, "loss"), X, layers=True, what="loss(X) (scores, y=None)")
     student.expect("scores", student.array(scores, "the scores", shape=shape), "the scores", tol)
@@ -146,34 +154,27 @@ def test_two_layer_init_scales_the_weights_by_weight_scale(student):
 @pytest.mark.points(2)
 @pytest.mark.function("TwoLayerNet.loss")
 def test_two_layer_scores_match_the_reference(student):
-    params = net_params(student, [13, 9, 6])
-    X, _ = net_inputs(student, 7, 13, 6)
-    check_scores(student, two_layer(student, params, 0.0), X, (7, 6))
+    net, _, X, _ = two_layer_case(student, 0.0)
+    check_scores(student, net, X, (7, 6))
 
 
 @pytest.mark.points(2)
 @pytest.mark.function("TwoLayerNet.loss")
 def test_two_layer_loss_and_gradients_match_the_reference(student):
-    params = net_params(student, [13, 9, 6])
-    X, y = net_inputs(student, 7, 13, 6)
-    check_loss(student, two_layer(student, params, 0.0), params, X, y, "reg0")
+    check_loss(student, *two_layer_case(student, 0.0), "reg0")
 
 
 @pytest.mark.points(2)
 @pytest.mark.function("TwoLayerNet.loss")
 def test_two_layer_regularizes_the_weights_only(student):
-    params = net_params(student, [13, 9, 6])
-    X, y = net_inputs(student, 7, 13, 6)
-    check_loss(student, two_layer(student, params, 0.45), params, X, y, "reg")
+    check_loss(student, *two_layer_case(student, 0.45), "reg")
 
 
 @pytest.mark.points(2)
 @pytest.mark.function("TwoLayerNet.loss")
 @pytest.mark.time_limit(30)
 def test_two_layer_gradients_are_the_numeric_gradients_of_the_loss(student):
-    params = net_params(student, [6, 5, 4])
-    X, y = net_inputs(student, 5, 6, 4)
-    check_numeric(student, two_layer(student, params, 0.45), params, X, y)
+    check_numeric(student, *two_layer_case(student, 0.45, dims=(6, 5, 4), N=5))
 
 
 # -- FullyConnectedNet

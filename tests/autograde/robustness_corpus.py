@@ -82,38 +82,8 @@ def edited_locked_cell(folder, course):
     _set_add(folder, "return 0")
 
 
-def syntax_error_in_module(folder, course):
-    (folder / "tiny" / "ops.py").write_text("def mul(a, b)\n    return a * b\n")
-
-
 def missing_module(folder, course):
     (folder / "tiny" / "ops.py").unlink()
-
-
-def infinite_loop(folder, course):
-    _set_add(folder, "while True:\n    pass")
-
-
-def ignores_interrupts(folder, course):
-    # A cell that cannot be interrupted after its time limit: the notebook is given up.
-    _set_add(folder, "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                     "time.sleep(10**6)")
-
-
-def sys_exit_at_import(folder, course):
-    (folder / "tiny" / "ops.py").write_text("import sys\nsys.exit(3)\n")
-
-
-def os_exit_at_import(folder, course):
-    (folder / "tiny" / "ops.py").write_text("import os\nos._exit(3)\n")
-
-
-def memory_bomb(folder, course):
-    _set_add(folder, "blob = []\nwhile True:\n    blob.append(bytearray(64 * 2**20))")
-
-
-def huge_output(folder, course):
-    _set_add(folder, "print('x' * 10_000_000)\nreturn a + b")
 
 
 def reads_hidden_tests(folder, course):
@@ -144,27 +114,47 @@ except OSError as exc:
 return a + b""")
 
 
-def warning_on_stderr(folder, course):
-    _set_add(folder, "import warnings\nwarnings.warn('this is slow')\nreturn a + b")
+# The cases that only replace the body of the student's add (in adder.ipynb): name -> body.
+ADD_BODIES = {
+    "infinite_loop": "while True:\n    pass",
+    # A cell that cannot be interrupted after its time limit: the notebook is given up.
+    "ignores_interrupts": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                          "time.sleep(10**6)",
+    "memory_bomb": "blob = []\nwhile True:\n    blob.append(bytearray(64 * 2**20))",
+    "huge_output": "print('x' * 10_000_000)\nreturn a + b",
+    "monkeypatches_numpy": "import numpy as np\nnp.allclose = lambda *args, **kw: True\n"
+                           "return int(a + b)",
+    "warning_on_stderr": "import warnings\nwarnings.warn('this is slow')\nreturn a + b",
+}
 
-
-def monkeypatches_numpy(folder, course):
-    _set_add(folder, "import numpy as np\nnp.allclose = lambda *args, **kw: True\n"
-                     "return int(a + b)")
-
-
-def official_starter_imports(folder, course):
+# The cases that only replace the student's module tiny/ops.py: name -> its text.
+OPS_TEXTS = {
+    "syntax_error_in_module": "def mul(a, b)\n    return a * b\n",
+    "sys_exit_at_import": "import sys\nsys.exit(3)\n",
+    "os_exit_at_import": "import os\nos._exit(3)\n",
     # A correct module that begins as the official starter's do and uses xrange.
-    (folder / "tiny" / "ops.py").write_text(
-        OFFICIAL_STARTER_HEADER + "\n\ndef mul(a, b):\n    return sum(a for _ in xrange(b))\n")
+    "official_starter_imports": OFFICIAL_STARTER_HEADER
+    + "\n\ndef mul(a, b):\n    return sum(a for _ in xrange(b))\n",
+}
 
 
-CASES = {f.__name__: f for f in (
-    renamed, missing_notebook, invalid_json, empty_folder, deleted_locked_cell,
-    duplicated_locked_cell, edited_locked_cell, syntax_error_in_module, missing_module,
-    infinite_loop, ignores_interrupts, sys_exit_at_import, os_exit_at_import, memory_bomb,
-    huge_output, reads_hidden_tests, writes_outside, monkeypatches_numpy, warning_on_stderr,
-    official_starter_imports)}
+def _replace_add(body):
+    return lambda folder, course: _set_add(folder, body)
+
+
+def _replace_ops(text):
+    return lambda folder, course: (folder / "tiny" / "ops.py").write_text(text)
+
+
+# name -> damage(folder, course).
+CASES = {
+    **{f.__name__: f for f in (
+        renamed, missing_notebook, invalid_json, empty_folder, deleted_locked_cell,
+        duplicated_locked_cell, edited_locked_cell, missing_module, reads_hidden_tests,
+        writes_outside)},
+    **{name: _replace_add(body) for name, body in ADD_BODIES.items()},
+    **{name: _replace_ops(text) for name, text in OPS_TEXTS.items()},
+}
 
 
 def build_corpus(course, submitted):

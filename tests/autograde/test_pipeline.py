@@ -114,20 +114,10 @@ def test_rerun_skips_students_already_graded(graded):
 
 
 def test_manual_scores_from_formgrader_flow_into_grades_csv_and_feedback(graded):
-    from nbgrader.api import Gradebook
-
     from coursekit.autograde import report
 
     course, _ = graded
-
-    def set_manual(score):
-        with Gradebook(course.db_url) as gb:  # what formgrader does when a grader enters a score
-            grade = gb.find_grade("iq1_answer", "adder", "assignment1", "bob")
-            grade.manual_score = score
-            grade.needs_manual_grade = score is None
-            gb.db.commit()
-
-    set_manual(1.0)
+    tinycourse.set_manual_score(course.db_url, "bob", 1.0)
     try:
         report.export(course, feedback=True)
         rows = {r["student"]: r for r in csv.DictReader(course.grades_csv.open())}
@@ -138,7 +128,7 @@ def test_manual_scores_from_formgrader_flow_into_grades_csv_and_feedback(graded)
         page = (course.feedback_dir / "bob" / "assignment1" / "index.html").read_text()
         assert "Score: 8 / 11" in page and "graded by hand" in page
     finally:  # other tests of this module expect the state after autograding
-        set_manual(None)
+        tinycourse.set_manual_score(course.db_url, "bob", None)
         report.export(course, feedback=True)
 
 

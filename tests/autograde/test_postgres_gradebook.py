@@ -250,21 +250,13 @@ def test_rerun_skips_graded_students_and_forced_parallel_regrade_keeps_the_grade
 @pytest.mark.postgres
 def test_manual_grade_in_postgresql_flows_into_grades_csv(runs):
     pg, url = runs["pg"], runs["url"]
-
-    def set_manual(score):
-        with Gradebook(url) as gb:      # what formgrader does when a grader enters a score
-            grade = gb.find_grade("iq1_answer", "adder", "assignment1", "ann")
-            grade.manual_score = score
-            grade.needs_manual_grade = score is None
-            gb.db.commit()
-
-    set_manual(1.0)
+    tinycourse.set_manual_score(url, "ann", 1.0)
     try:
         report.export(pg)
         row = grades_rows(pg)["ann"]
         assert row["adder:iq1_answer"] == "1" and row["total"] == "11"
     finally:
-        set_manual(None)
+        tinycourse.set_manual_score(url, "ann", None)
         report.export(pg)
     assert grades_rows(pg)["ann"]["total"] == "10"
 

@@ -227,3 +227,15 @@ def fake_inline_grader(notebooks, source_dir):
         items.append(Item(f"inline:{qid}", INLINE, 1 if ok else 0, 1,
                           message="" if ok else f"your answer: {sorted(answers.get(gid, []))}"))
     return items
+
+
+def set_manual_score(db_url, student, score):
+    """Score a student's free-text answer of adder (iq1_answer) by hand, as formgrader does
+    when a grader enters a score; None takes the score back (the answer waits for a grader)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        grade = gb.find_grade("iq1_answer", "adder", "assignment1", student)
+        grade.manual_score = score
+        grade.needs_manual_grade = score is None
+        gb.db.commit()

@@ -71,19 +71,27 @@ def import_module(name):
 '''
 
 
+def package(root, **modules):
+    """root/cs231n with an empty __init__.py and the modules given as name=source."""
+    pkg = root / "cs231n"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, source in modules.items():
+        (pkg / f"{name}.py").write_text(source)
+    return pkg
+
+
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory):
     """The probe package in the bubblewrap jail (coursekit/jail.py)."""
-    sub = tmp_path_factory.mktemp("probe") / "cs231n"
-    sub.mkdir()
-    (sub / "__init__.py").write_text("")
-    (sub / "probe.py").write_text(PROBE)
+    sub = package(tmp_path_factory.mktemp("probe"), probe=PROBE)
     with Sandbox(sub, limits=Limits(memory_mb=1024), isolation="bwrap") as sandbox:
         yield sandbox
 
 
-def call(sandbox, name, *args, timeout=10):
-    return sandbox.request({"op": "call", "fn": {"module": "cs231n.probe", "attr": name},
+def call(sandbox, name, *args, module="probe", timeout=10):
+    """cs231n.<module>.<name>(*args) in the sandbox; the reply."""
+    return sandbox.request({"op": "call", "fn": {"module": f"cs231n.{module}", "attr": name},
                             "args": list(args)}, timeout)
 
 
@@ -218,10 +226,7 @@ def test_a_symlinked_package_folder_is_refused(tmp_path):
 
 
 def test_sandbox_folder_is_removed_after_use(tmp_path):
-    pkg = tmp_path / "cs231n"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    with Sandbox(pkg) as sandbox:
+    with Sandbox(package(tmp_path)) as sandbox:
         assert sandbox.request({"op": "ping"}, 10).ok
         stage = sandbox.stage
     assert not Path(stage).exists()
@@ -249,15 +254,9 @@ def thread():
 
 
 def test_worker_cannot_fork_or_start_threads(tmp_path):
-    pkg = tmp_path / "cs231n"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "forker.py").write_text(FORKER)
-    with Sandbox(pkg) as sandbox:
+    with Sandbox(package(tmp_path, forker=FORKER)) as sandbox:
         for name in ("fork_bomb", "thread"):
-            reply = sandbox.request({"op": "call", "fn": {"module": "cs231n.forker",
-                                                          "attr": name}}, 10)
-            assert reply.status == "error", name
+            assert call(sandbox, name, module="forker").status == "error", name
         assert sandbox.request({"op": "ping"}, 10).ok
 
 
@@ -270,15 +269,9 @@ def write(path, size):
 
 
 def test_submission_copy_is_read_only_and_tmp_is_small(tmp_path):
-    pkg = tmp_path / "cs231n"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "writer.py").write_text(WRITER)
-    with Sandbox(pkg) as sandbox:
+    with Sandbox(package(tmp_path, writer=WRITER)) as sandbox:
         def write(path, size):
-            return sandbox.request({"op": "call", "fn": {"module": "cs231n.writer",
-                                                         "attr": "write"},
-                                    "args": [path, size]}, 10)
+            return call(sandbox, "write", path, size, module="writer")
 
         assert write("/submission/cs231n/new.txt", 10).status == "error"
         assert write("/tmp/small.bin", 1000).ok
@@ -287,10 +280,7 @@ def test_submission_copy_is_read_only_and_tmp_is_small(tmp_path):
 
 
 def test_unjailed_sandbox_says_so(tmp_path):
-    pkg = tmp_path / "cs231n"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    with Sandbox(pkg, isolation="none") as sandbox:
+    with Sandbox(package(tmp_path), isolation="none") as sandbox:
         assert sandbox.request({"op": "ping"}, 10).ok
         assert any("could read the grader's files" in n for n in sandbox.notes)
 
@@ -301,10 +291,7 @@ def test_without_bubblewrap_the_worker_runs_as_its_own_user_where_it_can(tmp_pat
     way the notes tell the instructor what it does not protect."""
     from coursekit import jail
 
-    pkg = tmp_path / "cs231n"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "probe.py").write_text(PROBE)
+    pkg = package(tmp_path, probe=PROBE)
     if jail.uid_works():
         with Sandbox(pkg, isolation="uid") as sandbox:
             uid = call(sandbox, "uid")

@@ -63,17 +63,29 @@ def _run(rule, w, dws, config):
     return w, config
 
 
+# The rules with one state array: name -> (its key in config, the learning rate of the test,
+# reference(w, dws, lr, state) with the rule's default hyperparameters).
+ONE_STATE_RULES = {
+    "sgd_momentum": ("velocity", 1e-3,
+                     lambda w, dws, lr, v: _reference_sgd_momentum(w, dws, lr, 0.9, v)),
+    "rmsprop": ("cache", 1e-2,
+                lambda w, dws, lr, cache: _reference_rmsprop(w, dws, lr, 0.99, 1e-8, cache)),
+}
+
+
 @pytest.mark.parametrize("num_steps", [1, 5])
-def test_sgd_momentum_follows_the_formula_and_carries_velocity(num_steps):
-    w, v = _linspace(-0.4, 0.6), _linspace(0.6, 0.9)
+@pytest.mark.parametrize("name", sorted(ONE_STATE_RULES))
+def test_momentum_and_rmsprop_follow_the_formula_and_carry_their_state(name, num_steps):
+    key, lr, reference = ONE_STATE_RULES[name]
+    w, state = _linspace(-0.4, 0.6), _linspace(0.6, 0.9)
     dws = _gradients(num_steps)
-    config = {"learning_rate": 1e-3, "velocity": v.copy()}
+    config = {"learning_rate": lr, key: state.copy()}
 
-    next_w, config = _run(optim.sgd_momentum, w.copy(), dws, config)
+    next_w, config = _run(getattr(optim, name), w.copy(), dws, config)
 
-    expected_w, expected_v = _reference_sgd_momentum(w, dws, 1e-3, 0.9, v)
+    expected_w, expected_state = reference(w, dws, lr, state)
     assert rel_error(next_w, expected_w) < 1e-12
-    assert rel_error(config["velocity"], expected_v) < 1e-12
+    assert rel_error(config[key], expected_state) < 1e-12
 
 
 def test_sgd_momentum_defaults_and_zero_initial_velocity():
@@ -96,19 +108,6 @@ def test_sgd_momentum_without_momentum_is_sgd():
     w_sgd, _ = _run(optim.sgd, w.copy(), dws, {"learning_rate": 0.05})
 
     assert np.allclose(w_momentum, w_sgd, rtol=0, atol=1e-14)
-
-
-@pytest.mark.parametrize("num_steps", [1, 5])
-def test_rmsprop_follows_the_formula_and_carries_its_cache(num_steps):
-    w, cache = _linspace(-0.4, 0.6), _linspace(0.6, 0.9)
-    dws = _gradients(num_steps)
-    config = {"learning_rate": 1e-2, "cache": cache.copy()}
-
-    next_w, config = _run(optim.rmsprop, w.copy(), dws, config)
-
-    expected_w, expected_cache = _reference_rmsprop(w, dws, 1e-2, 0.99, 1e-8, cache)
-    assert rel_error(next_w, expected_w) < 1e-12
-    assert rel_error(config["cache"], expected_cache) < 1e-12
 
 
 def test_rmsprop_defaults_and_zero_initial_cache():

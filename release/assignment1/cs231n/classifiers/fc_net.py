@@ -15,7 +15,7 @@ from ..layers import (
     relu_forward,
     softmax_loss,
 )
-from ..model_io import load_params, save_params
+from ..model_io import SavedParams
 
 __all__ = [
     "TwoLayerNet",
@@ -29,7 +29,7 @@ __all__ = [
     "affine_relu_backward",
 ]
 
-class TwoLayerNet:
+class TwoLayerNet(SavedParams):
     """A two-layer fully connected network with a ReLU and a softmax loss.
 
     Architecture: affine - relu - affine - softmax. Inputs have dimension D, the hidden layer H
@@ -37,7 +37,7 @@ class TwoLayerNet:
     Solver class runs the optimization.
 
     The learnable parameters are kept in the dictionary self.params, which maps parameter names
-    to numpy arrays.
+    to numpy arrays; save(fname) and load(fname) (from SavedParams) store it in cs231n/saved/.
     """
 
     def __init__(
@@ -104,20 +104,8 @@ class TwoLayerNet:
 
         return loss, grads
 
-    def save(self, fname):
-        """Save self.params in cs231n/saved/<fname> (np.save of the dictionary)."""
-        save_params(self.params, fname)
 
-    def load(self, fname):
-        """Replace self.params by those saved in cs231n/saved/<fname>; returns True.
-
-        Raises FileNotFoundError when that file does not exist.
-        """
-        self.params = load_params(fname, f"{type(self).__name__}.load")
-        return True
-
-
-class FullyConnectedNet:
+class FullyConnectedNet(SavedParams):
     """A fully connected network with any number of hidden layers, ReLUs and a softmax loss.
 
     For a network with L layers the architecture is
@@ -191,18 +179,9 @@ class FullyConnectedNet:
     def loss(self, X, y=None):
         """Compute the loss and gradients for the fully connected net.
 
-        Inputs:
-        - X: Array of input data, of shape (N, d_1, ..., d_k).
-        - y: Array of labels, of shape (N,); y[i] is the label of X[i].
-
-        Returns:
-        If y is None, run a test-time forward pass and return:
-        - scores: Array of shape (N, C); scores[i, c] is the score of class c for X[i].
-
-        If y is not None, run a training-time forward and backward pass and return a tuple of:
-        - loss: Scalar, the data loss plus the regularization loss.
-        - grads: Dictionary with the same keys as self.params, mapping each parameter name to
-          the gradient of the loss with respect to that parameter.
+        Inputs and returns are those of TwoLayerNet.loss: X of shape (N, d_1, ..., d_k) and y of
+        shape (N,) or None. With y None, return the scores, of shape (N, C); else return
+        (loss, grads), grads having the same keys as self.params.
         """
         X = X.astype(self.dtype, copy=False)
         mode = "test" if y is None else "train"
@@ -228,15 +207,3 @@ class FullyConnectedNet:
         raise NotImplementedError("FullyConnectedNet.loss in cs231n/classifiers/fc_net.py is not implemented yet: backward pass (see the TODO above)")
 
         return loss, grads
-
-    def save(self, fname):
-        """Save self.params in cs231n/saved/<fname> (np.save of the dictionary)."""
-        save_params(self.params, fname)
-
-    def load(self, fname):
-        """Replace self.params by those saved in cs231n/saved/<fname>; returns True.
-
-        Raises FileNotFoundError when that file does not exist.
-        """
-        self.params = load_params(fname, f"{type(self).__name__}.load")
-        return True
