@@ -174,23 +174,25 @@ def check_saved_model(description, shapes):
       mode it is the file you submitted, trained on the full data, so only its form is checked.
     """
     d = describe_saved_model(description) if isinstance(description, str) else description
-    fname, path = d["file"], d["path"]
-    assert d["saved_here"], (
+    assert isinstance(d, dict) and "file" in d, (
+        "The description of the saved model is missing: run the given cell above this one.")
+    fname, path = d["file"], d.get("path", d["file"])
+    assert d.get("saved_here"), (
         f"The notebook did not save {fname}: run the cell that calls "
         f"save_for_autograder(..., {fname!r}).")
-    assert d["exists"], (
+    assert d.get("exists"), (
         f"{path} is missing: run the notebook in normal mode (not grading mode) so that it saves "
         f"{fname}, and submit the cs231n/saved/ folder with your notebooks.")
-    found = d["shapes"]
+    found = d.get("shapes")
     assert isinstance(found, dict) and set(found) == set(shapes), (
-        f"{path} should hold a dict with keys {sorted(shapes)}, found {d['found']}.")
+        f"{path} should hold a dict with keys {sorted(shapes)}, found {d.get('found')}.")
     for key, shape in shapes.items():
         got = tuple(found[key])
         ok = len(got) == len(shape) and all(
             s is None or s == g for s, g in zip(shape, got, strict=True))
         assert ok, f"{path}: {key} has shape {got}, expected {shape} (None = any size)."
-    if not d["grading"]:
-        assert d["same_as_saved"], (
+    if not d.get("grading"):
+        assert d.get("same_as_saved"), (
             f"{path} does not hold the model this notebook just saved; run the saving cell "
             "again.")
 

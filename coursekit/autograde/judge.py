@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit import jail
+from coursekit.course import current
 
 # What the judge provides itself (judge_process.namespace): a test reading one of these never
 # fetches it from the kernel.
@@ -261,16 +262,22 @@ class JudgeProcess:
     after a test it could not finish. Trusted code on untrusted data: it unpickles nothing, runs
     with a memory limit and a time limit per test."""
 
-    def __init__(self, seconds=120, memory_mb=4096):
+    def __init__(self, seconds=120, memory_mb=4096, notebook_utils=None):
         self.seconds = seconds
         self.memory_mb = memory_mb
+        # The course's given notebook_utils.py, whose check_saved_model tests may call (default:
+        # the current course's; none when the course has no such file).
+        if notebook_utils is None:
+            notebook_utils = current().package_dir / "notebook_utils.py"
+        self.notebook_utils = Path(notebook_utils) if Path(notebook_utils).is_file() else None
         self.process = None
 
     def _start(self):
         env = {"PATH": os.environ.get("PATH", ""), **jail.blas_threads(1),
                "PYTHONHASHSEED": "0"}
         self.process = subprocess.Popen(
-            [sys.executable, "-I", str(JUDGE_SCRIPT)], stdin=subprocess.PIPE,
+            [sys.executable, "-I", str(JUDGE_SCRIPT),
+             *([str(self.notebook_utils)] if self.notebook_utils else [])], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd="/",
             preexec_fn=functools.partial(jail.cap_address_space, self.memory_mb))
         self._buffer = b""

@@ -13,9 +13,11 @@ A verdict is the test cell's outputs, as nbgrader reads them: what the visible l
 and an error output when the test failed. A failure in a hidden segment says only that a hidden
 test failed; what hidden lines print is dropped.
 
-Self-contained (standard library and numpy): it is copied nowhere and imports nothing of the
-course.
+Self-contained (standard library and numpy): it imports nothing of the course. The one course
+code it runs is `check_saved_model` of the course's given notebook_utils.py (the file named on
+its command line), compiled alone from that file's text.
 """
+import ast
 import base64
 import builtins
 import contextlib
@@ -150,46 +152,43 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
-def check_saved_model(description, shapes):
-    """The grader's side of notebook_utils.check_saved_model: the same checks on the
-    description of the saved file the kernel handed over (notebook_utils.describe_saved_model).
+def given_function(path, name):
+    """Function `name` of a given file of the course (the course's own copy, never the
+    student's), compiled on its own: the file's imports do not run, so the function uses
+    builtins only. The checks a test calls are then the course's, run here on plain data."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name),
+                None)
+    if node is None:
+        raise LookupError(f"{path} defines no function {name}")
+    scope = {"__builtins__": builtins, "describe_saved_model": _no_file_names}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), scope)
+    return scope[name]
 
-    Restated, not imported: this process imports nothing of the course (see the top), and
-    notebook_utils needs the rest of the cs231n package; here a key the kernel left out is a
-    failed check (d.get), not a KeyError."""
-    d = description
-    assert isinstance(d, dict) and "file" in d, (
-        "The description of the saved model is missing: run the given cell above this one.")
-    fname, path = d["file"], d.get("path", d["file"])
-    assert d.get("saved_here"), (
-        f"The notebook did not save {fname}: run the cell that calls "
-        f"save_for_autograder(..., {fname!r}).")
-    assert d.get("exists"), (
-        f"{path} is missing: run the notebook in normal mode (not grading mode) so that it "
-        f"saves {fname}, and submit the cs231n/saved/ folder with your notebooks.")
-    found = d.get("shapes")
-    assert isinstance(found, dict) and set(found) == set(shapes), (
-        f"{path} should hold a dict with keys {sorted(shapes)}, found {d.get('found')}.")
-    for key, shape in shapes.items():
-        got = tuple(found[key])
-        ok = len(got) == len(shape) and all(
-            s is None or s == g for s, g in zip(shape, got, strict=True))
-        assert ok, f"{path}: {key} has shape {got}, expected {shape} (None = any size)."
-    if not d.get("grading"):
-        assert d.get("same_as_saved"), (
-            f"{path} does not hold the model this notebook just saved; run the saving cell "
-            "again.")
+
+def _no_file_names(fname):
+    raise AssertionError(f"this test must judge the description of {fname} that the given cell "
+                         "above it made (notebook_utils.describe_saved_model), not the file name")
 
 
 class NotebookUtils:
-    """What a test may call of notebook_utils: the grader's own versions."""
+    """What a test may call of notebook_utils: the course's check_saved_model, on the
+    description of the saved file the kernel handed over (notebook_utils.describe_saved_model)."""
 
-    check_saved_model = staticmethod(check_saved_model)
+    def __init__(self, path):
+        self.check_saved_model = given_function(path, "check_saved_model")
+
+
+NOTEBOOK_UTILS = None  # set by main() from the command line
 
 
 def namespace():
-    return {"__builtins__": builtins, "__name__": "__test__", "np": np, "numpy": np,
-            "math": math, "rel_error": rel_error, "notebook_utils": NotebookUtils()}
+    names = {"__builtins__": builtins, "__name__": "__test__", "np": np, "numpy": np,
+             "math": math, "rel_error": rel_error}
+    if NOTEBOOK_UTILS is not None:
+        names["notebook_utils"] = NOTEBOOK_UTILS
+    return names
 
 
 def failing_line(tb):
@@ -257,6 +256,10 @@ def stream(text):
 
 
 def main():
+    global NOTEBOOK_UTILS
+    # argv[1]: the course's notebook_utils.py (its given copy), whose checks tests may call.
+    if len(sys.argv) > 1:
+        NOTEBOOK_UTILS = NotebookUtils(sys.argv[1])
     # Tests print with print(); what they print is captured per segment, never on stdout.
     out = sys.stdout
     for line in sys.stdin:

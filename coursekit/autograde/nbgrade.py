@@ -329,6 +329,8 @@ class GuardedExecute(Execute):
                                ).tag(config=True)
     judge_seconds = Integer(120, help="seconds the judge may take for one test cell"
                             ).tag(config=True)
+    notebook_utils = Unicode("", help="the course's given notebook_utils.py, whose checks the "
+                             "tests may call (default: the current course's)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = GuardedKernelManager
@@ -340,7 +342,8 @@ class GuardedExecute(Execute):
         self._judge = None
 
     def preprocess(self, nb, resources=None, km=None):
-        self._judge = judge.JudgeProcess(seconds=self.judge_seconds)
+        self._judge = judge.JudgeProcess(seconds=self.judge_seconds,
+                                         notebook_utils=self.notebook_utils or None)
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -762,6 +765,8 @@ def autograde_config(course, stage_root):
     # Deleted grade cells go back where the master notebook has them.
     cfg.RobustOverwriteCells.master_dir = str(course.source_dir)
     cfg.HostSideAutograde.graded_dir = str(Path(stage_root) / GRADED_DIR)
+    package = course.manifest.package if course.manifest else "cs231n"
+    cfg.GuardedExecute.notebook_utils = str(course.root / package / "notebook_utils.py")
     return cfg
 
 

@@ -81,6 +81,13 @@ class Item:
         return item
 
 
+def _total(field_name, keep=None, doc=None):
+    """A property: the sum of field `field_name` over the items (those `keep` accepts)."""
+    return property(lambda self: round(sum(getattr(i, field_name) for i in self.items
+                                           if keep is None or keep(i)), 4),
+                    doc=doc or f"The sum of the items' {field_name}.")
+
+
 @dataclass
 class Result:
     """A student's graded items, what the student and the instructor are told, the totals."""
@@ -99,18 +106,10 @@ class Result:
     timing: dict = field(default_factory=dict)            # seconds per stage
     version: int = RESULT_VERSION
 
-    @property
-    def score(self):
-        return round(sum(i.score for i in self.items), 4)
-
-    @property
-    def max_score(self):
-        return round(sum(i.max_score for i in self.items), 4)
-
-    @property
-    def manual_pending(self):
-        """The points still waiting for a grade by hand."""
-        return round(sum(i.max_score for i in self.items if i.pending), 4)
+    score = _total("score")
+    max_score = _total("max_score")
+    manual_pending = _total("max_score", lambda i: i.pending,
+                            doc="The points still waiting for a grade by hand.")
 
     @classmethod
     def error(cls, student, assignment, error, detail=""):

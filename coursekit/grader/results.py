@@ -31,6 +31,12 @@ class CheckResult:
         return data
 
 
+def _points(field_name, graded_only=False):
+    """A property: the sum of field `field_name` over the checks (only those graded)."""
+    return property(lambda self: round(sum(getattr(c, field_name) for c in self.checks
+                                           if not graded_only or c.status != "not_graded"), 6))
+
+
 @dataclass
 class GradeResult:
     submission: str
@@ -38,17 +44,9 @@ class GradeResult:
     notes: list = field(default_factory=list)
     seconds: float = 0.0
 
-    @property
-    def points(self):
-        return round(sum(c.points for c in self.checks), 6)
-
-    @property
-    def max_points(self):
-        return round(sum(c.max_points for c in self.checks), 6)
-
-    @property
-    def graded_max_points(self):
-        return round(sum(c.max_points for c in self.checks if c.status != "not_graded"), 6)
+    points = _points("points")
+    max_points = _points("max_points")
+    graded_max_points = _points("max_points", graded_only=True)
 
     def by_id(self):
         return {c.id: c for c in self.checks}

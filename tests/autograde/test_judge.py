@@ -117,6 +117,34 @@ def test_an_object_hands_over_only_the_attributes_read_and_their_errors(monkeypa
     assert "Solver" in outputs[0]["evalue"] and "predict" in outputs[0]["evalue"]
 
 
+def test_a_test_calls_the_courses_check_saved_model_on_the_handed_over_description(
+        monkeypatch, judge_process):
+    good = {"file": "m.npy", "path": "cs231n/saved/m.npy", "saved_here": True,
+            "exists": True, "shapes": {"W": (3073, 10)}, "found": "a dict", "grading": True}
+    test = "notebook_utils.check_saved_model(described, {'W': (3073, None)})"
+    requests = judge.plan(test).requests
+
+    def handed_over(description):
+        return fetched(requests, {"described": description}, monkeypatch)
+
+    assert verdict(judge_process, test, handed_over(good)) == []
+    outputs = verdict(judge_process, test, handed_over({**good, "exists": False}))
+    assert outputs[0]["ename"] == "AssertionError"
+    assert "cs231n/saved/m.npy is missing" in outputs[0]["evalue"]
+    # A file name instead of the description: nothing is read from the grader's disk.
+    outputs = verdict(judge_process, "notebook_utils.check_saved_model('m.npy', {})", "{}")
+    assert "must judge the description of m.npy" in outputs[0]["evalue"]
+
+
+def test_a_course_without_notebook_utils_gives_tests_no_such_name(tmp_path):
+    process = judge.JudgeProcess(seconds=20, notebook_utils=tmp_path / "none.py")
+    try:
+        outputs = process.judge("notebook_utils.check_saved_model({}, {})", "{}")
+    finally:
+        process.close()
+    assert outputs[0]["ename"] == "NameError"
+
+
 def test_a_visible_failure_keeps_its_message_and_line(judge_process):
     values = json.dumps({"loss": 3.0})
     outputs = verdict(judge_process, "print('start')\nassert loss < 2.5, f'loss {loss} too high'",
@@ -203,28 +231,37 @@ def saved_descriptions():
             {**base, "shapes": {"W": (3072, 10)}},
             {**base, "shapes": {"W": (3073, 10), "b": (10,)}},
             {**base, "shapes": None}, {**base, "grading": False, "same_as_saved": False},
-            {**base, "grading": False, "same_as_saved": True}]
+            {**base, "grading": False, "same_as_saved": True},
+            # What a tampering kernel may hand over: not a description, keys left out.
+            {"file": "m.npy"}, {}, ["m.npy"]]
 
 
-@pytest.mark.parametrize("index", range(len(saved_descriptions())))
-def test_the_judges_check_saved_model_agrees_with_the_notebooks(index):
+def judge_process_module():
     sys.path.insert(0, str(REPO_ROOT / "coursekit" / "autograde"))
     try:
         import judge_process
     finally:
         sys.path.pop(0)
+    return judge_process
+
+
+@pytest.mark.parametrize("index", range(len(saved_descriptions())))
+def test_the_judges_check_saved_model_agrees_with_the_notebooks(index):
     from cs231n import notebook_utils
 
+    # The judge runs the course's own function, compiled alone from the given file's text.
+    judges = judge_process_module().given_function(
+        REPO_ROOT / "cs231n" / "notebook_utils.py", "check_saved_model")
     description = saved_descriptions()[index]
 
     def outcome(check):
         try:
-            check(dict(description), {"W": (3073, None)})
+            check(description.copy(), {"W": (3073, None)})
             return None
         except AssertionError as exc:
             return str(exc)
 
-    ours = outcome(judge_process.check_saved_model)
+    ours = outcome(judges)
     assert ours == outcome(notebook_utils.check_saved_model)
     assert (ours is None) == (index in (0, 7))
 
