@@ -15,7 +15,7 @@ The modules, in the order a submission meets them:
     worker.py        the worker itself (runs the student's code) and the array wire format
     context.py       `student`: calls into the worker, comparisons, numeric gradients, messages
     tolerances.py    how close every kind of value must be, and why
-    functions.py     the 20 student functions and their files
+    functions.py     the student functions (course.toml, read off the master) and their files
     rules.py         source rules read from the submitted files (loops, norm, scipy)
     references.py    the reference values file (written by `make references`)
     master.py        the trusted master modules the grader itself uses
