@@ -14,6 +14,7 @@ from functools import cache, cached_property
 from pathlib import Path
 
 MANIFEST = "course.toml"
+CHOICE_KINDS = ("select", "truefalse")  # coursekit.notebooks.answers
 COURSE_ENV = "COURSEKIT_COURSE"
 
 
@@ -29,6 +30,8 @@ class Notebook:
     question: str
     title: str
     saved_models: tuple = ()
+    # The inline questions with a fixed answer: dicts of grade_id, kind, options, none_option.
+    choice_questions: tuple = ()
 
     @property
     def filename(self):
@@ -84,9 +87,17 @@ class Course:
         notebooks = []
         for entry in data.get("notebooks", []):
             stem = need(entry, "name", "each [[notebooks]] entry")
+            for question in entry.get("choice_questions", ()):
+                section = f"a choice question of notebook {stem!r}"
+                need(question, "grade_id", section)
+                if question.get("kind") not in CHOICE_KINDS:
+                    raise ManifestError(f"{where}: {section} needs `kind`, one of "
+                                        f"{', '.join(CHOICE_KINDS)}")
             notebooks.append(Notebook(name=stem, question=entry.get("question", ""),
                                       title=entry.get("title", stem),
-                                      saved_models=tuple(entry.get("saved_models", ()))))
+                                      saved_models=tuple(entry.get("saved_models", ())),
+                                      choice_questions=tuple(
+                                          entry.get("choice_questions", ()))))
         if not notebooks:
             raise ManifestError(f"{where}: no [[notebooks]]; list the assignment's notebooks")
         names = [n.name for n in notebooks]

@@ -1,7 +1,7 @@
 """Answer lines of the inline questions that a grader can score without running any code.
 
-Five of the twelve inline questions have a fixed answer: a set of option numbers (select-all) or
-True/False. Their answer cell in the notebooks reads::
+The inline questions listed in course.toml (`choice_questions`) have a fixed answer: a set of
+option numbers (select-all) or True/False. Their answer cell in the notebooks reads::
 
     **Your answer:**
 
@@ -21,6 +21,8 @@ import json
 import os
 import re
 from dataclasses import dataclass
+
+from coursekit.course import current
 
 SELECT = "select"        # select-all or choose-one: a frozenset of option numbers
 TRUE_FALSE = "truefalse"  # a bool
@@ -47,19 +49,11 @@ class Question:
         return len(self.options)
 
 
+# The questions of course.toml's notebooks (their `choice_questions`), in question order.
 QUESTIONS = [
-    Question("knn", "knn_inline_q2", SELECT, options=(
-        "subtract the mean", "subtract the per-pixel mean", "subtract the mean and divide by std",
-        "subtract the per-pixel mean and divide by the per-pixel std", "rotate the axes")),
-    Question("knn", "knn_inline_q3", SELECT, options=(
-        "linear decision boundary", "1-NN training error <= 5-NN", "1-NN test error < 5-NN",
-        "classification time grows with the training set", "None of the above"), none_option=5),
-    Question("softmax", "softmax_inline_q4", TRUE_FALSE),
-    Question("two_layer_net", "two_layer_net_inline_q1", SELECT,
-             options=("Sigmoid", "ReLU", "Leaky ReLU")),
-    Question("two_layer_net", "two_layer_net_inline_q2", SELECT, options=(
-        "Train on a larger dataset", "Add more hidden units",
-        "Increase the regularization strength", "None of the above"), none_option=4),
+    Question(n.name, q["grade_id"], q["kind"], options=tuple(q.get("options", ())),
+             none_option=q.get("none_option"))
+    for n in current().notebooks for q in n.choice_questions
 ]
 QUESTIONS_BY_ID = {q.grade_id: q for q in QUESTIONS}
 

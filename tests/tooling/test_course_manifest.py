@@ -53,6 +53,8 @@ def test_student_functions_are_read_off_the_solution_regions(tmp_path):
     ('[assignment]\nname = "a2"\n[[notebooks]]\nname = "one"\nsaved_models = ["m.npy"]\n'
      '[[notebooks]]\nname = "two"\nsaved_models = ["m.npy"]\n', "listed under two notebooks"),
     ("[assignment\n", "is not valid TOML"),
+    (MINIMAL + "[[notebooks.choice_questions]]\ngrade_id = 'q'\nkind = 'essay'\n",
+     "a choice question of notebook 'one' needs `kind`, one of select, truefalse"),
 ])
 def test_a_broken_manifest_names_what_is_wrong(tmp_path, text, says):
     write(tmp_path, text)
