@@ -2,10 +2,11 @@
 
 Every step that scores something makes Items (nbgrade's cells via `pipeline`, `module_checks`,
 `inline`); `pipeline` gathers them in a Result and writes it as
-autograded/<student>/<assignment>.json (`Result.dumps`); `report`, `feedback`, `gradescope`,
-`batch` and `score` read it back (`Result.load`). The record's keys are the fields' names;
-a record written before these classes existed (keys missing: `status`, `pending`,
-`needs_manual`, `grader_notes`, ...) reads with the defaults, and the stored totals are
+autograded/<student>/<assignment>.json (`Result.dumps`); `report`, `feedback`, `gradescope`
+and `batch` read it back (`Result.load`). The record's keys are the fields' names, plus the
+totals `score`, `max_score` and `manual_pending`, which `score.py` and the CI workflow read
+as plain JSON. A record written before these classes existed (keys missing: `status`,
+`pending`, `needs_manual`, `grader_notes`, ...) reads with the defaults, and its totals are
 recomputed from the items.
 """
 import json
