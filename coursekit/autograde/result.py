@@ -25,7 +25,9 @@ MODEL = "model"        # a saved model, scored on CIFAR-10 (coursekit.grader.mod
 KINDS = (TEST, ANSWER, MANUAL, INLINE, MODULE, MODEL)
 
 # `Result.status`: graded to the end, the grading itself failed (a grader problem, see
-# `error_detail`), or a regrade was stopped half-way (batch.mark_interrupted).
+# `error_detail`), or a regrade was stopped half-way (batch.mark_interrupted). A graded
+# result's record has no "status" key (nor "error_detail"), as before Result existed: readers
+# of the JSON tell a finished student by its absence.
 GRADED, ERROR, INTERRUPTED = "graded", "error", "interrupted"
 
 
@@ -121,6 +123,8 @@ class Result:
 
     def to_json(self):
         data = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.status == GRADED:
+            del data["status"], data["error_detail"]
         data["items"] = [i.to_json() for i in self.items]
         data.update(score=self.score, max_score=self.max_score,
                     manual_pending=self.manual_pending)
