@@ -293,6 +293,7 @@ else:                                            # the same, without importing n
     interrupts.install_default()
 print(folder, flush=True)
 if sys.argv[2] == "exit":
+    sys.stdin.readline()       # the test has looked at the folder: end normally
     sys.exit(0)
 time.sleep(60)
 """
@@ -305,11 +306,14 @@ time.sleep(60)
 def test_scratch_folder_goes_at_exit_and_a_killed_ones_is_swept(tmp_path, made_by, how):
     env = {**ENV, "TMPDIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-c", WORKER, made_by, str(how)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     folder = Path(proc.stdout.readline().strip())
     assert folder.parent == tmp_path and folder.name.startswith(f"ck-autograde-{proc.pid}-")
     assert folder.is_dir() and scratch.sweep_stale(tmp_path) == []   # its owner is alive
-    if how != "exit":
+    if how == "exit":
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+    else:
         proc.send_signal(how)
     proc.wait(timeout=30)
     if how == signal.SIGKILL:                        # no clean-up possible: the next run's
