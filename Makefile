@@ -62,7 +62,7 @@ leakcheck: $(STAMP) ## Check that release/ holds no solution, hidden test, answe
 	$(VENV)/bin/coursekit leakcheck
 
 test-release: $(STAMP) ## Run the slow release suites (release notebooks, check.py, a sixth notebook, the wheel)
-	$(PY) -m pytest tests/release -m slow -q -n $(PYTEST_WORKERS)
+	$(PY) -m pytest tests/release -m slow -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The master notebooks (source/assignment1): grading-mode validation and the full real-data run.
 validate: $(STAMP) ## Run the master notebooks through nbgrader's validator in grading mode (synthetic data unless CS231N_CIFAR10_DIR; ~2 min)

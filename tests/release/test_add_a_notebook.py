@@ -21,7 +21,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from coursekit.course import Course, current
 from coursekit.release.build import build_release
 
-pytestmark = pytest.mark.slow
+# One worker copies and releases the course once for the three tests (--dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sixth_notebook")]
 REPO = current().root
 COURSEKIT = Path(sys.executable).with_name("coursekit")
 EXTRA_ENTRY = '\n[[notebooks]]\nname = "extra"\nquestion = "q6"\ntitle = "an extra question"\n'

@@ -13,7 +13,8 @@ import pytest
 
 from coursekit.course import current
 
-pytestmark = pytest.mark.slow
+# One worker builds the virtualenv once for the three tests (make test-release: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 REPO = current().root
 
 
