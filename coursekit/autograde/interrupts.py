@@ -42,14 +42,24 @@ class _State:
 
 def _record(signum):
     _State.received.append(signum)
-    # The stop leaves nbclient's cell tasks behind with the interrupt as their exception;
-    # asyncio would print each as "Task exception was never retrieved" with a traceback.
-    import logging
-
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    _quiet_the_aftermath()
     nbgrade = sys.modules.get("coursekit.autograde.nbgrade")
     if nbgrade is not None:
         nbgrade._INTERRUPTS.append(signum)
+
+
+# Libraries that log a stop's aftermath as an error with a traceback: nbclient's abandoned cell
+# tasks ("Task exception was never retrieved", asyncio) and a gradebook connection the interrupt
+# hit while it closed ("Exception closing connection", SQLAlchemy's pool). The batch says what
+# happened in one line of its own; these would only read as a crash.
+_AFTERMATH_LOGGERS = ("asyncio", "sqlalchemy.pool")
+
+
+def _quiet_the_aftermath():
+    import logging
+
+    for name in _AFTERMATH_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _handler(signum, frame):

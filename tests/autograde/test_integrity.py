@@ -450,6 +450,34 @@ print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
                                            "True"], proc.stderr
 
 
+def test_after_a_stop_the_interrupts_aftermath_logs_no_traceback():
+    # Seen in CI: SQLAlchemy's pool logged "Exception closing connection" with a traceback
+    # when Ctrl-C hit a gradebook connection as it closed; before that, asyncio's "Task
+    # exception was never retrieved". Before a stop both are errors worth printing.
+    code = """
+import logging, signal
+from coursekit.autograde import interrupts
+
+def log_both(tag):
+    for name in ("sqlalchemy.pool", "asyncio"):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            logging.getLogger(name).error("%s %s", tag, name, exc_info=True)
+
+log_both("before")
+interrupts.install_worker()
+signal.raise_signal(signal.SIGINT)
+log_both("after")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "before sqlalchemy.pool" in proc.stderr and "before asyncio" in proc.stderr
+    assert "after" not in proc.stderr
+    assert proc.stderr.count("Traceback") == 2
+
+
 # --- a corrupt gradebook -----------------------------------------------------------------
 
 def corrupt_copies(tiny_course, folder):
