@@ -815,8 +815,8 @@ def print_report(questions, modules, notebooks, summary, data_problem=None):
         report = notebooks.get(q)
         if report is not None and report.get("cells") is None:
             why = report.get("not_run")
-            print(wrap("  ", "notebook not run: no CIFAR-10 data (see 'CIFAR-10 not found' "
-                       "below)" if why == "no data" else f"notebook not run: {why}"))
+            print(wrap("  ", "notebook not run: no CIFAR-10 data (what to do: above the "
+                       "summary)" if why == "no data" else f"notebook not run: {why}"))
         elif report is not None:
             for c in report["cells"]:
                 mark = {"pass": "ok  ", "hidden": "    ", "not run": "skip"}.get(c["status"],
