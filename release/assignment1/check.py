@@ -9,7 +9,12 @@ question:
 - notebook checks: each notebook runs from top to bottom in grading mode (CS231N_GRADING_MODE=1:
   a small subset of CIFAR-10 and short searches, about a minute per notebook) in a kernel of
   its own, and every test cell you can see is checked. Your notebook files are not modified,
-  and the models in cs231n/saved/ are put back as they were.
+  and the models in cs231n/saved/ are put back as they were. CIFAR-10 is looked for first (as
+  the notebooks look for it: $CS231N_CIFAR10_DIR, else cs231n/datasets/cifar-10-batches-py);
+  without it the notebooks that load it are not run, and check.py says what to do.
+
+Cells are named as Jupyter shows them after Kernel > Restart & Run All (In [n]), test cells
+also by their grade id; each question ends with what to do next.
 
 These are the public checks. The autograder uses other inputs, hidden tests and your saved
 models, so passing here is necessary, not sufficient.
@@ -631,12 +636,12 @@ def notebook_results(nb, crash=None):
         elif error:
             status, message = "fail", _error_text(error, cell)
             if error.get("ename") == "NameError" and first_error:
-                message += (f" ({_in(last_error)} above failed, so what it was to define is "
-                            "missing here: fix that cell first)")
+                message += (f" ({_in(last_error)} above failed, so what it was to define may "
+                            "be missing here: fix that cell first)")
         elif count is None:
             status = "not run"
-            message = (f"not run: the notebook stopped at {_in(stopped_at)} before this cell "
-                       f"({crash})" if crash else "not run: the kernel did not run this cell")
+            message = (f"not run: the notebook stopped at {_in(stopped_at)} ({crash})" if crash
+                       else "not run: the kernel did not run this cell")
         else:
             status, message = "pass", ""
         results.append(dict(cell=grade_id, execution_count=count, status=status, message=message))
