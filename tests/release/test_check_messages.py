@@ -224,3 +224,13 @@ def test_plain_turns_numpy_values_into_python_numbers(check):
     assert check["plain"]([np.float64(3.0), np.int64(1)]) == [3.0, 1]
     assert repr(check["plain"](np.array([[1.5, 2.0]]))) == "[[1.5, 2.0]]"
     assert check["plain"](np.float32(0.5)) == 0.5 and type(check["plain"](np.int64(2))) is int
+
+
+@pytest.mark.parametrize("ename, blamed", [("KeyError", True), ("NameError", True),
+                                           ("AssertionError", False)])
+def test_a_test_failing_after_a_failed_cell_names_that_cell_unless_it_is_its_verdict(
+        check, ename, blamed):
+    nb = executed_notebook()
+    nb["cells"][3]["outputs"] = [error(ename, "0")]
+    results, _ = check["notebook_results"](nb)
+    assert ("In [2] above failed" in results[0]["message"]) == blamed
