@@ -635,9 +635,11 @@ def notebook_results(nb, crash=None):
             status, message = "hidden", "hidden tests only: the autograder checks this part"
         elif error:
             status, message = "fail", _error_text(error, cell)
-            if error.get("ename") == "NameError" and first_error:
-                message += (f" ({_in(last_error)} above failed, so what it was to define may "
-                            "be missing here: fix that cell first)")
+            # An error other than the test's own verdict, after a cell that failed: most likely
+            # what this test uses is missing (NameError) or wrong because of that cell.
+            if error.get("ename") != "AssertionError" and first_error:
+                message += (f" ({_in(last_error)} above failed, so what this test uses may be "
+                            "missing or wrong: fix that cell first)")
         elif count is None:
             status = "not run"
             message = (f"not run: the notebook stopped at {_in(stopped_at)} ({crash})" if crash
