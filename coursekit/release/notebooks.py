@@ -7,6 +7,10 @@ symlink, whose stubbed copy comes from the `package` step) are staged there. It 
 gradebook (the `--no-db` settings of `nbgrader generate_assignment`): the release needs none, and
 no database file can reach the repository. The repository's nbgrader_config.py is loaded first,
 so its settings apply.
+
+A solution region of a notebook cell becomes NOTEBOOK_CODE_STUB (unless nbgrader_config.py sets
+ClearSolutions.code_stub itself): nbgrader's default raises a bare `NotImplementedError()`, which
+a student sees as an error without a word of what to do.
 """
 import os
 import shutil
@@ -18,6 +22,12 @@ from coursekit.autograde.grading_run import load_nbgrader_config
 
 # Entries of the master notebook folder that never go to the release.
 SKIP = {"cs231n", "__pycache__", ".ipynb_checkpoints"}
+# What a solution region of a notebook cell becomes in the release (nbgrader indents it to the
+# region). The message is what the student sees when the cell runs untouched, in Jupyter and in
+# check.py's report.
+STUB_MESSAGE = ("fill in this cell: replace this line and the '# YOUR CODE HERE' line above "
+                "with your code, then run the cell again")
+NOTEBOOK_CODE_STUB = f'# YOUR CODE HERE\nraise NotImplementedError("{STUB_MESSAGE}")'
 
 
 class NotebookError(RuntimeError):
@@ -50,6 +60,8 @@ def _nbgrader_config(root, config_file, assignment):
     # `nbgrader generate_assignment --no-db`: no gradebook, nothing recorded anywhere.
     config.GenerateAssignment.no_database = True
     config.SaveCells.enabled = False
+    if "code_stub" not in config.ClearSolutions:
+        config.ClearSolutions.code_stub = {"python": NOTEBOOK_CODE_STUB}
     return config
 
 

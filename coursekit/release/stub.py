@@ -7,7 +7,8 @@ exactly the same thing in modules and notebooks) and replaced, at the region's i
 
     raise NotImplementedError("<function> in cs231n/<file>.py is not implemented yet: <hint>")
 
-where <hint> is the first sentence of the TODO comment above the region. Everything else (the
+where <hint> is the whole first sentence of the TODO comment above the region (never cut: the
+student reads it in check.py's report and in the notebook's error). Everything else (the
 docstrings, the TODO text, the given code) stays byte for byte, so a stubbed module imports, is
 documented, and tells the student what to write.
 
@@ -24,7 +25,6 @@ from .layout import BEGIN_SOLUTION, END_SOLUTION
 # What nbgrader writes in place of each region; swapped for the per-region raise afterwards.
 _MARKER = "__COURSEKIT_STUB_MARKER__"
 _FALLBACK_HINT = "replace this line with your code (see the TODO above)"
-_HINT_MAX = 70
 
 
 class StubError(RuntimeError):
@@ -71,8 +71,8 @@ def enclosing_function(tree, lineno):
 
 
 def todo_hint(lines, begin_index):
-    """Short hint from the `# TODO:` comment block right above line `begin_index` (0-based):
-    its first sentence, up to the first colon or semicolon."""
+    """Hint from the `# TODO:` comment block right above line `begin_index` (0-based): its
+    first sentence, up to the first colon or semicolon, whole."""
     block = []
     i = begin_index - 1
     while i >= 0 and lines[i].strip().startswith("#"):
@@ -84,8 +84,6 @@ def todo_hint(lines, begin_index):
         return _FALLBACK_HINT
     text = re.sub(r"^TODO:?\s*", "", " ".join(block))
     hint = re.split(r"(?<=\.)\s|[:;]\s", text, maxsplit=1)[0].rstrip(".")
-    if len(hint) > _HINT_MAX:
-        hint = hint[:_HINT_MAX].rsplit(" ", 1)[0] + " ..."
     return (hint[:1].lower() + hint[1:] + " (see the TODO above)") if hint else _FALLBACK_HINT
 
 

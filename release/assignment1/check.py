@@ -9,7 +9,12 @@ question:
 - notebook checks: each notebook runs from top to bottom in grading mode (CS231N_GRADING_MODE=1:
   a small subset of CIFAR-10 and short searches, about a minute per notebook) in a kernel of
   its own, and every test cell you can see is checked. Your notebook files are not modified,
-  and the models in cs231n/saved/ are put back as they were.
+  and the models in cs231n/saved/ are put back as they were. CIFAR-10 is looked for first (as
+  the notebooks look for it: $CS231N_CIFAR10_DIR, else cs231n/datasets/cifar-10-batches-py);
+  without it the notebooks that load it are not run, and check.py says what to do.
+
+Cells are named as Jupyter shows them after Kernel > Restart & Run All (In [n]), test cells
+also by their grade id; each question ends with what to do next.
 
 These are the public checks. The autograder uses other inputs, hidden tests and your saved
 models, so passing here is necessary, not sufficient.
@@ -18,9 +23,11 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
+import textwrap
 import traceback
 import warnings
 
@@ -60,6 +67,16 @@ def rel_error(x, y):
     """Largest relative error between two arrays (as in the notebooks)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def plain(value):
+    """A value as plain Python numbers for a message: [3.0, 1.0], not
+    [np.float64(3.0), np.float64(1.0)] (numpy 2's repr of its scalars)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    return value
 
 
 def expect(condition, message):
@@ -132,7 +149,7 @@ def check_predict_labels():
     for k, expected in [(1, [3, 1]), (2, [1, 1]), (3, [1, 1])]:
         got = np.asarray(knn.predict_labels(dists, k=k))
         expect(got.shape == (2,), f"predict_labels(k={k}) shape {got.shape}, expected (2,)")
-        expect(list(got) == expected, f"predict_labels(k={k}) gave {list(got)}, expected "
+        expect(plain(got) == expected, f"predict_labels(k={k}) gave {plain(got)}, expected "
                f"{expected} (ties go to the smaller label)")
 
 
@@ -201,7 +218,7 @@ def check_linear_predict():
     linear.W[np.arange(5), labels] = 1.0  # row i of X = e_i scores class labels[i] highest
     got = np.asarray(linear.predict(np.eye(5)))
     expect(got.shape == (5,), f"predict returned shape {got.shape}, expected (5,)")
-    expect(list(got) == list(labels), f"predict gave {list(got)}, expected {list(labels)}")
+    expect(plain(got) == plain(labels), f"predict gave {plain(got)}, expected {plain(labels)}")
 
 
 # --- Q3: layers and the two-layer network ---------------------------------------------------------
@@ -302,7 +319,7 @@ def check_two_layer_loss():
         model.reg = reg
         loss, _ = model.loss(X, y)
         expect(abs(loss - published) < 1e-9,
-               f"loss with reg={reg} is {loss}, the notebook's is {published}")
+               f"loss with reg={reg} is {plain(loss)}, the notebook's is {published}")
     rng = np.random.RandomState(6)
     X, y = rng.randn(4, 6), rng.randint(3, size=4)
     for reg in (0.0, 0.7):
@@ -405,10 +422,12 @@ def check_adam():
            "before using it in the bias correction")
     # With bias correction and a constant dw, every step is learning_rate * sign(dw).
     expect_close(w1 - w, -1e-2 * np.sign(dw), 1e-5, "first Adam step")
-    expect(config.get("t") == 1, f"config['t'] is {config.get('t')} after one step, expected 1")
+    expect(config.get("t") == 1,
+           f"config['t'] is {plain(config.get('t'))} after one step, expected 1")
     w2, config = adam(w1, dw, config)
     expect_close(w2 - w1, -1e-2 * np.sign(dw), 1e-5, "second Adam step")
-    expect(config.get("t") == 2, f"config['t'] is {config.get('t')} after two steps, expected 2")
+    expect(config.get("t") == 2,
+           f"config['t'] is {plain(config.get('t'))} after two steps, expected 2")
 
 
 # --- running the module checks --------------------------------------------------------------------
@@ -432,17 +451,23 @@ def time_limit(seconds):
 
 
 def _not_done(function, message):
-    """The 'not done' message: the function's own stub, or the stub of one it needs."""
-    other = message.split(" in cs231n/")[0]
-    if other == function:
-        return NOT_DONE
-    if other and " " not in other:
-        return f"needs {other} first, which is {NOT_DONE}"
-    return message
+    """(message, todo) of a function still a stub, from the stub's message ('<function> in
+    cs231n/<file> is not implemented yet: <hint> (see the TODO above)'): its own stub, or the
+    stub of a function it needs. todo: what to write, where, and what its TODO asks for."""
+    stub, _, rest = message.partition(" in cs231n/")
+    path, _, hint = rest.partition(f" is {NOT_DONE}")
+    if not path or " " in path or " " in stub:
+        return message, ""
+    hint = hint.lstrip(": ").replace(" (see the TODO above)", "").strip()
+    todo = f"{stub} in cs231n/{path}" + (f" (its TODO: {hint})" if hint else "")
+    if stub == function:
+        return f"{NOT_DONE} (cs231n/{path})", todo
+    return f"needs {stub} first, which is {NOT_DONE} (cs231n/{path})", todo
 
 
 def run_module_check(function, fn):
-    """(status, message): status is 'pass', 'not done' or 'fail'."""
+    """(status, message, todo): status is 'pass', 'not done' or 'fail'; todo, for 'not done',
+    the function to write, its file and what its TODO asks for."""
     caught = []
     try:
         with warnings.catch_warnings(record=True) as caught, time_limit(CHECK_SECONDS):
@@ -450,7 +475,7 @@ def run_module_check(function, fn):
             fn()
         error = None
     except NotImplementedError as err:
-        return "not done", _not_done(function, str(err) or NOT_DONE)
+        return ("not done", *_not_done(function, str(err) or NOT_DONE))
     except AssertionError as err:
         error = str(err)
     except Exception as err:  # the student's code raised: say where
@@ -459,36 +484,170 @@ def run_module_check(function, fn):
         error = f"{type(err).__name__}: {err} ({where})"
     for warning in caught:
         if NOT_DONE in str(warning.message):  # a placeholder that warns instead of raising
-            return "not done", _not_done(function, str(warning.message))
-    return ("fail", error) if error else ("pass", "")
+            return ("not done", *_not_done(function, str(warning.message)))
+    return ("fail", error, "") if error else ("pass", "", "")
 
 
 def run_module_checks(questions):
     results = []
     for question, function, fn in MODULE_CHECKS:
         if question in questions:
-            status, message = run_module_check(function, fn)
+            status, message, todo = run_module_check(function, fn)
             results.append(dict(question=question, function=function, status=status,
-                                message=message))
+                                message=message, todo=todo))
     return results
+
+
+# --- the data -------------------------------------------------------------------------------------
+
+CIFAR10_ENV = "CS231N_CIFAR10_DIR"
+CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+# A notebook that loads CIFAR-10 mentions one of these in a code cell.
+LOADS_DATA = ("data_utils", "CIFAR10", "cifar10")
+
+
+def find_cifar10():
+    """(folder, missing files): CIFAR-10 looked up the way the notebooks do (cs231n/data_utils.py):
+    the folder $CS231N_CIFAR10_DIR when set, else cs231n/datasets/cifar-10-batches-py."""
+    folder = os.path.join(HERE, os.environ.get(CIFAR10_ENV) or os.path.join(
+        "cs231n", "datasets", "cifar-10-batches-py"))
+    missing = [name for name in CIFAR10_FILES if not os.path.isfile(os.path.join(folder, name))]
+    return folder, missing
+
+
+def no_data_message(folder, missing):
+    if os.environ.get(CIFAR10_ENV):
+        where = f"{CIFAR10_ENV} is set to {os.environ[CIFAR10_ENV]}"
+    else:
+        where = f"{CIFAR10_ENV} is not set, so the notebooks look in cs231n/datasets"
+    found = (f"{folder} has no {', '.join(missing)}" if os.path.isdir(folder)
+             else f"there is no folder {folder}")
+    # get_datasets.sh leaves an existing cifar-10-batches-py folder alone, even a partial one.
+    partial = " (delete the incomplete folder first)" if os.path.isdir(folder) else ""
+    return (f"CIFAR-10 not found: {found} ({where}). The notebooks load it, so they were not "
+            "run; the module checks ran. Download it once (about 170 MB) with "
+            f"`cd cs231n/datasets && bash get_datasets.sh`{partial}, or set "
+            f"{CIFAR10_ENV} to the full path of a cifar-10-batches-py folder that holds "
+            f"{', '.join(CIFAR10_FILES)}; then run `python check.py` again.")
+
+
+def loads_data(path):
+    """Whether the notebook at `path` loads CIFAR-10 (so cannot run without it)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            cells = json.load(f).get("cells", [])
+    except (OSError, ValueError):
+        return False  # run_notebook says what is wrong with the file
+    sources = ("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    return any(word in source for source in sources for word in LOADS_DATA)
 
 
 # --- running the notebooks ------------------------------------------------------------------------
 
+# The kernel prints numpy values as plain numbers ([3.0, 1.0], not [np.float64(3.0), ...]) in the
+# messages of the test cells; run at kernel start, before (and not counted as) In [1].
+PLAIN_NUMBERS = "__import__('numpy').set_printoptions(legacy='1.25')"
+NUMPY_2 = int(np.__version__.split(".")[0]) >= 2
+
+
+def _meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
 def _is_test_cell(cell):
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = _meta(cell)
     return cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution")
 
 
-def _has_code(source):
-    return any(line.strip() and not line.strip().startswith("#") for line in source.splitlines())
+def _code_lines(source):
+    return [line for line in source.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
 
 
 def _error_of(cell):
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename')}: {output.get('evalue')}".strip()
+            return output
     return None
+
+
+def _error_text(error, cell):
+    """'Name: message', in full; an empty message says what it means."""
+    ename, evalue = error.get("ename", "Error"), str(error.get("evalue", "")).strip()
+    if evalue:  # a stub of cs231n points at its TODO: in the module, not above this cell
+        return f"{ename}: {evalue.replace('(see the TODO above)', '(see the TODO there)')}"
+    if ename == "NotImplementedError":
+        what = "this cell" if _meta(cell).get("solution") else "this cell or a function it calls"
+        return (f"NotImplementedError (no message): {what} still raises the placeholder of the "
+                "release; replace that `raise NotImplementedError` line with your code")
+    return f"{ename} (no message)"
+
+
+def _in(count):
+    return f"In [{count}]" if count is not None else "In [ ]"
+
+
+def _first_line(source):
+    return next((line.strip() for line in source.splitlines() if line.strip()), "")
+
+
+def _crash_reason(err):
+    """What stopped a notebook run, in words."""
+    name = type(err).__name__
+    if name == "CellTimeoutError":
+        return (f"a cell ran for more than {CELL_SECONDS} s and was stopped; in grading mode "
+                "every cell should take seconds: look for a loop over the full data")
+    if name == "DeadKernelError":
+        return "the kernel died while a cell was running (out of memory?)"
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{name}: {first}" if first else name
+
+
+def notebook_results(nb, crash=None):
+    """What an executed notebook (a dict or nbformat node) says: (results, first_error).
+
+    results: one dict per test cell you can see (cell: its grade id, execution_count: its In [n]
+    or None when it did not run, status: pass / fail / not run / hidden, message).
+    first_error: the first error of a cell that is not a test cell (dict with execution_count,
+    start: the cell's first line, message), or None. `crash`: why the run stopped early, if it did.
+    """
+    first_error, last_error, results, last_count, stopped_at = None, None, [], 0, None
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        count, source = cell.get("execution_count"), "".join(cell.get("source", ""))
+        if count is not None:
+            last_count = count
+        elif crash and stopped_at is None and _code_lines(source):
+            stopped_at = last_count + 1  # the In [n] Jupyter would give the cell that hung
+        error = _error_of(cell)
+        if error and not _is_test_cell(cell):
+            last_error = count
+            if first_error is None:
+                stub = str(error.get("evalue", "")) if error.get("ename") == "NotImplementedError" \
+                    else ""
+                first_error = dict(execution_count=count, start=_first_line(source),
+                                   message=_error_text(error, cell), todo=_not_done("", stub)[1])
+        if not _is_test_cell(cell):
+            continue
+        grade_id = _meta(cell).get("grade_id", "(no grade id)")
+        if not _code_lines(source):
+            status, message = "hidden", "hidden tests only: the autograder checks this part"
+        elif error:
+            status, message = "fail", _error_text(error, cell)
+            # An error other than the test's own verdict, after a cell that failed: most likely
+            # what this test uses is missing (NameError) or wrong because of that cell.
+            if error.get("ename") != "AssertionError" and first_error:
+                message += (f" ({_in(last_error)} above failed, so what this test uses may be "
+                            "missing or wrong: fix that cell first)")
+        elif count is None:
+            status = "not run"
+            message = (f"not run: the notebook stopped at {_in(stopped_at)} ({crash})" if crash
+                       else "not run: the kernel did not run this cell")
+        else:
+            status, message = "pass", ""
+        results.append(dict(cell=grade_id, execution_count=count, status=status, message=message))
+    return results, first_error
 
 
 def _snapshot(folder):
@@ -524,19 +683,26 @@ def _kernel_manager(tmp):
 
 
 def run_notebook(name):
-    """Execute a copy of one notebook in grading mode; one result per visible test cell."""
+    """Execute a copy of one notebook in grading mode.
+
+    Returns dict(cells=notebook_results' results, or None when it was not run, first_error=...,
+    not_run=why it was not run, or None, crash=why the run stopped early, or None).
+    """
+    path = os.path.join(HERE, name)
+    if not os.path.exists(path):
+        return dict(cells=None, first_error=None,
+                    not_run=f"{name} is missing from {HERE}: put it back under this name")
     try:
         import nbformat
         from nbclient import NotebookClient
     except ImportError as err:
-        message = f"cannot run notebooks ({err}): pip install -r requirements.txt"
-        return [dict(cell="(notebook)", status="fail", message=message)], None
-
-    path = os.path.join(HERE, name)
-    if not os.path.exists(path):
-        return [dict(cell="(notebook)", status="fail",
-                     message=f"{name} is missing from {HERE}")], None
-    nb = nbformat.read(path, as_version=4)
+        return dict(cells=None, first_error=None, not_run=f"cannot run notebooks ({err}): "
+                    "run `pip install -r requirements.txt` in this folder, then check again")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as err:  # not JSON, or not a notebook
+        return dict(cells=None, first_error=None, not_run=f"{name} cannot be read as a notebook "
+                    f"({type(err).__name__}: {err}); restore it from a backup or from git")
     saved_dir = os.path.join(HERE, "cs231n", "saved")
     saved = _snapshot(saved_dir)
     os.environ["CS231N_GRADING_MODE"] = "1"
@@ -545,63 +711,74 @@ def run_notebook(name):
     with tempfile.TemporaryDirectory() as tmp:
         km = _kernel_manager(tmp)
         try:
-            client = NotebookClient(nb, km=km, timeout=CELL_SECONDS, allow_errors=True,
-                                    resources={"metadata": {"path": HERE}})
+            client = NotebookClient(
+                nb, km=km, timeout=CELL_SECONDS, allow_errors=True,
+                resources={"metadata": {"path": HERE}},
+                extra_arguments=[f"--IPKernelApp.exec_lines={PLAIN_NUMBERS}"] if NUMPY_2 else [])
             client.execute()
         except Exception as err:  # a dead kernel or a cell over the time limit
-            first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            crash = f"{type(err).__name__}: {first_line}"
+            crash = _crash_reason(err)
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
             _restore(saved_dir, saved)
-    first_error = None
-    results = []
-    for index, cell in enumerate(nb.cells):
-        error = _error_of(cell)
-        if error and first_error is None and not _is_test_cell(cell):
-            first_error = f"cell {index + 1}: {error}"
-        if _is_test_cell(cell):
-            grade_id = cell.metadata["nbgrader"].get("grade_id", f"cell {index + 1}")
-            ran = cell.get("execution_count") is not None
-            if not _has_code(cell.source):
-                status, message = "hidden", "hidden tests only: the autograder checks this part"
-            elif error:
-                status, message = "fail", error
-            elif not ran:
-                status, message = "fail", crash or "not run"
-            else:
-                status, message = "pass", ""
-            results.append(dict(cell=grade_id, status=status, message=message))
-    return results, crash or first_error
+    cells, first_error = notebook_results(nb, crash)
+    return dict(cells=cells, first_error=first_error, not_run=None, crash=crash)
 
 
-# --- the summary ----------------------------------------------------------------------------------
+# --- the report -----------------------------------------------------------------------------------
 
-def shorten(text, width=110):
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
+WIDTH = 100
+MAX_LINES = 8  # of one message; the rest is in the cell's output in the notebook
+KEEP = "\0"  # a space wrap() must not break at
+
+
+def wrap(prefix, text, indent=None):
+    """`prefix` then `text`, wrapped at WIDTH between words (nothing is cut off a line; the
+    lines after the first indented by `indent`, default under the text); a message of more than
+    MAX_LINES lines says where the rest is."""
+    lines = str(text).splitlines() or [""]
+    if len(lines) > MAX_LINES:
+        more = len(lines) - MAX_LINES
+        lines = lines[:MAX_LINES] + [f"... ({more} more line(s): see the cell's output in the "
+                                     "notebook)"]
+    indent = len(prefix) if indent is None else indent
+    out = []
+    for i, line in enumerate(lines):
+        first = prefix if i == 0 else " " * indent
+        # Never break inside `In [n]` or a `command`: their spaces are held until wrapped.
+        line = re.sub(r"`[^`]*`|In \[", lambda m: m[0].replace(" ", KEEP), line)
+        out.extend(textwrap.wrap(line, WIDTH, initial_indent=first,
+                                 subsequent_indent=" " * indent, break_long_words=False,
+                                 break_on_hyphens=False) or [first.rstrip()])
+    return "\n".join(out).replace(KEEP, " ")
 
 
 def summarize(questions, modules, notebooks):
-    """One line per question: 'done', 'not done', or with --modules 'code done' / 'not checked'."""
+    """One line per question: 'done', 'not done', or, when the notebook was not checked (--modules,
+    or no data), 'code done' / 'not checked'."""
     summary, all_pass = [], True
     for q in questions:
         name, title = QUESTIONS[q]
         funcs = [r for r in modules if r["question"] == q]
-        cells = notebooks.get(q, {}).get("cells")
+        report = notebooks.get(q, {})
+        cells = report.get("cells")
         passed_funcs = sum(r["status"] == "pass" for r in funcs)
         parts = [f"{passed_funcs}/{len(funcs)} functions"] if funcs else []
         done = passed_funcs == len(funcs)
         if cells is None:
-            parts.append("notebook not run")
+            not_run = report.get("not_run")
+            parts.append("notebook not run" + (": no CIFAR-10 data" if not_run == "no data"
+                                               else ""))
         else:
             visible = [c for c in cells if c["status"] != "hidden"]
             passed_cells = sum(c["status"] == "pass" for c in visible)
             parts.append(f"{passed_cells}/{len(visible)} notebook test cells")
             done = done and passed_cells == len(visible) and len(visible) > 0
         state = "done" if done else "not done"
-        if cells is None:  # --modules: the notebook part is not known
+        if cells is None and report.get("not_run") not in (None, "no data"):
+            state = "not done"  # the notebook is missing or cannot run
+        elif cells is None:  # --modules, or no data: the notebook part is not known
             state = "code done" if funcs and done else "not done" if funcs else "not checked"
         all_pass = all_pass and state != "not done"
         summary.append(dict(question=q, notebook=name, title=title, state=state,
@@ -609,21 +786,70 @@ def summarize(questions, modules, notebooks):
     return summary, all_pass
 
 
-def print_report(questions, modules, notebooks, summary):
+def next_step(q, funcs, report):
+    """What to do next for one question, or None when nothing is left to do here."""
+    name = QUESTIONS[q][0]
+    rerun = (f"then run {name} again (Kernel > Restart & Run All), save it, and run "
+             f"`python check.py {q}`")
+    pending = [r for r in funcs if r["status"] != "pass"]
+    if pending:
+        r = pending[0]
+        if r["status"] == "not done":
+            what = f"write {r.get('todo') or r['function']}"
+        else:
+            what = f"fix {r['function']} (its message above)"
+        return f"{what}, check it with `python check.py {q} --modules`; {rerun}."
+    if report is None or report.get("cells") is None:
+        return None  # not run: said on the notebook line (or --modules: nothing more to say)
+    first = report.get("first_error")
+    if first and first.get("todo"):  # a function of cs231n still a stub
+        return (f"write {first['todo']}, check it with `python check.py {q} --modules`; "
+                f"{rerun}.")
+    if first:
+        return (f"open {name} and fix {_in(first['execution_count'])}, the first error (the "
+                f"failures after it may only follow from it); {rerun}.")
+    failing = [c for c in report["cells"] if c["status"] not in ("pass", "hidden")]
+    if failing:
+        c = failing[0]
+        return (f"open {name} at test cell {c['cell']} ({_in(c['execution_count'])}) and fix what "
+                f"it checks (its message above); {rerun}.")
+    return None
+
+
+def print_report(questions, modules, notebooks, summary, data_problem=None):
     for q in questions:
         name, title = QUESTIONS[q]
         print(f"\n{q.upper()} {name} ({title})")
-        for r in (r for r in modules if r["question"] == q):
+        funcs = [r for r in modules if r["question"] == q]
+        for r in funcs:
             mark = {"pass": "ok  ", "not done": "todo", "fail": "FAIL"}[r["status"]]
-            extra = f"  {shorten(r['message'])}" if r["status"] != "pass" else ""
-            print(f"  [{mark}] {r['function']}{extra}")
-        if q in notebooks:
-            for c in notebooks[q]["cells"]:
-                mark = {"pass": "ok  ", "hidden": "    "}.get(c["status"], "FAIL")
-                extra = f"  {shorten(c['message'])}" if c["status"] != "pass" else ""
-                print(f"  [{mark}] test cell {c['cell']}{extra}")
-            if notebooks[q].get("first_error"):
-                print(f"  first error in the notebook: {shorten(notebooks[q]['first_error'])}")
+            extra = f": {r['message']}" if r["status"] != "pass" else ""
+            print(wrap(f"  [{mark}] ", f"{r['function']}{extra}"))
+        report = notebooks.get(q)
+        if report is not None and report.get("cells") is None:
+            why = report.get("not_run")
+            print(wrap("  ", "notebook not run: no CIFAR-10 data (what to do: above the "
+                       "summary)" if why == "no data" else f"notebook not run: {why}"))
+        elif report is not None:
+            for c in report["cells"]:
+                mark = {"pass": "ok  ", "hidden": "    ", "not run": "skip"}.get(c["status"],
+                                                                              "FAIL")
+                label = f"test cell {c['cell']}"
+                if c["status"] != "hidden":
+                    label += f", {_in(c['execution_count'])}"
+                extra = f": {c['message']}" if c["status"] != "pass" else ""
+                print(wrap(f"  [{mark}] ", label + extra))
+            first = report.get("first_error")
+            if first:
+                start = f', the cell starting "{first["start"]}"' if first["start"] else ""
+                print(wrap("  first error: ", f"{_in(first['execution_count'])}{start}: "
+                           f"{first['message']}"))
+        step = next_step(q, funcs, report)
+        if step:
+            print(wrap("  next: ", step))
+    if data_problem:
+        print()
+        print(wrap("", data_problem, indent=0))
     print("\nSummary")
     for s in summary:
         print(f"  {s['question'].upper()} {s['notebook']:<26} {s['state']:<11} ({s['detail']})")
@@ -643,20 +869,29 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown question(s) {', '.join(unknown)}: use {', '.join(QUESTIONS)}")
 
+    if NUMPY_2:  # messages show plain numbers
+        np.set_printoptions(legacy="1.25")
     modules = [] if args.notebooks else run_module_checks(questions)
-    notebooks = {}
+    notebooks, data_problem, data = {}, None, None
     if not args.modules:
+        folder, missing = find_cifar10()
+        data = dict(folder=folder, missing=missing)
         for q in questions:
             name = QUESTIONS[q][0]
+            if missing and loads_data(os.path.join(HERE, name)):
+                print(f"check.py: {name} not run: no CIFAR-10 data", flush=True)
+                notebooks[q] = dict(cells=None, first_error=None, not_run="no data")
+                data_problem = no_data_message(folder, missing)
+                continue
             print(f"check.py: running {name} in grading mode ...", flush=True)
-            cells, first_error = run_notebook(name)
-            notebooks[q] = dict(cells=cells, first_error=first_error)
+            notebooks[q] = run_notebook(name)
     summary, all_pass = summarize(questions, modules, notebooks)
-    print_report(questions, modules, notebooks, summary)
+    print_report(questions, modules, notebooks, summary, data_problem)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(dict(modules=modules, notebooks=notebooks, summary=summary), f, indent=1)
-    return 0 if all_pass else 1
+            json.dump(dict(modules=modules, notebooks=notebooks, summary=summary, data=data), f,
+                      indent=1)
+    return 0 if all_pass and not data_problem else 1
 
 
 if __name__ == "__main__":

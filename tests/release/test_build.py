@@ -37,12 +37,23 @@ def test_no_gradebook_database_is_written(tiny_course, tiny_release):
 def test_notebook_is_nbgraders_student_version(tiny_release):
     nb = json.load(open(os.path.join(tiny_release, "tiny.ipynb")))
     sources = ["".join(c["source"]) for c in nb["cells"]]
-    assert "raise NotImplementedError()" in sources[1]
+    assert "best_scale_found" not in sources[1] and "# YOUR CODE HERE" in sources[1]
     assert "HIDDEN" not in sources[2] and "scaled_sum(numbers" not in sources[2]
     assert "YOUR ANSWER HERE" in sources[3]
     test_meta = nb["cells"][2]["metadata"]
     assert test_meta["nbgrader"]["locked"] and test_meta["editable"] is False
     assert all("checksum" in c["metadata"]["nbgrader"] for c in nb["cells"][1:])
+
+
+def test_untouched_solution_cell_raises_a_message_saying_what_to_do(tiny_release):
+    # nbgrader's default stub raises a bare NotImplementedError(): an error without a word.
+    nb = json.load(open(os.path.join(tiny_release, "tiny.ipynb")))
+    source = "".join(nb["cells"][1]["source"])
+    stub = source[source.index("# YOUR CODE HERE"):]
+    with pytest.raises(NotImplementedError) as info:
+        exec(compile(stub, "cell", "exec"), {})
+    message = str(info.value)
+    assert message.startswith("fill in this cell") and "run the cell again" in message
 
 
 def test_get_datasets_script_is_executable(tiny_release):

@@ -98,3 +98,63 @@ def test_allow_missing_zips_a_partial_submission(submission):
     assert "FullyConnectedNets.ipynb is missing" in result.stderr
     names = zipfile.ZipFile(submission / "a1_submission.zip").namelist()
     assert "FullyConnectedNets.ipynb" not in names and "knn.ipynb" in names
+
+
+def error_output(ename, evalue):
+    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": []}
+
+
+def ran_with_errors():
+    """A notebook saved after Run All stopped at a solution cell's error: a test cell below it
+    ran earlier and failed, and the last cells never ran."""
+    def code(count, source, outputs=(), **nbgrader):
+        cell = {"cell_type": "code", "execution_count": count, "id": f"c{len(cells)}",
+                "metadata": {"nbgrader": nbgrader} if nbgrader else {},
+                "outputs": list(outputs), "source": source}
+        cells.append(cell)
+
+    cells = []
+    code(1, "x = 1", [{"output_type": "stream", "name": "stdout", "text": "hi\n"}])
+    code(2, "# YOUR CODE HERE\nraise NotImplementedError('fill in this cell')",
+         [error_output("NotImplementedError", "fill in this cell: replace this line\nsecond")],
+         solution=True, grade_id="knn_solution")
+    code(3, "assert dists.shape == (2, 3)", [error_output("NameError",
+                                                          "name 'dists' is not defined")],
+         grade=True, solution=False, grade_id="knn_distances_two_loops", points=1)
+    code(None, "save_for_autograder(model, 'm.npy')")
+    code(None, "print(done)")
+    code(None, "# only a comment")
+    return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_notebook_with_errors_is_zipped_with_a_warning_naming_each_cell(submission):
+    (submission / "knn.ipynb").write_text(json.dumps(ran_with_errors()))
+    result = collect(submission)
+    assert result.returncode == 0, result.stderr
+    assert "knn.ipynb" in zipfile.ZipFile(submission / "a1_submission.zip").namelist()
+    err = " ".join(result.stderr.split())  # the warning is wrapped: compare its words
+    assert "warning" in err and "knn.ipynb:" in err
+    assert "error in In [2]: NotImplementedError: fill in this cell: replace this line" in err
+    assert "second" not in err  # the error's first line only
+    assert "failing test knn_distances_two_loops, In [3]: NameError: name 'dists' is not " \
+           "defined" in err
+    assert "2 code cell(s) below In [2] never ran" in err
+    assert "Kernel > Restart & Run All" in err and "Run > Run Selected Cell and All Below" in err
+    # Only the notebook with errors is listed.
+    assert "softmax.ipynb" not in err
+
+
+def test_clean_notebooks_give_no_warning(submission):
+    result = collect(submission)
+    assert result.returncode == 0
+    assert "warning" not in result.stderr
+
+
+def test_errors_are_listed_even_when_the_zip_is_refused(submission):
+    (submission / "knn.ipynb").write_text(json.dumps(ran_with_errors()))
+    os.remove(submission / "features.ipynb")
+    result = collect(submission)
+    assert result.returncode == 1
+    assert "features.ipynb is missing" in result.stderr
+    assert "failing test knn_distances_two_loops" in " ".join(result.stderr.split())
+    assert not (submission / "a1_submission.zip").exists()

@@ -21,8 +21,8 @@ from tests.release.conftest import run_student_python
 
 COURSE = current()
 
-# The student functions of the official assignment (its table: 20 with both methods of each network),
-# each with a call that reaches its stub.
+# The student functions of the official assignment (its table: 20 with both methods of each
+# network), each with a call that reaches its stub.
 STUDENT_CALLS = {
     "KNearestNeighbor.compute_distances_two_loops": "knn().compute_distances_two_loops(X)",
     "KNearestNeighbor.compute_distances_one_loop": "knn().compute_distances_one_loop(X)",

@@ -117,3 +117,16 @@ def test_check_reports_everything_passing_on_the_master_solutions(release_copy, 
     assert result.returncode == 0
     assert snapshot(release_copy / "cs231n" / "saved") == saved_before, \
         "check.py must leave cs231n/saved/ as it was"
+
+
+def test_check_names_the_untouched_solution_cell_of_features_and_what_to_do(release_copy,
+                                                                          grading_env):
+    # The walk-through's Q4: its first error was a bare `NotImplementedError:` in "cell 8".
+    result, report = run_check(release_copy, grading_env)
+    first = report["notebooks"]["q4"]["first_error"]
+    assert first["message"].startswith("NotImplementedError: fill in this cell"), first
+    assert isinstance(first["execution_count"], int)
+    words = " ".join(result.stdout.split())
+    assert f"first error: In [{first['execution_count']}]" in words
+    assert "next: open features.ipynb and fix In [" in words
+    assert "np.float64(" not in result.stdout and "np.int64(" not in result.stdout

@@ -84,3 +84,18 @@ def test_malformed_regions_are_refused_with_the_file_name(text, complaint):
         stub_module(text, "broken.py")
     assert "cs231n/broken.py" in str(info.value)
     assert complaint in str(info.value).lower()
+
+
+def test_a_long_todo_sentence_reaches_the_message_whole():
+    # check.py and the notebooks show this message to the student: a hint cut mid-sentence
+    # ("... and the jth ...") tells them less than the TODO they are looking at.
+    first = "Compute the distance between the ith test point and the jth training point"
+    second = "without any loop over the training points, and store it in dists[i, j]"
+    text = MODULE.replace(
+        "# TODO: Compute the column means of X and store them in `result`. No loops.",
+        f"# TODO: {first}\n        # {second}. Then more.")
+    with pytest.raises(NotImplementedError) as info:
+        load(stub_module(text, "model.py")[0])["Model"]().fit(None)
+    message = str(info.value)
+    assert f"{first[:1].lower()}{first[1:]} {second} (see the TODO above)" in message
+    assert "..." not in message and "Then more" not in message

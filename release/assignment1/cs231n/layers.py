@@ -102,5 +102,5 @@ def softmax_loss(x, y):
     # TODO: Compute the mean cross-entropy loss over the N examples and its gradient dx, fully
     # vectorized (no loops). Subtract each row's maximum score before exponentiating, so that
     # large scores cannot overflow. The loss is an average, so dx is divided by N too.
-    raise NotImplementedError("softmax_loss in cs231n/layers.py is not implemented yet: compute the mean cross-entropy loss over the N examples and its ... (see the TODO above)")
+    raise NotImplementedError("softmax_loss in cs231n/layers.py is not implemented yet: compute the mean cross-entropy loss over the N examples and its gradient dx, fully vectorized (no loops) (see the TODO above)")
     return loss, dx

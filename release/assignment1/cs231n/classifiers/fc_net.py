@@ -171,7 +171,7 @@ class FullyConnectedNet(SavedParams):
         # weight_scale * np.random.randn(in_size, out_size), one call per layer, in layer order
         # W1, W2, ... (nothing else drawn, so that seeded results match the notebook's). Biases
         # are zeros. Do not cast here: the line after this block casts everything to dtype.
-        raise NotImplementedError("FullyConnectedNet.__init__ in cs231n/classifiers/fc_net.py is not implemented yet: initialize the parameters of the L = self.num_layers layers in ... (see the TODO above)")
+        raise NotImplementedError("FullyConnectedNet.__init__ in cs231n/classifiers/fc_net.py is not implemented yet: initialize the parameters of the L = self.num_layers layers in self.params (see the TODO above)")
 
         for name, value in self.params.items():
             self.params[name] = value.astype(dtype)

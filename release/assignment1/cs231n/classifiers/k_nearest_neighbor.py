@@ -69,7 +69,7 @@ class KNearestNeighbor:
                 # TODO: compute the L2 distance between the ith test point and the jth training
                 # point, and store it in dists[i, j]. Do not use a loop over the dimension, nor
                 # np.linalg.norm().
-                raise NotImplementedError("KNearestNeighbor.compute_distances_two_loops in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: compute the L2 distance between the ith test point and the jth ... (see the TODO above)")
+                raise NotImplementedError("KNearestNeighbor.compute_distances_two_loops in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: compute the L2 distance between the ith test point and the jth training point, and store it in dists[i, j] (see the TODO above)")
         return dists
 
     def compute_distances_one_loop(self, X):
@@ -86,7 +86,7 @@ class KNearestNeighbor:
             # TODO: compute the L2 distance between the ith test point and all training points
             # at once (broadcasting), and store the result in dists[i, :]. Do not use
             # np.linalg.norm().
-            raise NotImplementedError("KNearestNeighbor.compute_distances_one_loop in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: compute the L2 distance between the ith test point and all training ... (see the TODO above)")
+            raise NotImplementedError("KNearestNeighbor.compute_distances_one_loop in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: compute the L2 distance between the ith test point and all training points at once (broadcasting), and store the result in dists[i, :] (see the TODO above)")
         return dists
 
     def compute_distances_no_loops(self, X):
@@ -104,7 +104,7 @@ class KNearestNeighbor:
         # np.linalg.norm(). Hint: expand ||x - t||^2 = ||x||^2 + ||t||^2 - 2 x.t and write it
         # with one matrix multiplication and two broadcast sums. Rounding can make tiny squared
         # distances negative: clamp them at 0 (np.maximum) before the square root.
-        raise NotImplementedError("KNearestNeighbor.compute_distances_no_loops in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: compute the L2 distance between all test points and all training ... (see the TODO above)")
+        raise NotImplementedError("KNearestNeighbor.compute_distances_no_loops in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: compute the L2 distance between all test points and all training points without any explicit loop, and store the result in dists (see the TODO above)")
         return dists
 
     def predict_labels(self, dists, k=1):
@@ -130,7 +130,7 @@ class KNearestNeighbor:
             # TODO: use the ith row of dists to find the k nearest training points, and
             # self.y_train to find their labels; store these labels in closest_y.
             # Hint: np.argsort.
-            raise NotImplementedError("KNearestNeighbor.predict_labels in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: use the ith row of dists to find the k nearest training points, and ... (see the TODO above)")
+            raise NotImplementedError("KNearestNeighbor.predict_labels in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: use the ith row of dists to find the k nearest training points, and self.y_train to find their labels (see the TODO above)")
             # TODO: find the most common label in closest_y and store it in y_pred[i]. Break
             # ties by choosing the smaller label.
             raise NotImplementedError("KNearestNeighbor.predict_labels in cs231n/classifiers/k_nearest_neighbor.py is not implemented yet: find the most common label in closest_y and store it in y_pred[i] (see the TODO above)")

@@ -44,7 +44,7 @@ class LinearClassifier:
             # shape (batch_size, dim), and y_batch, of shape (batch_size,). Sample WITH
             # replacement (faster than without), drawing the indices with exactly one call
             # np.random.choice(num_train, batch_size) per iteration.
-            raise NotImplementedError("LinearClassifier.train in cs231n/classifiers/linear_classifier.py is not implemented yet: sample batch_size training examples and their labels into X_batch, of ... (see the TODO above)")
+            raise NotImplementedError("LinearClassifier.train in cs231n/classifiers/linear_classifier.py is not implemented yet: sample batch_size training examples and their labels into X_batch, of shape (batch_size, dim), and y_batch, of shape (batch_size,) (see the TODO above)")
 
             # evaluate loss and gradient
             loss, grad = self.loss(X_batch, y_batch, reg)
@@ -52,7 +52,7 @@ class LinearClassifier:
 
             # TODO: update the weights self.W with one step of gradient descent, using the
             # gradient and the learning rate.
-            raise NotImplementedError("LinearClassifier.train in cs231n/classifiers/linear_classifier.py is not implemented yet: update the weights self.W with one step of gradient descent, using ... (see the TODO above)")
+            raise NotImplementedError("LinearClassifier.train in cs231n/classifiers/linear_classifier.py is not implemented yet: update the weights self.W with one step of gradient descent, using the gradient and the learning rate (see the TODO above)")
 
             if verbose and it % 100 == 0:
                 print(f"iteration {it} / {num_iters}: loss {loss:f}")
