@@ -13,6 +13,8 @@ from coursekit.synthetic import write_synthetic_cifar10
 from cs231n import notebook_utils
 from cs231n.notebook_utils import NotebookSetupError, assignment_folder, use_assignment_folder
 
+from .expected import FOLDER_VARIABLE
+
 DATA_ENV = "CS231N_CIFAR10_DIR"
 
 
@@ -162,8 +164,9 @@ def first_code_cell(nb):
 
 def set_foldername(nb, value):
     cell = first_code_cell(nb)
-    assert "FOLDERNAME = None\n" in cell.source
-    cell.source = cell.source.replace("FOLDERNAME = None\n", f"FOLDERNAME = {value!r}\n", 1)
+    assert f"{FOLDER_VARIABLE} = None\n" in cell.source
+    cell.source = cell.source.replace(f"{FOLDER_VARIABLE} = None\n",
+                                      f"{FOLDER_VARIABLE} = {value!r}\n", 1)
 
 
 def spliced_release(dest):

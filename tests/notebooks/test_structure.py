@@ -10,7 +10,7 @@ from coursekit.course import current
 from coursekit.notebooks import answers
 from coursekit.notebooks.run import METRICS, NOTEBOOKS, REPO_ROOT, notebook_path
 
-from .expected import INLINE_QUESTIONS, SAVED_FILES, SOLUTION_CELLS
+from .expected import FOLDER_VARIABLE, INLINE_QUESTIONS, SAVED_FILES, SOLUTION_CELLS
 
 
 def load(name):
@@ -145,8 +145,8 @@ def test_first_cell_finds_the_folder_and_the_data_and_the_student_may_edit_it(na
     # Not an nbgrader cell: neither locked nor a solution or a test, so the student sets
     # FOLDERNAME and grading keeps whatever was left there (the cell falls back by itself).
     assert first.cell_type == "code" and "nbgrader" not in first.metadata
-    assert first.source.count("FOLDERNAME = None\n") == 1
-    assert "use_assignment_folder(FOLDERNAME)" in first.source
+    assert first.source.count(f"{FOLDER_VARIABLE} = None\n") == 1
+    assert f"use_assignment_folder({FOLDER_VARIABLE})" in first.source
     assert "drive.mount('/content/drive')" in first.source
     # The release keeps it as it is (nbgrader only rewrites its own cells).
     released = nbformat.read(os.path.join(REPO_ROOT, "release", "assignment1", f"{name}.ipynb"),
@@ -166,7 +166,7 @@ def test_setup_cell_checks_the_data_and_reads_the_run_settings(name):
 def test_introduction_says_how_to_go_on_past_a_failing_test(name):
     intro = load(name).cells[0].source
     assert "When a test cell fails" in intro and "Run Selected Cell and All Below" in intro
-    assert "FOLDERNAME" in intro
+    assert FOLDER_VARIABLE in intro
     if name in SAVED_FILES:
         assert "cs231n/saved/" in intro
 
