@@ -72,3 +72,26 @@ def test_the_master_passes_the_added_check(name, grade_id, module, function):
     exec(given, ns)
     first = test.split("\n", 1)[0]
     exec(first, ns)  # the "has not run" assert, alone: the master's function ran
+
+
+def grade_cell_source(name, grade_id):
+    cells = nbformat.read(notebook_path(name), as_version=4).cells
+    return next(c.source for c in cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+@pytest.mark.parametrize("name, grade_id, values, shown", [
+    # numpy 2 prints np.float64(1.5) inside a list or tuple: messages show plain numbers.
+    ("softmax", "softmax_search",
+     {"results": {(1e-7, 2.5e4): (np.float64(1.5), np.float64(0.25))}, "best_softmax": object()},
+     "[1.5, 0.25]"),
+    ("knn", "knn_cross_validation",
+     {"num_folds": 1, "X_train_folds": [np.zeros((3, 2))], "y_train_folds": [np.zeros(3)],
+      "num_training": 3, "k_choices": [1, 3], "k_to_accuracies": {np.int64(1): [0.5]}},
+     "got keys 1"),
+])
+def test_messages_print_numpy_values_plainly(name, grade_id, values, shown):
+    ns = {"np": np, **values}
+    with pytest.raises(AssertionError) as err:
+        exec(grade_cell_source(name, grade_id), ns)
+    assert shown in str(err.value) and "np." not in str(err.value)
