@@ -215,3 +215,17 @@ def test_the_first_cell_without_data_shows_one_message(tmp_path, monkeypatch):
     assert "bash cs231n/datasets/get_datasets.sh" in errors[0].evalue
     # The message stands alone: no traceback through notebook_utils.
     assert errors[0].traceback == [f"NotebookSetupError: {errors[0].evalue}"]
+
+
+@pytest.mark.slow
+def test_nbgrader_validates_a_notebook_whose_first_cell_names_a_drive_folder(tmp_path):
+    # What a Colab student hands in: FOLDERNAME names a Drive folder the grader does not have;
+    # grading (nbgrader, the submission as working folder) falls back to that folder.
+    folder = spliced_release(tmp_path / "assignment1")
+    data = write_synthetic_cifar10(tmp_path / "data", num_train=run.SYNTHETIC_TRAIN,
+                                   num_test=run.SYNTHETIC_TEST)
+    nb = nbformat.read(run.notebook_path("knn"), as_version=4)
+    set_foldername(nb, "/content/drive/My Drive/cs231n/assignment1")
+    nbformat.write(nb, str(folder / "knn.ipynb"))
+    result = run.validate_notebook(str(folder / "knn.ipynb"), data)
+    assert result.ok, result.failed_tests + result.errors
