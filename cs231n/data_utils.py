@@ -7,9 +7,8 @@ import numpy as np
 # The dataset folder: cs231n/datasets/cifar-10-batches-py unless this variable gives another
 # (full path of a cifar-10-batches-py folder).
 CIFAR10_DIR_ENV = "CS231N_CIFAR10_DIR"
-DEFAULT_CIFAR10_DIR = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "datasets", "cifar-10-batches-py"
-)
+CIFAR10_SUBDIR = os.path.join("datasets", "cifar-10-batches-py")  # inside cs231n/
+DEFAULT_CIFAR10_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), CIFAR10_SUBDIR)
 _FETCH_HINT = (
     "Download it with `cd cs231n/datasets && bash get_datasets.sh`, "
     f"or set {CIFAR10_DIR_ENV} to the full path of a cifar-10-batches-py folder."

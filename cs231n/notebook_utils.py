@@ -15,11 +15,12 @@ The code you write is the same in both modes: the notebooks read their sizes fro
 `num_iters`, ...) rather than with literal numbers.
 """
 import os
+import sys
 from types import SimpleNamespace
 
 import numpy as np
 
-from cs231n.data_utils import CIFAR10_DIR_ENV, get_CIFAR10_dir
+from cs231n.data_utils import CIFAR10_DIR_ENV, CIFAR10_SUBDIR, get_CIFAR10_dir
 from cs231n.gradient_check import centered_difference, rel_error
 from cs231n.model_io import saved_path
 
@@ -83,23 +84,118 @@ def run_settings(notebook):
     return SimpleNamespace(grading=grading, **settings)
 
 
+# Where Colab mounts Google Drive, and the folder of the student's files in it.
+COLAB_DRIVE = "/content/drive"
+COLAB_MY_DRIVE = os.path.join(COLAB_DRIVE, "My Drive")
+
+
+class NotebookSetupError(FileNotFoundError):
+    """A missing folder or dataset: shown in a notebook as its message alone, no traceback."""
+
+    def _render_traceback_(self):
+        # IPython shows these lines instead of a traceback: the message is the whole story.
+        return [f"{type(self).__name__}: {self}"]
+
+
+def _in_colab():
+    return "google.colab" in sys.modules
+
+
+def _holds_package(folder):
+    """True when `folder` (any value a student may leave in FOLDERNAME) holds cs231n/."""
+    try:
+        folder = os.path.expanduser(os.fspath(folder))
+    except TypeError:
+        return False
+    return os.path.isfile(os.path.join(folder, "cs231n", "notebook_utils.py"))
+
+
+def assignment_folder(foldername=None):
+    """
+    The assignment folder (the one holding cs231n/) a notebook should work in.
+
+    - In Colab: "/content/drive/My Drive/<foldername>" (Google Drive must be mounted).
+    - Elsewhere: `foldername` when it names a folder holding cs231n/.
+    - Otherwise (also when the folder above holds no cs231n/, as in grading, where a Drive path
+      does not exist): the working folder, when it holds cs231n/.
+
+    Raises NotebookSetupError, saying what to set, when none of these holds cs231n/.
+    """
+    if _in_colab():
+        wanted = os.path.join(COLAB_MY_DRIVE, foldername) if isinstance(foldername, str) \
+            else None
+    else:
+        wanted = foldername
+    if wanted is not None and _holds_package(wanted):
+        return os.path.abspath(os.path.expanduser(os.fspath(wanted)))
+    here = os.getcwd()
+    if _holds_package(here):
+        if wanted is not None:
+            print(f"FOLDERNAME: {wanted} holds no cs231n/ folder; using the working folder.")
+        return here
+    if _in_colab():
+        raise NotebookSetupError(
+            f"No assignment folder at {wanted or COLAB_MY_DRIVE}: in the first cell, set "
+            "FOLDERNAME to the path of the assignment folder (the one holding cs231n/) inside "
+            "your Google Drive, for example FOLDERNAME = 'cs231n/assignment1', and run it again.")
+    raise NotebookSetupError(
+        f"Neither FOLDERNAME ({foldername!r}) nor the working folder ({here}) holds the cs231n/ "
+        "folder: start Jupyter in the assignment folder, or set FOLDERNAME in the first cell to "
+        "its full path, and run that cell again.")
+
+
+def use_assignment_folder(foldername=None):
+    """
+    Work in the assignment folder, import cs231n from it, and check that CIFAR-10 is there.
+
+    The first cell of every notebook calls this with its FOLDERNAME. It makes
+    assignment_folder(foldername) the working folder and the first entry of sys.path (a cs231n
+    imported from elsewhere before is dropped, so the next import reads this folder's), then
+    checks the dataset: $CS231N_CIFAR10_DIR if set, else <folder>/cs231n/datasets/
+    cifar-10-batches-py. Returns the dataset folder; raises NotebookSetupError, saying what to
+    do, when a file of it is missing.
+    """
+    folder = assignment_folder(foldername)
+    if os.path.realpath(os.getcwd()) != os.path.realpath(folder):
+        os.chdir(folder)
+    sys.path[:] = [folder] + [p for p in sys.path if p != folder]
+    package = os.path.join(folder, "cs231n")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.realpath(here) != os.path.realpath(package):
+        for name in [m for m in sys.modules if m == "cs231n" or m.startswith("cs231n.")]:
+            del sys.modules[name]
+    data_dir = os.environ.get(CIFAR10_DIR_ENV) or os.path.join(package, CIFAR10_SUBDIR)
+    print("Assignment folder:", folder)
+    return check_cifar10(data_dir)
+
+
 def check_cifar10(path=None):
     """
     Make sure the CIFAR-10 batches are in `path` (default: $CS231N_CIFAR10_DIR if set, else
     cs231n/datasets/cifar-10-batches-py) and return the path.
 
-    Raises FileNotFoundError with instructions when a file is missing.
+    Raises NotebookSetupError (a FileNotFoundError) saying how to get the data when a file is
+    missing.
     """
     path = path or get_CIFAR10_dir()
     missing = [name for name in CIFAR10_FILES if not os.path.isfile(os.path.join(path, name))]
-    if missing:
-        raise FileNotFoundError(
-            f"CIFAR-10 not found: {path} has no {', '.join(missing)}.\n"
-            "Download it once (about 170 MB) from the assignment folder with\n"
-            "    cd cs231n/datasets && bash get_datasets.sh\n"
-            f"or point the environment variable {CIFAR10_DIR_ENV} at an existing "
-            "cifar-10-batches-py folder, then restart the kernel and run this cell again.")
-    return path
+    if not missing:
+        return path
+    if os.environ.get(CIFAR10_DIR_ENV):
+        raise NotebookSetupError(
+            f"CIFAR-10 not found: {path} (from {CIFAR10_DIR_ENV}) has no {', '.join(missing)}. "
+            f"Point {CIFAR10_DIR_ENV} at a complete cifar-10-batches-py folder, or unset it to "
+            "use cs231n/datasets/cifar-10-batches-py; then restart Jupyter (the kernel reads it "
+            "when Jupyter starts).")
+    shell = "!bash" if _in_colab() else "bash"
+    where = "in a new cell of this notebook" if _in_colab() else "in a terminal, in the " \
+        "assignment folder"
+    raise NotebookSetupError(
+        f"CIFAR-10 not found: {path} has no {', '.join(missing)}. Download it once (about "
+        f"170 MB): {where}, run\n    {shell} cs231n/datasets/get_datasets.sh\n"
+        "then run this notebook again from its first cell. (A cifar-10-batches-py folder you "
+        f"already have elsewhere: set {CIFAR10_DIR_ENV} to its full path before starting "
+        "Jupyter instead.)")
 
 
 def _params_of(model):

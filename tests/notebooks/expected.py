@@ -33,3 +33,6 @@ NOTEBOOK_LEVEL_TESTS = {
                  "features_net_saved"},
     "FullyConnectedNets": {"fc_overfit_three_layer", "fc_overfit_five_layer", "fc_best_model"},
 }
+# The variable of the official notebooks' first cell that names the assignment folder on Google
+# Drive (Colab); ours is None by default and also serves Jupyter and VS Code.
+FOLDER_VARIABLE = "FOLDERNAME"

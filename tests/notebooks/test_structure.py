@@ -1,4 +1,6 @@
 """Structure of the master notebooks as nbgrader sources (fast: nothing is executed)."""
+import ast
+import os
 import re
 
 import nbformat
@@ -6,9 +8,9 @@ import pytest
 
 from coursekit.course import current
 from coursekit.notebooks import answers
-from coursekit.notebooks.run import METRICS, NOTEBOOKS, notebook_path
+from coursekit.notebooks.run import METRICS, NOTEBOOKS, REPO_ROOT, notebook_path
 
-from .expected import INLINE_QUESTIONS, SAVED_FILES, SOLUTION_CELLS
+from .expected import FOLDER_VARIABLE, INLINE_QUESTIONS, SAVED_FILES, SOLUTION_CELLS
 
 
 def load(name):
@@ -17,6 +19,22 @@ def load(name):
 
 def nbgrader_cells(nb):
     return [c for c in nb.cells if "nbgrader" in c.metadata]
+
+
+def _tree(source):
+    # IPython magics and shell lines are not Python.
+    return ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                               for line in source.split("\n")))
+
+
+def assigned_names(source):
+    return {n.id for n in ast.walk(_tree(source)) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def read_names(source):
+    return {n.id for n in ast.walk(_tree(source)) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
 
 
 def test_the_notebooks_of_the_manifest_exist_in_question_order():
@@ -122,11 +140,52 @@ def test_no_outputs_are_committed(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+def test_first_cell_finds_the_folder_and_the_data_and_the_student_may_edit_it(name):
+    first = load(name).cells[1]
+    # Not an nbgrader cell: neither locked nor a solution or a test, so the student sets
+    # FOLDERNAME and grading keeps whatever was left there (the cell falls back by itself).
+    assert first.cell_type == "code" and "nbgrader" not in first.metadata
+    assert first.source.count(f"{FOLDER_VARIABLE} = None\n") == 1
+    assert f"use_assignment_folder({FOLDER_VARIABLE})" in first.source
+    assert "drive.mount('/content/drive')" in first.source
+    # The release keeps it as it is (nbgrader only rewrites its own cells).
+    released = nbformat.read(os.path.join(REPO_ROOT, "release", "assignment1", f"{name}.ipynb"),
+                             as_version=4).cells[1]
+    assert released.source == first.source and "nbgrader" not in released.metadata
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_setup_cell_checks_the_data_and_reads_the_run_settings(name):
-    setup = load(name).cells[1].source
+    setup = load(name).cells[2].source
     assert f"run_settings('{name}')" in setup
     assert "check_cifar10()" in setup
     assert "%matplotlib inline" in setup and "%autoreload 2" in setup
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_introduction_says_how_to_go_on_past_a_failing_test(name):
+    intro = load(name).cells[0].source
+    assert "When a test cell fails" in intro and "Run Selected Cell and All Below" in intro
+    assert FOLDER_VARIABLE in intro
+    if name in SAVED_FILES:
+        assert "cs231n/saved/" in intro
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_cells_that_save_models_read_nothing_only_a_test_cell_defines(name):
+    # A failing visible test must not keep a model from being saved: with "Run Selected Cell
+    # and All Below" past it, every name the saving cell reads still exists.
+    cells = [c for c in load(name).cells if c.cell_type == "code"]
+    by_tests, by_others = set(), set()
+    for cell in cells:
+        test = cell.metadata.get("nbgrader", {}).get("grade") and not \
+            cell.metadata.nbgrader.get("solution")
+        (by_tests if test else by_others).update(assigned_names(cell.source))
+    savers = [c for c in cells if "save_for_autograder(" in c.source]
+    assert bool(savers) == (name in SAVED_FILES)
+    for cell in savers:
+        only_tests = read_names(cell.source) & (by_tests - by_others)
+        assert not only_tests, f"{name}: a saving cell reads {sorted(only_tests)}"
 
 
 @pytest.mark.parametrize("name, files", sorted(SAVED_FILES.items()))

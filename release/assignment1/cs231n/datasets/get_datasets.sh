@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Download CIFAR-10 (python version) into the folder of this script:
+# Download CIFAR-10 (python version) into the folder of this script. From the assignment folder:
 #
-#     cd cs231n/datasets && bash get_datasets.sh      (it also works from any other folder)
+#     bash cs231n/datasets/get_datasets.sh            (it works from any other folder too)
+#     !bash cs231n/datasets/get_datasets.sh           (in a Colab cell, after the notebook's first cell)
 #
 # Fetches the official archive with curl (or wget), checks its md5, unpacks it into
 # cifar-10-batches-py/ and removes the archive. Does nothing if cifar-10-batches-py/ is already
