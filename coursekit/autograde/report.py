@@ -246,9 +246,10 @@ def write_summary(course, results):
                      f"max {_num(max(totals))}.")
         lines.append("")
     if any(waiting):
-        lines += [f"{sum(1 for w in waiting if w)} students have answers still to be graded "
-                  f"by hand ({_num(sum(waiting))} points in all): the totals count them 0 "
-                  "until they are graded in formgrader (then make grades).", ""]
+        lines += [f"Students with answers still to be graded by hand: "
+                  f"{sum(1 for w in waiting if w)} ({_num(sum(waiting))} points in all); the "
+                  "totals count them 0 until they are graded in formgrader (then make grades).",
+                  ""]
     lines += ["| item | max | mean of graded | full marks | to be graded |",
               "|---|---:|---:|---:|---:|"]
     lines += [f"| {s.column} | {_num(s.max_score)} | "

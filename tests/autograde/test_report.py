@@ -129,7 +129,7 @@ def test_pending_answers_are_neither_zero_nor_full_marks_in_the_summary(tmp_path
     assert (iq1.full_marks, iq1.pending, iq1.mean) == (0.25, 0.5, 1.0)  # mean of cat and dan
     table = course.summary_md.read_text()
     assert "| knn:iq1 | 2 | 1.00 | 25% | 50% |" in table
-    assert "2 students have answers still to be graded by hand (4 points in all)" in table
+    assert "still to be graded by hand: 2 (4 points in all)" in table
     _, rows = read_grades_csv(course.grades_csv)
     assert [rows[s]["knn:iq1"] for s in ("ann", "bob", "cat", "dan")] == ["", "", "2", "0"]
     assert [rows[s]["manual_pending"] for s in ("ann", "cat")] == ["2", "0"]
