@@ -18,8 +18,8 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
 # The MathML elements and attributes latex2mathml writes; anything else (a `<script>` a
-# student typed in `\text{...}`, which latex2mathml copies as is) sends the formula back to
-# its source.
+# student typed in `\text{...}`, which latex2mathml copies as is; the link of `\href`, the CSS
+# of `\style`) sends the formula back to its source.
 ELEMENTS = {
     "math", "mrow", "mi", "mn", "mo", "mtext", "ms", "mspace", "mfrac", "msqrt", "mroot",
     "msub", "msup", "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd",
@@ -32,7 +32,7 @@ ATTRIBUTES = {
     "notation", "accent", "accentunder", "movablelimits", "minsize", "maxsize", "symmetric",
     "scriptlevel", "mathsize", "mathcolor", "mathbackground", "open", "close", "separators",
     "rowalign", "equalrows", "equalcolumns", "largeop", "form", "encoding", "align",
-    "columnwidth", "class", "style"}
+    "columnwidth"}
 DELIMITED = re.compile(r"^\s*(\$\$?)(.*?)\1\s*$", re.S)
 
 
@@ -50,8 +50,7 @@ def _only_mathml(mathml):
         if not element.tag.startswith(MATHML_NS) or \
                 element.tag.removeprefix(MATHML_NS) not in ELEMENTS:
             return False
-        if any(a not in ATTRIBUTES or (a == "style" and "url(" in v.lower())
-               for a, v in element.attrib.items()):
+        if any(a not in ATTRIBUTES for a in element.attrib):
             return False
     return True
 

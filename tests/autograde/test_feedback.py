@@ -160,6 +160,8 @@ def test_formulas_become_mathml_and_what_cannot_stays_readable_source():
     script = to_mathml(r"\text{<script>alert(1)</script>}")
     assert "<script>" not in script and script.startswith('<code class="latex-source">')
     assert "&lt;script&gt;" in script
+    for link_or_css in (r"\href{javascript:alert(1)}{x}", r"\style{position:fixed}{x}"):
+        assert to_mathml(link_or_css).startswith('<code class="latex-source">'), link_or_css
     assert latex_output_to_mathml("$$a+b$$").startswith("<math")
 
 
