@@ -10,6 +10,7 @@ A short pipeline of small named steps, each in its own module and each runnable 
     module_checks -> the hidden module checks and saved-model checks (coursekit.grader);
                      reviews: the instructor's decisions on saved models held for review
     feedback      -> per-student HTML without hidden tests or expected values
+                     (formulas: the pages' LaTeX as MathML, made offline)
     report        -> grades.csv and the instructor summary from the per-student JSON
                      (result: the typed Result that JSON holds)
 

@@ -8,22 +8,26 @@ exception name, keeping the message only when the failing line is a visible one.
 printed by hidden code are dropped too. Then every output is cut to size and cleaned of
 anything a browser would run (`nbgrade.TruncateOutput`, `nbgrade.SanitizeOutputs`: no
 `<script>`, no `on*=` handler, no `javascript:` link, no 30 MB image), also for notebooks graded
-before those steps existed. The notebook pages use nbgrader's feedback template; `index.html`
-lists every graded item with its score and message, escaped.
+before those steps existed. The notebook pages use our template (templates/feedback_notebook:
+scores from the student's Result, so an answer still to be graded by hand reads "to be graded"
+there as on the index, an instructor's score reads "graded by hand", the grader's comments
+show; no script, formulas as MathML, formulas.py); `index.html` lists the notebooks in
+question order and every graded item with its score, message and comment, escaped.
 """
 import re
 from pathlib import Path
 
 import jinja2
 import nbformat
-from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
+from coursekit.autograde.formulas import MathMLHTMLExporter
 from coursekit.autograde.judge import hidden_lines
 from coursekit.autograde.nbgrade import SanitizeOutputs, TruncateOutput
+from coursekit.autograde.result import ANSWER, INLINE, MANUAL, TEST
 
 HIDDEN_NOTE = "# (hidden tests run here; they are not shown)"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -97,30 +101,70 @@ class HideHiddenTests(NbGraderPreprocessor):
 
 
 def _exporter():
-    import nbgrader
-
-    base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    templates = Path(__file__).parent / "templates"
     c = Config()
-    c.HTMLExporter.template_name = "feedback"
-    c.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
-    c.HTMLExporter.extra_template_paths = [
-        str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    c.HTMLExporter.template_name = "feedback_notebook"
+    c.HTMLExporter.extra_template_basedirs = [str(templates)]
     c.Exporter.default_preprocessors = []
-    exporter = HTMLExporter(config=c)
+    exporter = MathMLHTMLExporter(config=c)
     exporter.register_preprocessor(HideHiddenTests(), enabled=True)
     exporter.register_preprocessor(TruncateOutput(), enabled=True)
     exporter.register_preprocessor(SanitizeOutputs(), enabled=True)
-    exporter.register_preprocessor(GetGrades(), enabled=True)
+    exporter.register_preprocessor(GetGrades(), enabled=True)   # the grader's comments
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
     return exporter
 
 
-def notebook_feedback_html(course, student, notebook, graded_notebook_path):
-    """HTML feedback of one autograded notebook (scores from the gradebook)."""
+# How a graded cell is named on its notebook's page, by Item.kind.
+CELL_LABELS = {TEST: "Test cell", ANSWER: "Your code", MANUAL: "Your written answer",
+               INLINE: "Your choice"}
+
+
+def item_state(item):
+    """pending (waits for a grader or a review), byhand (the instructor's score), pass, fail:
+    the CSS class of the item on both pages."""
+    if item.pending or item.held:
+        return "pending"
+    if item.by_hand:
+        return "byhand"
+    return "pass" if item.score >= item.max_score else "fail"
+
+
+def score_text(item, of_max=False):
+    """The score as a student reads it: never 0 for an answer that is not graded yet."""
+    if item.pending:
+        return "to be graded"
+    if item.held:
+        return "held for review"
+    return f"{item.score:g} / {item.max_score:g}" if of_max else f"{item.score:g}"
+
+
+def page_context(result, notebook):
+    """What a notebook's page shows of `result`: its items by cell and its totals."""
+    cells, score, max_score, pending = {}, 0.0, 0.0, 0.0
+    for item in result.items if result else []:
+        if item.notebook != notebook:
+            continue
+        cell = item.id.split(":")[-1]
+        cells[cell] = {"anchor": f"cell-{cell}", "label": CELL_LABELS.get(item.kind, "Graded cell"),
+                       "score": score_text(item, of_max=True), "state": item_state(item),
+                       "message": item.message}
+        score += item.score
+        max_score += item.max_score
+        pending += item.max_score if item.pending else 0.0
+    if not cells:
+        return {"notebook": notebook, "cells": {}, "score": "", "max_score": "", "pending": ""}
+    return {"notebook": notebook, "cells": cells, "score": f"{score:g}",
+            "max_score": f"{max_score:g}", "pending": f"{pending:g}" if pending else ""}
+
+
+def notebook_feedback_html(course, student, notebook, graded_notebook_path, result=None):
+    """HTML feedback of one autograded notebook: its cells, with the scores of `result` (a
+    Result; None: no scores) and the grader's comments (from the gradebook)."""
     nb = nbformat.read(str(graded_notebook_path), as_version=4)
-    resources = {"unique_key": notebook, "nbgrader": {
-        "student": student, "assignment": course.assignment, "notebook": notebook,
-        "db_url": course.db_url}}
+    resources = {"unique_key": notebook, "coursekit": page_context(result, notebook),
+                 "nbgrader": {"student": student, "assignment": course.assignment,
+                              "notebook": notebook, "db_url": course.db_url}}
     body, _ = _exporter().from_notebook_node(nb, resources=resources)
     return body
 
@@ -135,26 +179,24 @@ def write_feedback(course, student, graded_dir, out_dir, result):
         path = Path(graded_dir) / f"{name}.ipynb"
         if result.notebooks.get(name, {}).get("status") == "graded" and path.exists():
             page = f"{name}.html"
-            (out_dir / page).write_text(notebook_feedback_html(course, student, name, path),
-                                        encoding="utf-8")
+            (out_dir / page).write_text(
+                notebook_feedback_html(course, student, name, path, result), encoding="utf-8")
             pages[name] = page
-    (out_dir / "index.html").write_text(index_html(result, pages), encoding="utf-8")
+    (out_dir / "index.html").write_text(index_html(result, pages, course.notebooks),
+                                        encoding="utf-8")
     return ["index.html", *pages.values()]
 
 
-def index_html(result, pages):
-    """One page of a Result: total, then every graded item with its score and message."""
+def index_html(result, pages, order=()):
+    """One page of a Result: total, the notebooks in question order (`order`: the course's),
+    then every graded item with its score, message and the grader's comment."""
     notebooks = [{"name": name, "page": pages.get(name), "status": info["status"],
-                  "message": info.get("message")} for name, info in result.notebooks.items()]
-    rows = []
-    for item in result.items:
-        held = item.held  # a saved model: reviews.py
-        cls = ("pending" if item.pending or held else
-               "pass" if item.score >= item.max_score else "fail")
-        score = ("to be graded" if item.pending else
-                 "held for review" if held else f"{item.score:g}")
-        rows.append({"cls": cls, "cells": [item.id, score, f"{item.max_score:g}",
-                                           item.message]})
+                  "message": info.get("message"),
+                  "comments": [{"cell": c, "text": t} for c, t in info.get("comments", [])]}
+                 for name, info in result.notebooks_in_order(order)]
+    rows = [{"cls": item_state(item), "id": item.id, "score": score_text(item),
+             "max": f"{item.max_score:g}", "message": item.message, "comment": item.comment}
+            for item in result.items]
     pending = result.manual_pending
     return _INDEX.render(
         student=result.student, assignment=result.assignment,

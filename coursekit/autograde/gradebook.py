@@ -235,3 +235,21 @@ def notebook_grades(course, student, inline_cells=()):
                 })
             out[nb.name] = grades
     return out
+
+
+def cell_comments(course, student):
+    """{"<notebook>:<cell>": comment} of the student's solution cells that carry a comment: a
+    grader's, entered in formgrader, else nbgrader's own ("No response." for an answer left as
+    released)."""
+    out = {}
+    with Gradebook(course.db_url) as gb:
+        for nb in gb.find_assignment(course.assignment).notebooks:
+            try:
+                submission = gb.find_submission_notebook(nb.name, course.assignment, student)
+            except MissingEntry:
+                continue
+            for comment in submission.comments:
+                text = (comment.comment or "").strip()
+                if text:
+                    out[f"{nb.name}:{comment.name}"] = text
+    return out

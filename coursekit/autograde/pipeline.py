@@ -262,6 +262,7 @@ def _grade_in_stage(course, student, submission_dir, stage, timing):
     result = Result(student, course.assignment, items=items, notebooks=notebooks,
                     notices=notices, grader_notes=inline_notes + grader_notes,
                     fingerprint=manifest["fingerprint"])
+    result.set_comments(gradebook.cell_comments(course, student))
     try:  # a regrade keeps the instructor's decisions on held models
         decisions = reviews.load(course)
     except reviews.ReviewsError:
@@ -290,9 +291,11 @@ def publish_graded(submitted, pristine, graded, dest, scratch, limits=untrusted.
 def notebook_item(notebook, grade, message):
     """The Item of one graded cell of a notebook (a gradebook grade, gradebook.notebook_grades).
     """
-    return Item(f"{notebook}:{grade['name']}", grade["kind"], grade["score"], grade["max_score"],
-                message=message,
+    item = Item(f"{notebook}:{grade['name']}", grade["kind"], grade["score"],
+                grade["max_score"], message=message,
                 pending=bool(grade["needs_manual_grade"]) and grade["manual_score"] is None)
+    item.set_by_hand(grade["manual_score"] is not None)
+    return item
 
 
 def _join(*parts):

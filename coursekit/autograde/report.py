@@ -4,15 +4,33 @@
 an instructor entered by hand in formgrader (free-text answers, corrected test cells)
 flow into the JSON, grades.csv and the summary without regrading anything; the same way it
 applies the instructor's reviews of held saved models (reviews.py, model_reviews.csv).
+
+grades.csv: the header, then the row `(max points)` (each column's maximum), then one row per
+student. Columns follow the course's question order (course.toml, then the master notebook's
+cell order): notebook cells, module checks, saved models, inline questions, then the totals
+per family, `manual_pending`, `total`, `max_total`. A free-text answer still to be graded by
+hand is blank in its column and counts 0 in `total` until graded; its points are in
+`manual_pending`. summary.md and summary.png show it as "to be graded", apart from 0.
 """
 import csv
 import io
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.autograde import gradebook, locks, reviews, scratch
 from coursekit.autograde.pipeline import atomic_write_text, manual_message
-from coursekit.autograde.result import ERROR, INLINE, INTERRUPTED, MANUAL, Result
+from coursekit.autograde.result import (
+    ANSWER,
+    ERROR,
+    INLINE,
+    INTERRUPTED,
+    MANUAL,
+    MODEL,
+    MODULE,
+    TEST,
+    Result,
+)
 
 TOTAL_COLUMNS = ("notebooks", "modules", "models", "inline", "manual_pending", "total",
                  "max_total")
@@ -32,10 +50,12 @@ def load_results(course):
 
 
 def refresh_from_gradebook(course, result):
-    """Update the notebook items of `result` (a Result) with the gradebook's current scores."""
+    """Update the notebook items of `result` (a Result) with the gradebook's current scores,
+    whether the instructor set them by hand, and the grader's comments."""
     try:
         inline_cells = {i.id.split(":", 1)[-1] for i in result.items if i.kind == INLINE}
         grades = gradebook.notebook_grades(course, result.student, inline_cells)
+        comments = gradebook.cell_comments(course, result.student)
     except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
         return result
     current = {f"{nb}:{g['name']}": g for nb, gs in grades.items() for g in gs}
@@ -48,17 +68,48 @@ def refresh_from_gradebook(course, result):
         item.pending = bool(g["needs_manual_grade"]) and g["manual_score"] is None
         if g["kind"] == MANUAL:
             item.message = manual_message(g)
+        item.set_by_hand(g["manual_score"] is not None)
+    result.set_comments(comments)
     return result
 
 
-def _family(column):
-    prefix = column.split(":", 1)[0]
+FAMILIES = ("notebooks", "modules", "models", "inline")
+_KIND_FAMILY = {TEST: "notebooks", ANSWER: "notebooks", MANUAL: "notebooks", INLINE: "inline",
+                MODULE: "modules", MODEL: "models"}
+# A column of grades.csv that only holds answers still to be graded by hand: blank, as a
+# spreadsheet shows a grade not given yet (it counts 0 in `total`; its points are in
+# `manual_pending`).
+PENDING_CELL = ""
+# The first row under the header: each column's maximum. No student id can be this
+# (grading_run.STUDENT_ID_RULE: no spaces, no parentheses).
+MAX_ROW = "(max points)"
+
+
+def _family(item):
+    """The total an item counts under: its kind's (an inline question is `inline` even when
+    its id is the notebook's answer cell), else (a record without kinds) its column's prefix."""
+    if item.kind in _KIND_FAMILY:
+        return _KIND_FAMILY[item.kind]
+    prefix = item.column.split(":", 1)[0]
     return {"module": "modules", "model": "models", "inline": "inline"}.get(prefix, "notebooks")
 
 
+def column_families(results):
+    """{column: family (FAMILIES)}; a column that is an inline question for any student counts
+    under `inline` (without an inline scorer the same cell is a manual one)."""
+    families = {}
+    for result in results.values():
+        for item in result.items:
+            family = _family(item)
+            if families.get(item.column) != "inline":
+                families[item.column] = family
+    return families
+
+
 def columns_of(course, results):
-    """Item columns in a stable order (notebooks in question order, then modules, models,
-    inline) with their maximum score."""
+    """Item columns in a stable order (the families in FAMILIES' order; notebook cells and
+    inline questions by the course's notebook order, then the master notebook's cell order)
+    with their maximum score."""
     per_student = {}
     for result in results.values():
         sums = {}
@@ -66,47 +117,59 @@ def columns_of(course, results):
             sums[item.column] = sums.get(item.column, 0.0) + item.max_score
         for col, value in sums.items():
             per_student[col] = max(per_student.get(col, 0.0), value)
+    families = column_families(results)
     order = {name: i for i, name in enumerate(course.notebooks)}
-    family_rank = {"notebooks": 0, "modules": 1, "models": 2, "inline": 3}
-
     cell_order = {nb: gradebook.source_cell_order(course, nb) for nb in course.notebooks}
-
-    def key(col):
-        fam = _family(col)
-        if fam != "notebooks":
-            return (family_rank[fam], 0, 0, _first_seen[col])
-        nb, _, cell = col.partition(":")
-        position = cell_order.get(nb, {}).get(cell, len(_first_seen))
-        return (0, order.get(nb, len(order)), position, _first_seen[col])
-
-    _first_seen = {}
+    first_seen = {}
     for result in results.values():
         for item in result.items:
-            _first_seen.setdefault(item.column, len(_first_seen))
+            first_seen.setdefault(item.column, len(first_seen))
+
+    def key(col):
+        family = FAMILIES.index(families[col])
+        if families[col] in ("modules", "models"):
+            return (family, 0, 0, first_seen[col])
+        nb, _, cell = col.removeprefix("inline:").partition(":")
+        position = cell_order.get(nb, {}).get(cell, len(first_seen))
+        return (family, order.get(nb, len(order)), position, first_seen[col])
+
     return [(col, per_student[col]) for col in sorted(per_student, key=key)]
 
 
 def grades_rows(course, results):
+    """(header, max row, student rows, columns) of grades.csv. A column whose items are all
+    still to be graded by hand holds PENDING_CELL; totals count them 0."""
     columns = columns_of(course, results)
+    families = column_families(results)
     header = ["student", *[c for c, _ in columns], *TOTAL_COLUMNS]
     max_total = sum(m for _, m in columns)
+    fam_max = {f: sum(m for c, m in columns if families[c] == f) for f in FAMILIES}
+    manual_max = {}
+    for result in results.values():
+        for item in result.items:
+            if item.kind == MANUAL:
+                manual_max[item.column] = dict(columns)[item.column]
+    max_row = [MAX_ROW, *[_num(m) for _, m in columns], *[_num(fam_max[f]) for f in FAMILIES],
+               _num(sum(manual_max.values())), _num(max_total), _num(max_total)]
     rows = []
     for student in sorted(results):
         result = results[student]
-        scores = {}
-        pending = 0.0
+        scores, graded, pending = {}, set(), 0.0
         for item in result.items:
             scores[item.column] = scores.get(item.column, 0.0) + item.score
             if item.pending:
                 pending += item.max_score
-        fams = {f: 0.0 for f in ("notebooks", "modules", "models", "inline")}
+            else:
+                graded.add(item.column)
+        fams = {f: 0.0 for f in FAMILIES}
         for col, _ in columns:
-            fams[_family(col)] += scores.get(col, 0.0)
+            fams[families[col]] += scores.get(col, 0.0)
         total = sum(fams.values())
-        rows.append([student, *[_num(scores.get(c, 0.0)) for c, _ in columns],
-                     *[_num(fams[f]) for f in ("notebooks", "modules", "models", "inline")],
+        cells = [PENDING_CELL if c in scores and c not in graded else _num(scores.get(c, 0.0))
+                 for c, _ in columns]
+        rows.append([student, *cells, *[_num(fams[f]) for f in FAMILIES],
                      _num(pending), _num(total), _num(max_total)])
-    return header, rows, columns
+    return header, max_row, rows, columns
 
 
 def _num(x):
@@ -118,37 +181,63 @@ def _num(x):
 
 
 def write_grades_csv(course, results):
-    header, rows, _ = grades_rows(course, results)
+    """grades.csv: the header, the row of maximum points (MAX_ROW), one row per student."""
+    header, max_row, rows, _ = grades_rows(course, results)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
+    writer.writerow(max_row)
     writer.writerows(rows)
     atomic_write_text(course.grades_csv, buf.getvalue())
     return course.grades_csv
 
 
+def read_grades_csv(path):
+    """(maximum points {column: text}, {student: {column: text}}) of a grades.csv."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    maxima = next((r for r in rows if r["student"] == MAX_ROW), {})
+    return maxima, {r["student"]: r for r in rows if r["student"] != MAX_ROW}
+
+
+@dataclass(frozen=True)
+class ItemStat:
+    """One column over the students: its maximum, the mean score of those graded, and the
+    shares of students with full marks and with the item still to be graded by hand."""
+
+    column: str
+    max_score: float
+    mean: float | None      # None: nobody graded yet
+    full_marks: float
+    pending: float
+
+
 def item_stats(course, results):
-    """[(column, max, mean score, pass rate)] over the students."""
-    header, rows, columns = grades_rows(course, results)
+    """[ItemStat] in grades.csv's column order (pending answers are neither 0 nor full)."""
+    header, _, rows, columns = grades_rows(course, results)
     stats = []
     for i, (col, maximum) in enumerate(columns, start=1):
-        values = [float(row[i]) for row in rows]
-        n = len(values) or 1
-        passed = sum(1 for v in values if maximum > 0 and v >= maximum - 1e-9)
-        stats.append((col, maximum, sum(values) / n, passed / n))
+        cells = [row[i] for row in rows]
+        values = [float(v) for v in cells if v != PENDING_CELL]
+        n = len(cells) or 1
+        full = sum(1 for v in values if maximum > 0 and v >= maximum - 1e-9)
+        stats.append(ItemStat(col, maximum, sum(values) / len(values) if values else None,
+                              full / n, (len(cells) - len(values)) / n))
     return stats
 
 
 def write_summary(course, results):
-    """summary.md (pass-rate table) and summary.png (score histogram, pass rates)."""
+    """summary.md (per-item table) and summary.png (score histogram; per item, the shares of
+    full marks, fewer points and answers still to be graded)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    header, rows, columns = grades_rows(course, results)
+    header, _, rows, columns = grades_rows(course, results)
     stats = item_stats(course, results)
     totals = [float(r[header.index("total")]) for r in rows]
+    waiting = [float(r[header.index("manual_pending")]) for r in rows]
     max_total = sum(m for _, m in columns)
     lines = [f"# {course.assignment}: grading summary", "",
              f"{len(rows)} students; total out of {_num(max_total)}.", ""]
@@ -156,26 +245,44 @@ def write_summary(course, results):
         lines.append(f"Mean {sum(totals) / len(totals):.2f}, min {_num(min(totals))}, "
                      f"max {_num(max(totals))}.")
         lines.append("")
-    lines += ["| item | max | mean | pass rate |", "|---|---:|---:|---:|"]
-    lines += [f"| {c} | {_num(m)} | {mean:.2f} | {rate:.0%} |" for c, m, mean, rate in stats]
+    if any(waiting):
+        lines += [f"Students with answers still to be graded by hand: "
+                  f"{sum(1 for w in waiting if w)} ({_num(sum(waiting))} points in all); the "
+                  "totals count them 0 until they are graded in formgrader (then make grades).",
+                  ""]
+    lines += ["| item | max | mean of graded | full marks | to be graded |",
+              "|---|---:|---:|---:|---:|"]
+    lines += [f"| {s.column} | {_num(s.max_score)} | "
+              f"{'-' if s.mean is None else f'{s.mean:.2f}'} | {s.full_marks:.0%} | "
+              f"{s.pending:.0%} |" for s in stats]
     lines += reviews.summary_lines(results)
     out_md = course.summary_md
     atomic_write_text(out_md, "\n".join(lines) + "\n")
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4, 0.22 * len(stats) + 1)),
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4, 0.22 * len(stats) + 1.5)),
                                    gridspec_kw={"width_ratios": [1, 1.3]})
     ax1.hist(totals, bins=min(20, max(5, len(totals))), range=(0, max(max_total, 1)),
              color="#4c72b0", edgecolor="white")
     ax1.set_xlabel(f"total score (out of {_num(max_total)})")
     ax1.set_ylabel("students")
-    ax1.set_title("Score histogram")
-    names = [c for c, *_ in stats]
-    ax2.barh(range(len(stats)), [rate for *_, rate in stats], color="#55a868")
-    ax2.set_yticks(range(len(stats)), names, fontsize=7)
+    pending_students = sum(1 for w in waiting if w)
+    ax1.set_title("Score histogram" + (f"\n({pending_students} with answers still to be "
+                                        "graded, counted 0)" if pending_students else ""))
+    ys = range(len(stats))
+    full = [s.full_marks for s in stats]
+    pending = [s.pending for s in stats]
+    rest = [max(0.0, 1 - f - p) for f, p in zip(full, pending, strict=True)]
+    ax2.barh(ys, full, color="#55a868", label="full marks")
+    ax2.barh(ys, rest, left=full, color="#e8b4b0", label="fewer points")
+    ax2.barh(ys, pending, left=[f + r for f, r in zip(full, rest, strict=True)],
+             color="#f2c14e", hatch="//", edgecolor="#8a6d1f", label="to be graded by hand")
+    ax2.set_yticks(list(ys), [s.column for s in stats], fontsize=7)
     ax2.invert_yaxis()
     ax2.set_xlim(0, 1)
-    ax2.set_xlabel("pass rate (full marks)")
-    ax2.set_title("Pass rate per item")
+    ax2.set_xlabel("share of students")
+    ax2.set_title("Per item", pad=24)
+    ax2.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8,
+               frameon=False)
     fig.tight_layout()
     out_png = course.summary_png
     tmp = out_png.with_name(".summary.png.tmp")
@@ -212,9 +319,10 @@ def markdown_report(result):
             lines.append(f"- {name}.ipynb: {info.get('status')} {_md(info.get('message', ''))}")
     lines += ["", "| item | score | max | message |", "|---|---:|---:|---|"]
     for item in result.items:
-        score = ("by hand" if item.pending else "held for review" if item.held
+        score = ("to be graded" if item.pending else "held for review" if item.held
                  else _num(item.score))
-        lines.append(f"| {item.id} | {score} | {_num(item.max_score)} | {_md(item.message)} |")
+        message = _md(item.message) + (f" (grader: {_md(item.comment)})" if item.comment else "")
+        lines.append(f"| {item.id} | {score} | {_num(item.max_score)} | {message} |")
     return "\n".join(lines) + "\n"
 
 

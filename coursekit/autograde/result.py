@@ -30,6 +30,9 @@ KINDS = (TEST, ANSWER, MANUAL, INLINE, MODULE, MODEL)
 # of the JSON tell a finished student by its absence.
 GRADED, ERROR, INTERRUPTED = "graded", "error", "interrupted"
 
+# The message of an item whose score the instructor set by hand in formgrader.
+BY_HAND = "graded by hand"
+
 
 @dataclass
 class Review:
@@ -56,11 +59,39 @@ class Item:
     status: str = ""            # a module/model check's status (check_report.STATUS_WORDS)
     pending: bool = False       # waits for a grade by hand (formgrader)
     needs_manual: bool = False  # an inline answer with a free-text part to grade by hand
+    # The instructor set this score in formgrader (a manual score on an autograded cell, or the
+    # grade of a free-text answer): `message` then says so, and the automatic message (e.g.
+    # "your answer: 2 (not correct)") waits in `auto_message` in case the score is taken back.
+    by_hand: bool = False
+    auto_message: str = ""
+    comment: str = ""           # the grader's comment on this cell in formgrader
     review: Review | None = None
 
     def __post_init__(self):
         self.column = self.column or self.id
         self.score, self.max_score = float(self.score), float(self.max_score)
+
+    def set_by_hand(self, by_hand):
+        """Mark the score as the instructor's (True) or the automatic one (False again). A
+        free-text answer has no automatic message (pipeline.manual_message words it)."""
+        if self.kind == MANUAL:
+            pass
+        elif by_hand and not self.by_hand:
+            self.auto_message, self.message = self.message, BY_HAND
+        elif not by_hand and self.by_hand:
+            self.message, self.auto_message = self.auto_message, ""
+        self.by_hand = bool(by_hand)
+
+    @property
+    def notebook(self):
+        """The notebook of an item of a notebook cell ("knn:test_dists", or an inline question
+        "inline:knn:knn_inline_q2"); "" for the others."""
+        parts = self.id.split(":")
+        if parts[0] == "inline":
+            parts = parts[1:]
+        of_a_cell = self.kind in (TEST, ANSWER, MANUAL, INLINE) or (
+            not self.kind and parts[0] not in ("module", "model"))
+        return parts[0] if of_a_cell and len(parts) > 1 else ""
 
     @property
     def held(self):
@@ -140,6 +171,29 @@ class Result:
         except (TypeError, AttributeError, KeyError) as exc:
             raise ValueError(f"not a grading result ({type(exc).__name__}: {exc})") from None
         return result
+
+    def notebooks_in_order(self, order):
+        """[(name, info)] of `notebooks` in `order` (the course's question order), then any
+        others: the JSON record stores them sorted by name."""
+        rank = {name: i for i, name in enumerate(order)}
+        return sorted(self.notebooks.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+    def set_comments(self, comments):
+        """Attach the grader's comments ({"<notebook>:<cell>": text}, gradebook.cell_comments):
+        to the item of that cell, else to its notebook's entry (a solution cell that carries
+        no points)."""
+        by_id = {item.id.removeprefix("inline:"): item for item in self.items}
+        for info in self.notebooks.values():
+            info.pop("comments", None)
+        for item in self.items:
+            item.comment = ""
+        for key, text in comments.items():
+            if key in by_id:
+                by_id[key].comment = text
+            else:
+                notebook, _, cell = key.partition(":")
+                if notebook in self.notebooks:
+                    self.notebooks[notebook].setdefault("comments", []).append([cell, text])
 
     def dumps(self):
         return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"

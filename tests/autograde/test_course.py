@@ -28,7 +28,7 @@ from hidden_source import hidden_test_lines
 from robustness_corpus import CASES as CORPUS_CASES
 from robustness_corpus import OFFICIAL_SOLVER_HEADER, OFFICIAL_STARTER_HEADER
 
-from coursekit.autograde import benchmark
+from coursekit.autograde import benchmark, report
 from coursekit.autograde.grading_run import GradingRun
 from coursekit.course import current
 from coursekit.grader.master import HIDDEN_DIR
@@ -491,25 +491,31 @@ def test_every_notebook_of_every_submission_is_graded(graded_course):
 
 def test_grades_csv_has_one_row_per_student_matching_the_json(graded_course):
     course, _, results, _ = graded_course
-    rows = {r["student"]: r for r in csv.DictReader(course.grades_csv.open())}
+    maxima, rows = report.read_grades_csv(course.grades_csv)
     assert sorted(rows) == sorted(results)
     for student, result in results.items():
-        sums = {}
+        sums, pending = {}, set()
         for item in result["items"]:
             sums[item["column"]] = sums.get(item["column"], 0.0) + item["score"]
+            if item.get("pending"):
+                pending.add(item["column"])
         row = rows[student]
         for column, value in sums.items():
+            if column in pending:       # a free-text answer not graded yet: blank
+                assert row[column] == "", (student, column)
+                continue
             # grades.csv writes 4 significant digits.
             assert float(row[column]) == pytest.approx(value, rel=1e-3, abs=1e-3), \
                 (student, column)
+            assert float(row[column]) <= float(maxima[column]), (student, column)
         assert float(row["total"]) == pytest.approx(result["score"], rel=1e-3), student
     assert len({float(r["max_total"]) for r in rows.values()}) == 1
 
 
 def test_grades_csv_and_summary_cover_the_whole_batch(graded_course):
     course, _, results, _ = graded_course
-    rows = list(csv.DictReader(course.grades_csv.open()))
-    assert sorted(r["student"] for r in rows) == sorted(results)
+    _, rows = report.read_grades_csv(course.grades_csv)
+    assert sorted(rows) == sorted(results)
     assert (course.autograded_dir / "summary.png").stat().st_size > 10_000
     table = (course.autograded_dir / "summary.md").read_text()
     assert f"{len(results)} students" in table and "module:affine_forward" in table

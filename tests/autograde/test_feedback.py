@@ -1,9 +1,19 @@
 """feedback: hidden tests and what they could reveal never reach the student's HTML."""
+import json
+import re
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_output
 
-from coursekit.autograde.feedback import HideHiddenTests, failing_line, index_html
-from coursekit.autograde.result import Result
+from coursekit.autograde.feedback import (
+    HideHiddenTests,
+    failing_line,
+    index_html,
+    notebook_feedback_html,
+    page_context,
+)
+from coursekit.autograde.formulas import MathMLHTMLExporter, latex_output_to_mathml, to_mathml
+from coursekit.autograde.result import INLINE, MANUAL, TEST, Item, Result
 
 SOURCE = "\n".join([
     "assert f(1) == 2",                   # line 1, visible
@@ -105,3 +115,84 @@ def test_index_escapes_what_a_submission_controls():
     assert "<script>" not in page and "onmouseover='" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
     assert "x&#39; onmouseover=&#39;alert(2)" in page
+
+
+def test_index_shows_the_instructors_score_and_comments_not_the_automatic_message():
+    item = Item("knn:knn_inline_q2", INLINE, 1, 1, message="your answer: 2 (not correct)")
+    item.set_by_hand(True)
+    item.comment = "<b>accepted</b>: option 2 is defensible"
+    result = Result("ann", "a1", items=[item, Item("knn:iq1", MANUAL, 0, 2, pending=True)],
+                    notebooks={"knn": {"status": "graded",
+                                       "comments": [["knn_code", "use broadcasting"]]}})
+    page = index_html(result, {})
+    row = next(ln for ln in page.splitlines() if "knn:knn_inline_q2" in ln)
+    assert "graded by hand" in row and "not correct" not in row and 'class="byhand"' in row
+    assert "Grader's comment: &lt;b&gt;accepted&lt;/b&gt;: option 2 is defensible" in row
+    assert "Grader's comment on knn_code: use broadcasting" in page
+    pending = next(ln for ln in page.splitlines() if "knn:iq1" in ln)
+    assert "to be graded" in pending and 'class="pending"' in pending
+
+
+def test_index_lists_the_notebooks_in_the_course_order():
+    result = Result("ann", "a1", notebooks={n: {"status": "graded"} for n in ("b", "a", "c")})
+    page = index_html(Result.from_json(json.loads(result.dumps())), {}, ("c", "a", "b"))
+    assert page.index("c.ipynb") < page.index("a.ipynb") < page.index("b.ipynb")
+
+
+def test_a_notebook_page_counts_its_own_items_and_shows_pending_as_to_be_graded():
+    result = Result("ann", "a1", items=[
+        Item("adder:test_add", TEST, 2, 2), Item("adder:iq1_answer", MANUAL, 0, 1, pending=True),
+        Item("adder:iq3_answer", INLINE, 0, 1, message="your answer: 1 (not correct)"),
+        Item("ops:test_mul", TEST, 3, 3), Item("inline:adder.iq2", INLINE, 1, 1)])
+    page = page_context(result, "adder")
+    assert (page["score"], page["max_score"], page["pending"]) == ("2", "4", "1")
+    assert page["cells"]["iq1_answer"]["score"] == "to be graded"
+    assert page["cells"]["iq1_answer"]["state"] == "pending"
+    assert (page["cells"]["iq3_answer"]["score"], page["cells"]["iq3_answer"]["state"]) == (
+        "0 / 1", "fail")
+    assert set(page["cells"]) == {"test_add", "iq1_answer", "iq3_answer"}
+
+
+def test_formulas_become_mathml_and_what_cannot_stays_readable_source():
+    assert "<mfrac>" in to_mathml(r"\frac{\partial L}{\partial W}")
+    assert 'display="block"' in to_mathml("x^2", display=True)
+    # latex2mathml copies \text{} as is: markup there sends the formula back to its source.
+    script = to_mathml(r"\text{<script>alert(1)</script>}")
+    assert "<script>" not in script and script.startswith('<code class="latex-source">')
+    assert "&lt;script&gt;" in script
+    for link_or_css in (r"\href{javascript:alert(1)}{x}", r"\style{position:fixed}{x}"):
+        assert to_mathml(link_or_css).startswith('<code class="latex-source">'), link_or_css
+    assert latex_output_to_mathml("$$a+b$$").startswith("<math")
+
+
+def test_markdown_formulas_render_as_mathml_and_code_stays_code():
+    exporter = MathMLHTMLExporter(template_name="classic")
+    html, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(
+            "Loss $L = \\frac{1}{N}\\sum_i L_i$ and\n\n$$\\nabla_W L$$\n\nnot `$HOME`")]))
+    body = html[html.index("<body"):]
+    assert body.count("<math") == 2 and "\\frac" not in body and "$L" not in body
+    assert "<code>$HOME</code>" in body
+
+
+def test_a_notebook_page_reads_pending_from_the_result_not_the_gradebooks_zero(tiny_course,
+                                                                               tmp_path):
+    from nbgrader.api import Gradebook
+    from tinycourse import tiny_settings
+
+    course = tiny_settings(tiny_course)
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student("fay")
+        gb.add_submission("assignment1", "fay")
+    nb = nbformat.read(str(course.source_dir / "adder.ipynb"), as_version=4)
+    nbformat.write(nb, str(tmp_path / "adder.ipynb"))
+    result = Result("fay", "assignment1", items=[
+        Item("adder:test_add", TEST, 2, 2), Item("adder:test_grading_mode", TEST, 0, 1),
+        Item("adder:iq1_answer", MANUAL, 0, 1, pending=True),
+        Item("adder:iq3_answer", INLINE, 1, 1)])
+    page = notebook_feedback_html(course, "fay", "adder", tmp_path / "adder.ipynb", result)
+    bar = re.search(r'id="cell-iq1_answer">.*?</div>', page, re.S).group(0)
+    assert "to be graded" in bar and "0 / 1" not in bar and "0.0" not in bar
+    assert "Score: 3 / 5" in page and "1 points still to be graded by hand" in page
+    assert "<script" not in page                              # MathJax and its CDN neither
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)

@@ -404,7 +404,8 @@ def test_ctrl_c_stops_the_queue_and_still_writes_grades_for_the_graded(tiny_cour
     assert "interrupted: 1 of 3 submission(s) graded" in message
     assert "run the same command again to resume" in message
     rows = course.grades_csv.read_text().splitlines()
-    assert [r.split(",")[0] for r in rows[1:]] == ["ann", "bob"]   # bob: his earlier result
+    # Under the header, the row of maximum points, then ann and bob (his earlier result).
+    assert [r.split(",")[0] for r in rows[1:]] == ["(max points)", "ann", "bob"]
     assert json.loads(course.result_path("bob").read_text())["status"] == "interrupted"
     assert not batch.is_done(course, "bob", folders["bob"])        # a rerun grades bob again
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

@@ -4,7 +4,6 @@ interrupted with SIGINT, or run twice at once into one output root or for one st
 Each run gets a temp folder of its own (TMPDIR), so "nothing left behind" is checked exactly:
 the folder must be empty after the run, and no process may still use it.
 """
-import csv
 import json
 import os
 import shutil
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import tinycourse
+
+from coursekit.autograde import report
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
@@ -113,8 +114,8 @@ def explain(out):
 
 
 def grades(out):
-    return {r["student"]: r["total"] for r in csv.DictReader((out / "autograded" /
-                                                              "grades.csv").open())}
+    _, rows = report.read_grades_csv(out / "autograded" / "grades.csv")
+    return {student: row["total"] for student, row in rows.items()}
 
 
 def graded_students(out):

@@ -69,7 +69,7 @@ def test_grades_csv_row_per_student(graded):
     course, _ = graded
     rows = list(csv.DictReader(course.grades_csv.open()))
     assert [(r["student"], r["total"], r["max_total"]) for r in rows] == [
-        ("ann", "10", "11"), ("bob", "7", "11")]
+        ("(max points)", "11", "11"), ("ann", "10", "11"), ("bob", "7", "11")]
 
 
 def test_feedback_shows_visible_test_but_never_hidden_source_or_values(graded):

@@ -201,3 +201,52 @@ def test_a_failed_grading_is_recorded_as_an_error_result(tmp_path):
     assert result.items == [] and result.score == 0.0
     assert "grading failed: RuntimeError: boom" in result.notices[0]
     assert not batch.is_done(course, "ann", tmp_path)   # a rerun grades the student again
+
+
+def test_an_instructors_score_hides_the_automatic_message_until_it_is_taken_back():
+    item = Item("knn:knn_inline_q2", INLINE, 0, 1, message="your answer: 2 (not correct)")
+    item.set_by_hand(True)
+    assert (item.message, item.by_hand) == ("graded by hand", True)
+    back = Item.from_json(json.loads(json.dumps(item.to_json())))
+    assert back == item                                 # survives make grades' JSON
+    back.set_by_hand(True)                              # a second export changes nothing
+    assert back == item
+    back.set_by_hand(False)
+    assert (back.message, back.by_hand, back.auto_message) == (
+        "your answer: 2 (not correct)", False, "")
+
+
+def test_a_free_text_answer_keeps_its_own_message_when_graded_by_hand():
+    item = Item("knn:iq1", MANUAL, 2, 2, message="graded by hand")
+    item.set_by_hand(True)
+    assert (item.message, item.by_hand, item.auto_message) == ("graded by hand", True, "")
+
+
+def test_comments_go_to_their_item_else_to_their_notebook_and_are_replaced():
+    result = Result("ann", "assignment1", items=[
+        Item("knn:iq1", MANUAL, 1, 2), Item("knn:knn_inline_q2", INLINE, 1, 1),
+        Item("module:f", MODULE, 1, 1)], notebooks={"knn": {"status": "graded"}})
+    result.set_comments({"knn:iq1": "cite the slide", "knn:knn_inline_q2": "ok",
+                         "knn:solution_cell": "tidy this", "gone:cell": "no notebook"})
+    assert [i.comment for i in result.items] == ["cite the slide", "ok", ""]
+    assert result.notebooks["knn"]["comments"] == [["solution_cell", "tidy this"]]
+    result.set_comments({})                             # a comment the grader deleted
+    assert [i.comment for i in result.items] == ["", "", ""]
+    assert "comments" not in result.notebooks["knn"]
+
+
+def test_notebooks_come_back_in_the_course_order_not_the_records():
+    result = Result("ann", "assignment1", notebooks={
+        n: {"status": "graded"} for n in ("features", "knn", "softmax", "extra")})
+    back = Result.from_json(json.loads(result.dumps()))
+    assert list(back.notebooks) == ["extra", "features", "knn", "softmax"]   # sorted keys
+    assert [n for n, _ in back.notebooks_in_order(("knn", "softmax", "features"))] == [
+        "knn", "softmax", "features", "extra"]
+
+
+@pytest.mark.parametrize("item_id, kind, notebook", [
+    ("knn:test_dists", TEST, "knn"), ("knn:knn_inline_q2", INLINE, "knn"),
+    ("inline:knn:knn_inline_q2", INLINE, "knn"), ("inline:adder.iq2", INLINE, ""),
+    ("module:layers.relu", MODULE, ""), ("model:best_softmax", MODEL, "")])
+def test_an_item_knows_its_notebook(item_id, kind, notebook):
+    assert Item(item_id, kind, 0, 1).notebook == notebook
