@@ -193,6 +193,6 @@ def test_a_notebook_page_reads_pending_from_the_result_not_the_gradebooks_zero(t
     page = notebook_feedback_html(course, "fay", "adder", tmp_path / "adder.ipynb", result)
     bar = re.search(r'id="cell-iq1_answer">.*?</div>', page, re.S).group(0)
     assert "to be graded" in bar and "0 / 1" not in bar and "0.0" not in bar
-    assert "Score: 3 / 5" in page and "1 points still to be graded by hand" in page
+    assert "Score: 3 / 5" in page and "1 point still to be graded by hand" in page
     assert "<script" not in page                              # MathJax and its CDN neither
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)

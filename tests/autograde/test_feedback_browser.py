@@ -120,7 +120,7 @@ def test_a_pending_answer_reads_to_be_graded_and_its_formulas_render_offline(gra
     course, _ = graded
     text, tags = rendered(tmp_path, page(course, "ann", "adder.html"))
     assert "Your written answer to be graded" in text
-    assert "Score: 4 / 5 (1 points still to be graded by hand)" in text
+    assert "Score: 4 / 5 (1 point still to be graded by hand)" in text
     assert not re.search(r"Your written answer\s+0(\.0)? / 1", text)
     assert "math" in tags and "mfrac" in tags               # MathML, built by no script
     assert "script" not in tags
