@@ -7,8 +7,13 @@
 One run at a time per output root: a second run into it says which run holds it and waits
 for it to finish (--no-wait: refuses at once, exit code 75). Ctrl-C or SIGTERM stops a batch:
 grades.csv and the summary are still written for the students graded, exit code 130; run
-the same command again to resume. An unusable student id, a corrupt gradebook or a busy
-output root each end in one message naming the file or id and what to do (no traceback).
+the same command again to resume. An unusable student id, a corrupt gradebook, a busy
+output root or a missing CIFAR-10 each end in one message naming the file, id or folder and
+what to do (no traceback).
+
+CIFAR-10 (the notebooks' and the saved models'): $CS231N_CIFAR10_DIR, else the course's
+cs231n/datasets/cifar-10-batches-py (`with_grading_data`). Each student's line is printed as
+they finish (batch.Progress).
 """
 import importlib
 import sys
