@@ -35,10 +35,12 @@ venv: $(STAMP) ## Create the virtualenv with the pinned requirements
 test: $(STAMP) $(MUTATION_STAMP) ## Run the fast test suite (no real data needed; about a few minutes)
 	$(PY) -m pytest -m "not realdata and not slow and not postgres" -n $(PYTEST_WORKERS) -q
 
-cifar10: $(CIFAR_DIR)/test_batch ## Build the real CIFAR-10 from ../shared into the cache folder
+# For the repository's own test suites (a developer's checkout next to ../shared); graders get
+# CIFAR-10 with cs231n/datasets/get_datasets.sh (make autograde says how).
+cifar10: $(CIFAR_DIR)/test_batch ## Developers: build the real CIFAR-10 from ../shared for the real-data test suites
 
 $(CIFAR_DIR)/test_batch: | $(STAMP)
-	@test -f $(SHARED)/data/cifar10/build_cifar10.py || { echo "error: $(SHARED)/data/cifar10 not found; the real-data suites need it (or set CS231N_CIFAR10_DIR yourself)" >&2; exit 1; }
+	@test -f $(SHARED)/data/cifar10/build_cifar10.py || { echo "error: make cifar10 builds CIFAR-10 from $(SHARED)/data/cifar10/build_cifar10.py, which is not there; download CIFAR-10 with 'bash cs231n/datasets/get_datasets.sh' instead and set CS231N_CIFAR10_DIR to its cifar-10-batches-py folder (SHARED=dir names another checkout)" >&2; exit 1; }
 	mkdir -p $(CIFAR_CACHE)
 	$(PY) $(SHARED)/data/cifar10/build_cifar10.py $(CIFAR_CACHE)
 
@@ -76,23 +78,26 @@ test-notebooks: $(STAMP) ## Run the slow notebook suites (every master in gradin
 	$(PY) -m pytest tests/notebooks -m slow -q -n $(PYTEST_WORKERS)
 
 # Grading (coursekit autograde). `make autograde -j 2` grades two students at a time (or JOBS=2).
-# The notebooks (grading mode) and the saved models read CIFAR-10 from GRADING_DATA.
+# The notebooks (grading mode) and the saved models read CIFAR-10 from $CS231N_CIFAR10_DIR, else
+# from cs231n/datasets/cifar-10-batches-py (bash cs231n/datasets/get_datasets.sh downloads it
+# there); coursekit itself checks it and says what to do when it is missing. GRADING_DATA=dir is
+# an alias of CS231N_CIFAR10_DIR=dir.
 # SUBMITTED (default submitted/) and OUTPUT_ROOT (where autograded/ and feedback/ go; default
 # the repository) point a run at other folders.
 JOBS ?= $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
-GRADING_DATA ?= $(CIFAR_DIR)
+GRADING_ENV = $(if $(GRADING_DATA),CS231N_CIFAR10_DIR="$(GRADING_DATA)")
 GRADING_OUT = $(if $(OUTPUT_ROOT),--output-root "$(OUTPUT_ROOT)")
 # One run per output root at a time: a second one waits for the first; NO_WAIT=1 refuses instead.
 GRADING_WAIT = $(if $(NO_WAIT),--no-wait)
 # Wall-clock limits: NOTEBOOK_SECONDS per notebook, SUBMISSION_SECONDS for a whole submission.
 GRADING_LIMITS = $(if $(NOTEBOOK_SECONDS),--notebook-seconds $(NOTEBOOK_SECONDS)) $(if $(SUBMISSION_SECONDS),--submission-seconds $(SUBMISSION_SECONDS))
 
-autograde: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades; SUBMITTED=dir OUTPUT_ROOT=dir GRADING_DATA=dir)
-	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS)
+autograde: $(STAMP) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades; CS231N_CIFAR10_DIR=dir SUBMITTED=dir OUTPUT_ROOT=dir)
+	$(GRADING_ENV) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS)
 
-autograde-one: $(GRADING_DATA)/test_batch | $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id] [OUTPUT_ROOT=dir]
+autograde-one: $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id] [OUTPUT_ROOT=dir] [CS231N_CIFAR10_DIR=dir]
 	@test -n "$(SUBMISSION)" || { echo "error: name the folder: make autograde-one SUBMISSION=submitted/<student>/assignment1" >&2; exit 1; }
-	CS231N_CIFAR10_DIR=$(GRADING_DATA) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student="$(STUDENT)") --force $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS)
+	$(GRADING_ENV) $(VENV)/bin/coursekit autograde "$(SUBMISSION)" $(if $(STUDENT),--student="$(STUDENT)") --force $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS)
 
 grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the summary and the feedback (OUTPUT_ROOT=dir)
 	$(VENV)/bin/coursekit autograde --export --feedback $(GRADING_OUT) $(GRADING_WAIT)

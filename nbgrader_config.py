@@ -5,6 +5,7 @@ release/ the student version, submitted/ and autograded/ the grading run.
 """
 import os
 
+from coursekit.autograde.gradebook import ensure_alembic_on_path
 from coursekit.course import Course
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
@@ -15,7 +16,24 @@ COURSE = Course.load(HERE)
 
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "cs231n"
-c.CourseDirectory.db_assignments = [dict(name=COURSE.assignment)]
+# The assignment is put in the gradebook by grading itself (coursekit autograde records the
+# master notebooks there first, coursekit/autograde/pipeline.py `prepare`), so formgrader lists
+# it after the first `make autograde`; nbgrader 0.9 has no option for it.
+
+# nbgrader runs the `alembic` program (from PATH) whenever it opens the gradebook, formgrader
+# too: the virtualenv's, also when Jupyter was started as .venv/bin/jupyter without activating it.
+ensure_alembic_on_path()
+
+# nbgrader's exchange (release, fetch and submit through a shared folder on one machine) is not
+# used here: submissions arrive with zip_collect or from repositories (docs/grading.md). Formgrader
+# still checks its folder on every page and logs "Unwritable directory" for the default
+# /usr/local/share/nbgrader/exchange: it gets a writable folder of its own instead (git-ignored).
+EXCHANGE = os.path.join(HERE, ".cache", "nbgrader-exchange")
+try:
+    os.makedirs(EXCHANGE, exist_ok=True)
+except OSError:
+    pass  # a read-only checkout: formgrader only logs the warning
+c.Exchange.root = EXCHANGE
 
 # --- Grading (coursekit autograde) ---------------------------------------------------
 # The gradebook. SQLite waits up to 60 s for a lock instead of failing with "database is locked"

@@ -1,4 +1,4 @@
-"""Many students: one long-lived worker process per job, a progress bar, skip what is done.
+"""Many students: one long-lived worker process per job, each score as it comes, skip what is done.
 
 Each worker imports nbgrader once and grades student after student through its Python API
 (about 1 s per notebook instead of 3 s of start-up per CLI call). Workers share nothing but
@@ -14,19 +14,24 @@ A batch (`grade_all`), in this order:
    waits, or refuses with `wait=False`);
 3. sweep what dead earlier runs left (scratch.py), check the gradebook, record the master
    notebooks in it (`pipeline.prepare`), and leave out the students already graded;
-4. grade the others, serially or in the pool, each under a lock of their own
-   (`pipeline.grade_submission`);
-5. remove the staging and this run's scratch (on every way out), then write grades.csv and
+4. compute what every student's module checks share, once, here in the main process and
+   before any worker starts (`module_checks.prepare_shared_data`: the HOG and colour features
+   of the CIFAR-10 validation and test images, cached on disk, where the workers read them);
+5. grade the others, serially or in the pool, each under a lock of their own
+   (`pipeline.grade_submission`), printing each student's line as they finish (Progress);
+6. remove the staging and this run's scratch (on every way out), then write grades.csv and
    the summary (`report.export`).
 
-Ctrl-C or SIGTERM (issue 11) stops step 4: no new student starts, the running ones are
-interrupted, step 5 still runs for the students graded so far, and GradingInterrupted says
+Ctrl-C or SIGTERM (issue 11) stops steps 4-5: no new student starts, the running ones are
+interrupted, step 6 still runs for the students graded so far, and GradingInterrupted says
 how many.
 """
 import multiprocessing
 import os
 import shutil
 import signal
+import sys
+import time
 import traceback
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -35,7 +40,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from coursekit.autograde import collect, gradebook, interrupts, locks, pipeline, scratch
+from coursekit.autograde import (
+    collect,
+    gradebook,
+    interrupts,
+    locks,
+    module_checks,
+    pipeline,
+    scratch,
+)
 from coursekit.autograde.grading_run import StudentIdError, check_student_id
 from coursekit.autograde.result import ERROR, INTERRUPTED, Result
 
@@ -145,14 +158,16 @@ def _init_worker(course):
 
 
 def _grade_task(student, folder):
+    """(student, score, max, error or None, seconds) of one student graded in this process."""
     course = _WORKER["course"]
+    start = time.monotonic()
     try:
         result = pipeline.grade_submission(course, student, folder, scratch_dir=_WORKER["scratch"])
-        return student, result.score, result.max_score, None
+        return student, result.score, result.max_score, None, time.monotonic() - start
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         record_error(course, student, error, traceback.format_exc())
-        return student, 0.0, 0.0, error
+        return student, 0.0, 0.0, error, time.monotonic() - start
 
 
 def _pool_task(student, folder):
@@ -161,7 +176,50 @@ def _pool_task(student, folder):
         interrupts.checkpoint()     # this worker was told to stop: start nothing new
         return _grade_task(student, folder)
     except KeyboardInterrupt:
-        return student, None, None, INTERRUPTED
+        return student, None, None, INTERRUPTED, 0.0
+
+
+def student_line(student, score, maximum, error, seconds, count=None, total=None):
+    """The line of one finished student: "<student>: <score> / <max>  <status>  <seconds> s",
+    and "[count/total]" in a batch. CI and the tests read the "<student>: <score> / <max>"."""
+    where = f"  [{count}/{total}]" if total else ""
+    if error:
+        return f"{student}: grading failed ({error})  {seconds:.1f} s{where}"
+    return f"{student}: {score:g} / {maximum:g}  graded  {seconds:.1f} s{where}"
+
+
+class Progress:
+    """What a batch shows while it runs: each student's line (student_line) on `out` as soon as
+    the student is finished, and on a terminal a tqdm bar on `err` below the lines. When `err`
+    is no terminal (a log file, a CI job, `nohup`), no bar: its redraws would vanish or pile up,
+    and the lines, numbered [n/total], are the progress. `show=False`: nothing at all (the
+    outcomes are still gathered); `bar=False`: the lines without the bar."""
+
+    def __init__(self, total, show=True, bar=True, out=None, err=None):
+        self.total, self.count, self.show = total, 0, show
+        self.out = out or sys.stdout
+        err = err or sys.stderr
+        on_terminal = getattr(err, "isatty", lambda: False)()
+        self.bar = None
+        if show and bar and total and on_terminal:
+            self.bar = tqdm(total=total, desc="autograde", unit="student", file=err)
+
+    def done(self, outcomes, student, score, maximum, error, seconds):
+        """Record a finished student in `outcomes` and show its line."""
+        outcomes[student] = (score, maximum, error)
+        self.count += 1
+        if not self.show:
+            return
+        line = student_line(student, score, maximum, error, seconds, self.count, self.total)
+        if self.bar is not None:
+            self.bar.write(line, file=self.out)
+            self.bar.update(1)
+        else:
+            print(line, file=self.out, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def record_error(course, student, error, detail=""):
@@ -171,8 +229,12 @@ def record_error(course, student, error, detail=""):
     pipeline.atomic_write_text(course.result_path(student), result.dumps())
 
 
-def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print, wait=True):
+def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print, wait=True,
+              bar=True):
     """Grade [(student, folder)]; returns {student: (score, max, error or None)}.
+
+    `progress`: print each student's line as they finish (Progress), with a tqdm bar when
+    stderr is a terminal and `bar` is true.
 
     Raises StudentIdError (before anything runs) for an unusable or repeated id, LockBusy when
     another run holds the output root and `wait` is False (with `wait`, it logs who holds it
@@ -180,10 +242,10 @@ def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print
     """
     check_submissions(submissions)
     with interrupts.batch_signals(), locks.output_root_lock(course, wait=wait, log=log):
-        return _grade_locked(course, submissions, jobs, force, progress, log)
+        return _grade_locked(course, submissions, jobs, force, progress, log, bar)
 
 
-def _grade_locked(course, submissions, jobs, force, progress, log):
+def _grade_locked(course, submissions, jobs, force, progress, log, bar):
     scratch.sweep_stale()
     scratch.sweep_output_root(course)
     outcomes, todo = {}, list(submissions)
@@ -195,15 +257,16 @@ def _grade_locked(course, submissions, jobs, force, progress, log):
         if skipped:
             log(f"coursekit autograde: {skipped} submission(s) already graded, skipped "
                 "(use --force to regrade)")
-        bar = tqdm(total=len(todo), desc="autograde", unit="student",
-                   disable=not progress or not todo)
+        if todo:
+            module_checks.prepare_shared_data(course, log)
+        shown = Progress(len(todo), show=progress, bar=bar)
         try:
             if jobs <= 1:
-                _run_serial(course, todo, outcomes, bar)
+                _run_serial(course, todo, outcomes, shown)
             else:
-                _run_pool(course, todo, jobs, outcomes, bar)
+                _run_pool(course, todo, jobs, outcomes, shown)
         finally:
-            bar.close()
+            shown.close()
         stopped = False
     except KeyboardInterrupt:
         stopped = True
@@ -226,27 +289,26 @@ def _grade_locked(course, submissions, jobs, force, progress, log):
     return outcomes
 
 
-def _run_serial(course, todo, outcomes, bar):
+def _run_serial(course, todo, outcomes, shown):
     with pipeline.scratch_folder(course) as base:
         _WORKER.update(course=course, scratch=base)
         for student, folder in todo:
             interrupts.checkpoint()     # a stop whose KeyboardInterrupt got lost
             try:
-                student, score, maximum, error = _grade_task(student, folder)
+                outcome = _grade_task(student, folder)
             except KeyboardInterrupt:
                 mark_interrupted(course, student)
                 raise
-            outcomes[student] = (score, maximum, error)
-            bar.update(1)
+            shown.done(outcomes, *outcome)
 
 
-def _run_pool(course, todo, jobs, outcomes, bar):
+def _run_pool(course, todo, jobs, outcomes, shown):
     pending, attempts = list(todo), {}
     while pending:
-        pending = _pool_round(course, pending, jobs, outcomes, bar, attempts)
+        pending = _pool_round(course, pending, jobs, outcomes, shown, attempts)
 
 
-def _pool_round(course, pending, jobs, outcomes, bar, attempts):
+def _pool_round(course, pending, jobs, outcomes, shown, attempts):
     """Grade `pending` in one process pool, at most `jobs` students at a time (so a stop has
     nothing queued to cancel). Returns the students to grade in a fresh pool when a worker
     died (killed from outside, or a crash in C code): each is tried three times at most."""
@@ -274,21 +336,20 @@ def _pool_round(course, pending, jobs, outcomes, bar, attempts):
                         continue
                     error = "the grading worker process died twice on this submission"
                     record_error(course, student, error)
-                    outcome = (student, 0.0, 0.0, error)
+                    outcome = (student, 0.0, 0.0, error, 0.0)
                 if outcome[3] == INTERRUPTED:   # a worker was stopped (SIGINT): stop the batch
                     running[future] = (student, folder)
                     raise KeyboardInterrupt
-                outcomes[student] = outcome[1:]
-                bar.update(1)
+                shown.done(outcomes, *outcome)
     except KeyboardInterrupt:
-        _stop_pool(course, pool, running, outcomes, bar)
+        _stop_pool(course, pool, running, outcomes, shown)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return again + list(queue)
 
 
-def _stop_pool(course, pool, running, outcomes, bar):
+def _stop_pool(course, pool, running, outcomes, shown):
     """Interrupt the students being graded and give their workers STOP_GRACE_SECONDS to stop
     their kernels and clean up (a second Ctrl-C: no grace); kill the workers still busy then.
     A student who finished meanwhile counts as graded; the others' earlier results are marked
@@ -307,8 +368,7 @@ def _stop_pool(course, pool, running, outcomes, bar):
         if future.done() and not future.cancelled() and future.exception() is None:
             outcome = future.result()
         if outcome is not None and outcome[3] != INTERRUPTED:
-            outcomes[student] = outcome[1:]
-            bar.update(1)
+            shown.done(outcomes, *outcome)
         else:
             mark_interrupted(course, student)
 

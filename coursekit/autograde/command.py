@@ -7,15 +7,24 @@
 One run at a time per output root: a second run into it says which run holds it and waits
 for it to finish (--no-wait: refuses at once, exit code 75). Ctrl-C or SIGTERM stops a batch:
 grades.csv and the summary are still written for the students graded, exit code 130; run
-the same command again to resume. An unusable student id, a corrupt gradebook or a busy
-output root each end in one message naming the file or id and what to do (no traceback).
+the same command again to resume. An unusable student id, a corrupt gradebook, a busy
+output root or a missing CIFAR-10 each end in one message naming the file, id or folder and
+what to do (no traceback).
+
+CIFAR-10 (the notebooks' and the saved models'): $CS231N_CIFAR10_DIR, else the course's
+cs231n/datasets/cifar-10-batches-py (`with_grading_data`). Each student's line is printed as
+they finish (batch.Progress).
 """
 import importlib
-import os
 import sys
 from pathlib import Path
 
-from coursekit.autograde.grading_run import GradingRun
+from coursekit.autograde.grading_run import (
+    DATA_ENV,
+    GradingDataError,
+    GradingRun,
+    find_grading_data,
+)
 
 
 def grader_from_spec(spec):
@@ -34,8 +43,7 @@ def grader_spec(grader):
 
 
 def course_from_args(args):
-    """The GradingRun the command line asks for; $CS231N_CIFAR10_DIR, read here once, is the
-    CIFAR-10 folder of the whole run (the kernels' and the saved models')."""
+    """The GradingRun the command line asks for (its CIFAR-10: `with_grading_data`)."""
     changes = {}
     if args.course_root:
         changes["root"] = Path(args.course_root)
@@ -49,10 +57,17 @@ def course_from_args(args):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
-    data_dir = os.environ.get("CS231N_CIFAR10_DIR")
-    if data_dir:
-        changes["kernel_env"] = {"CS231N_CIFAR10_DIR": data_dir}
     return GradingRun(**changes)
+
+
+def with_grading_data(course, environ=None):
+    """`course` with the CIFAR-10 folder of the whole run (the kernels' and the saved models'):
+    $CS231N_CIFAR10_DIR, read here once, else the course's cs231n/datasets/cifar-10-batches-py
+    (grading_run.find_grading_data); GradingDataError when there is none."""
+    data = find_grading_data(course, environ)
+    if data is None:
+        return course
+    return course.with_(kernel_env={**course.kernel_env, DATA_ENV: str(data)})
 
 
 def _positive_seconds(text):
@@ -74,7 +89,7 @@ def student_of(path):
 
 
 # Exit codes besides 0 (all graded) and 1 (a grading failed, or the gradebook is unusable).
-EXIT_USAGE = 2          # bad arguments or student ids: nothing was graded
+EXIT_USAGE = 2          # bad arguments, student ids or no CIFAR-10: nothing was graded
 EXIT_BUSY = 75          # --no-wait and another run holds the output root (EX_TEMPFAIL)
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM (128 + SIGINT)
 
@@ -92,14 +107,13 @@ def run(args):
     except (GradebookError, OutputError, ReviewsError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    except (StudentIdError, SubmissionPathError) as exc:
+    except (StudentIdError, SubmissionPathError, GradingDataError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     except LockBusy as exc:
         print(exc, file=sys.stderr)
         return EXIT_BUSY
-    except GradingInterrupted as stop:
-        report_outcomes(stop.outcomes)
+    except GradingInterrupted as stop:   # the graded students' lines are printed already
         print(stop.message(course_from_args(args)), file=sys.stderr)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
@@ -109,15 +123,14 @@ def run(args):
 
 
 def report_outcomes(outcomes):
-    """One line per student ("<student>: <score> / <max>", which CI reads); the failures."""
-    failed = 0
-    for student, (score, maximum, error) in sorted(outcomes.items()):
-        if error:
-            failed += 1
-            print(f"{student}: grading failed ({error})")
-        else:
-            print(f"{student}: {score:g} / {maximum:g}")
-    return failed
+    """One line after a batch whose students' lines were printed as they finished
+    (batch.Progress): how many were graded, which failed. Returns the number failed."""
+    failed = sorted(s for s, (_, _, error) in outcomes.items() if error)
+    line = f"coursekit autograde: {len(outcomes)} submission(s) graded in this run"
+    if failed:
+        line += f"; grading failed for {len(failed)}: {', '.join(failed)} (see above)"
+    print(line)
+    return len(failed)
 
 
 def submissions_of(args, course):
@@ -177,6 +190,8 @@ def _run(args):
         print("coursekit autograde: --student goes with a single PATH", file=sys.stderr)
         return EXIT_USAGE
     submissions = submissions_of(args, course)
+    if submissions:
+        course = with_grading_data(course)
     if submissions is None:
         print("coursekit autograde: give a submission PATH, --all or --export "
               "(see coursekit autograde --help)", file=sys.stderr)
@@ -191,7 +206,7 @@ def _run(args):
               "to submitted/<student>/assignment1)", file=sys.stderr)
         return 1
     outcomes = batch.grade_all(course, submissions, jobs=args.jobs, force=args.force,
-                               progress=not args.quiet, wait=not args.no_wait)
+                               bar=not args.quiet, wait=not args.no_wait)
     failed = report_outcomes(outcomes)
     print(f"coursekit autograde: grades in {course.grades_csv}, feedback in "
           f"{course.feedback_dir}, summary in {course.summary_md}")
@@ -242,6 +257,8 @@ def add_parser(subparsers):
     p.add_argument("--submission-seconds", type=_positive_seconds, metavar="S",
                    help="wall-clock limit of all five notebooks of one submission (default "
                         f"{GradingRun.submission_seconds} s)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (each student's line is still printed as they finish; "
+                        "without a terminal on stderr there is no bar anyway)")
     p.set_defaults(func=run)
     return p

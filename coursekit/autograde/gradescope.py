@@ -1,14 +1,16 @@
 """`coursekit gradescope`: the course as a Gradescope autograder.
 
     coursekit gradescope build --out dist/gradescope-autograder.zip    (make gradescope)
-    coursekit gradescope run                                           (inside Gradescope)
+    python -m coursekit.autograde.gradescope run                       (inside Gradescope)
 
 The zip holds setup.sh (gradescope_setup.sh, run once when Gradescope builds the image:
 Python 3.11, CIFAR-10, the virtualenv with the pinned requirements and the tooling, the
 gradebook), run_autograder (run per submission) and course/: the instructor's
 private copy (master notebooks with their hidden tests, the hidden module checks and their
-reference values, the master package the checks compare against, the tooling). Upload it
-only to Gradescope: students must never see it.
+reference values, the master package the checks compare against, and of the tooling only the
+modules grading imports: `tooling_modules`, the closure of the imports from the entry module,
+the graders and what nbgrader_config.py and the hidden checks name). Upload it only to
+Gradescope: students must never see it.
 
 Both scripts take their root from AUTOGRADER_ROOT (default /autograder), so they also run in
 any folder laid out like it (tests/autograde/test_gradescope_setup.py does).
@@ -17,8 +19,10 @@ any folder laid out like it (tests/autograde/test_gradescope_setup.py does).
 /autograder/results/results.json in Gradescope's format: one test per graded item (score,
 max_score, the student-safe message), free-text answers left to Gradescope's manual grading.
 """
+import ast
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -29,14 +33,24 @@ from coursekit.autograde.command import grader_from_spec, grader_spec
 from coursekit.autograde.grading_run import GradingRun
 from coursekit.autograde.result import ERROR, MANUAL, Result
 
-# The tooling and the private grading material, relative to the repository.
 # The tooling (from the checkout holding this package) and the course's own content (from the
 # course folder) that the zip's course/ holds besides the master notebooks and the config.
 TOOLING_ROOT = Path(__file__).resolve().parents[2]
-TOOLING_PATHS = ("pyproject.toml", "requirements.txt", "coursekit")
-COURSE_PATHS = ("course.toml", "cs231n", "grading")
+# Of coursekit/, only what grading runs (tooling_modules): not the release (its templates), the
+# benchmarks, synthetic data, mutation testing or the notebook runner.
+TOOLING_FILES = ("pyproject.toml", "requirements.txt")
+TOOLING_PACKAGE = "coursekit"
+# Where grading starts (run_autograder and setup.sh run `python -m` on this module, not the
+# `coursekit` command, whose verbs import the whole tooling).
+ENTRY_MODULE = "coursekit.autograde.gradescope"
+# The master package (the checks compare against it; get_datasets.sh fetches CIFAR-10), the
+# manifest and the hidden checks with their reference values and model table.
+COURSE_PATHS = ("course.toml", "cs231n", "grading/hidden")
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", "cifar-10-batches-py", ".pytest_cache"}
 SETTINGS_FILE = "gradescope.json"
+# Named by a module grading imports (release/layout.py), read only by the release build.
+NOT_GRADING = ("coursekit/release/templates",)
+DOTTED = re.compile(r"\bcoursekit(?:\.[A-Za-z_]\w*)+|\bcoursekit\b")
 
 # Run once by Gradescope when it builds the image (what it does: its header).
 SETUP_SH = (Path(__file__).with_name("gradescope_setup.sh")).read_text()
@@ -51,7 +65,7 @@ if [ -z "${CS231N_CIFAR10_DIR:-}" ] && [ -d "$DATA" ]; then
   export CS231N_CIFAR10_DIR="$DATA"
 fi
 mkdir -p "$ROOT/results"
-if ! "$PY" -c "import coursekit" 2>/dev/null; then
+if ! "$PY" -c "import coursekit.autograde.gradescope" 2>/dev/null; then
   echo "run_autograder: error: $PY cannot import coursekit: setup.sh did not finish;" \
     "read its output in Gradescope's autograder settings, fix it and rebuild the image" >&2
   echo '{"score": 0, "visibility": "visible", "tests": [], "output": "The autograder is' \
@@ -60,22 +74,121 @@ if ! "$PY" -c "import coursekit" 2>/dev/null; then
   exit 0
 fi
 cd "$ROOT/source"
-"$PY" -m coursekit gradescope run --root "$ROOT/source" --submission "$ROOT/submission" \\
-  --results "$ROOT/results/results.json" || "$PY" -m coursekit gradescope fail \\
-  --results "$ROOT/results/results.json"
+"$PY" -m coursekit.autograde.gradescope run --root "$ROOT/source" \\
+  --submission "$ROOT/submission" --results "$ROOT/results/results.json" \\
+  || "$PY" -m coursekit.autograde.gradescope fail --results "$ROOT/results/results.json"
 """
 
 
-def course_files(course):
-    """(path in the zip, file on disk) of course/: master notebooks, config, code."""
+def _module_path(name):
+    """The file of coursekit module `name` in this checkout (a package: its __init__.py), or
+    None when no module has that name (an attribute: coursekit.x.Class)."""
+    path = TOOLING_ROOT.joinpath(*name.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    if path.with_suffix(".py").is_file():
+        return path.with_suffix(".py")
+    return None
+
+
+def _named_modules(text):
+    """The coursekit modules a text names: in imports, and as dotted strings (a grader spec
+    "coursekit.grader:grade_submission", a preprocessor "coursekit.autograde.feedback.X")."""
+    found = set()
+    for dotted in DOTTED.findall(text):
+        parts = dotted.split(".")
+        while parts and _module_path(".".join(parts)) is None:
+            parts.pop()  # coursekit.autograde.feedback.HideHiddenTests -> ...feedback
+        if parts:
+            found.add(".".join(parts))
+    return found
+
+
+def _imports(path):
+    """The coursekit modules the Python file `path` imports, anywhere in it (lazy imports in
+    functions too): `from coursekit.a import b` counts coursekit.a and coursekit.a.b if b is a
+    module."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.split(".")[0] == TOOLING_PACKAGE and _module_path(n)}
+    return found
+
+
+def tooling_modules(roots):
+    """Every coursekit module grading can import, starting from the modules `roots` (and each
+    package above a module, whose __init__ runs first): the closure of their imports."""
+    todo, seen = list(roots), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += sorted(_imports(_module_path(name)))
+    return seen
+
+
+def grading_roots(course, settings):
+    """Where grading enters coursekit: the entry module, the graders the settings name, and
+    the modules the course's nbgrader_config.py and hidden checks import or name."""
+    roots = {ENTRY_MODULE}
+    for spec in (settings.get("module_grader"), settings.get("inline_grader")):
+        roots |= _named_modules(spec or "")
+    texts = [Path(course.config_file)] if course.config_file else []
+    hidden = course.root / "grading" / "hidden"
+    if hidden.is_dir():
+        texts += sorted(p for p in hidden.iterdir() if p.suffix in (".py", ".ini", ".toml"))
+    for path in texts:
+        roots |= _named_modules(path.read_text())
+        if path.suffix == ".py":
+            roots |= _imports(path)
+    return roots
+
+
+def tooling_files(modules):
+    """(path in the zip, file) of the tooling: the install files, the modules, and the files
+    and folders next to a module that it names as a string ("kernel_launch.py", copied into
+    each kernel's jail; "gradescope_setup.sh"; "templates", the feedback page's), except
+    the release's templates (the students' files: the release build reads them, grading
+    never does)."""
+    files = [(f"course/{rel}", TOOLING_ROOT / rel) for rel in TOOLING_FILES]
+    chosen = set()
+    for name in sorted(modules):
+        path = _module_path(name)
+        chosen.add(path)
+        text = path.read_text()
+        for sibling in sorted(path.parent.iterdir()):
+            named = re.search(r"[\"']" + re.escape(sibling.name) + r"[\"']", text)
+            rel = sibling.relative_to(TOOLING_ROOT).as_posix()
+            if not named or sibling.name in SKIP_PARTS or rel in NOT_GRADING:
+                continue
+            if sibling.is_file():
+                chosen.add(sibling)
+            elif not (sibling / "__init__.py").exists():   # a data folder, not a package
+                chosen |= {f for f in sibling.rglob("*")
+                           if f.is_file() and not SKIP_PARTS & set(f.parts)}
+    files += [(f"course/{p.relative_to(TOOLING_ROOT).as_posix()}", p) for p in sorted(chosen)]
+    return files
+
+
+def course_files(course, settings=None):
+    """(path in the zip, file on disk) of course/: master notebooks, config, the tooling that
+    grading runs, the master package and the hidden checks."""
     files = []
     for nb in sorted(course.source_dir.glob("*.ipynb")):
         files.append((f"course/source/{course.assignment}/{nb.name}", nb))
     if course.config_file:
         files.append(("course/nbgrader_config.py", Path(course.config_file)))
-    for root, rel in [(TOOLING_ROOT, r) for r in TOOLING_PATHS] + [
-            (course.root, r) for r in COURSE_PATHS]:
-        path = root / rel
+    files += tooling_files(tooling_modules(grading_roots(course, settings or {})))
+    for rel in COURSE_PATHS:
+        path = course.root / rel
         if path.is_file():
             files.append((f"course/{rel}", path))
         for folder, dirs, names in os.walk(path, followlinks=False):
@@ -84,7 +197,7 @@ def course_files(course):
                 if name.endswith(".pyc") or (name.endswith(".npy") and "saved" in folder):
                     continue
                 full = Path(folder) / name
-                files.append((f"course/{full.relative_to(root)}", full))
+                files.append((f"course/{full.relative_to(course.root)}", full))
     return files
 
 
@@ -103,7 +216,7 @@ def build_zip(course, out, settings=None):
             z.writestr(info, text)
         z.writestr(SETTINGS_FILE, json.dumps(settings, indent=2) + "\n")
         seen = set()
-        for arcname, path in course_files(course):
+        for arcname, path in course_files(course, settings):
             if arcname not in seen:
                 seen.add(arcname)
                 z.write(path, arcname)
@@ -215,3 +328,18 @@ def add_parser(subparsers):
                    help="run: where results.json goes")
     p.set_defaults(func=run)
     return p
+
+
+def main(argv=None):
+    """`python -m coursekit.autograde.gradescope ACTION ...`: what run_autograder and setup.sh
+    call (the zip's coursekit holds only what grading imports, not every verb of `coursekit`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m coursekit.autograde.gradescope")
+    add_parser(parser.add_subparsers(dest="verb", required=True))
+    args = parser.parse_args(["gradescope", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

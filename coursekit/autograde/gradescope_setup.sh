@@ -180,8 +180,8 @@ fi
 
 # --- 4. The gradebook ------------------------------------------------------------------------
 say "4/5 gradebook: recording the graded cells of the master notebooks"
-(cd "$SRC" && "$VENV/bin/python" -m coursekit gradescope prepare --root "$SRC") || fail \
-    "coursekit gradescope prepare could not build the gradebook (its message is above)" \
+(cd "$SRC" && "$VENV/bin/python" -m coursekit.autograde.gradescope prepare --root "$SRC") \
+    || fail "coursekit gradescope prepare could not build the gradebook (its message is above)" \
     "rebuild the zip with 'make gradescope' in a checkout whose 'make test' passes, and
     upload it again"
 

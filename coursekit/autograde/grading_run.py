@@ -239,3 +239,68 @@ def check_student_id(student, where=""):
         raise StudentIdError(f"coursekit autograde: unusable student id {student!r}{origin}: "
                              f"{problem}; {STUDENT_ID_RULE}")
     return student
+
+
+# --- The CIFAR-10 of a grading run ---------------------------------------------------------
+# One variable names it for every way of grading (make autograde, autograde-one, coursekit
+# autograde, the notebooks, the saved models, grade-module); `make autograde GRADING_DATA=...`
+# is an alias the Makefile turns into it.
+DATA_ENV = "CS231N_CIFAR10_DIR"
+# What a complete cifar-10-batches-py folder holds (the python version of CIFAR-10).
+CIFAR10_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
+                 "data_batch_5", "test_batch")
+
+
+class GradingDataError(ValueError):
+    """No usable CIFAR-10 for a grading run (the message names the variable, the path tried and
+    what to do)."""
+
+
+def default_data_dir(root, package="cs231n"):
+    """Where get_datasets.sh puts CIFAR-10 in a course: <package>/datasets/cifar-10-batches-py."""
+    return Path(root) / package / "datasets" / "cifar-10-batches-py"
+
+
+def data_problem(folder):
+    """Why `folder` is not a complete cifar-10-batches-py folder, or "" when it is one."""
+    folder = Path(folder)
+    if not folder.exists():
+        return "does not exist"
+    if not folder.is_dir():
+        return "is not a folder"
+    missing = [name for name in CIFAR10_FILES if not (folder / name).is_file()]
+    if missing:
+        return ("is not a complete cifar-10-batches-py folder (missing: " + ", ".join(missing)
+                + ")")
+    return ""
+
+
+def find_grading_data(course, environ=None):
+    """The CIFAR-10 folder a grading run of `course` reads, as a resolved Path.
+
+    $CS231N_CIFAR10_DIR when set (it must hold a complete cifar-10-batches-py), else the
+    course's own <package>/datasets/cifar-10-batches-py, where cs231n/datasets/get_datasets.sh
+    downloads it. A folder without course.toml (a test course) needs no data: None when neither
+    is there. Otherwise GradingDataError, one message saying what to do."""
+    environ = os.environ if environ is None else environ
+    given = environ.get(DATA_ENV, "")
+    package = course.manifest.package if course.manifest is not None else "cs231n"
+    default = default_data_dir(course.root, package)
+    how = (f"download it with `bash {package}/datasets/get_datasets.sh` (from the course "
+           f"folder {course.root}; it unpacks into {default}), or set {DATA_ENV} to the full "
+           "path of an unpacked cifar-10-batches-py folder (`make autograde "
+           f"{DATA_ENV}=/path/to/cifar-10-batches-py`)")
+    if given:
+        problem = data_problem(given)
+        if problem:
+            raise GradingDataError(f"coursekit autograde: no CIFAR-10 to grade with: {DATA_ENV}="
+                                   f"{given} {problem}; {how}")
+        return Path(given).resolve()
+    problem = data_problem(default)
+    if not problem:
+        return default.resolve()
+    if course.manifest is None:
+        return None
+    raise GradingDataError(f"coursekit autograde: no CIFAR-10 to grade with: {DATA_ENV} is not "
+                           f"set and {default} {problem}; grading runs the notebooks and scores "
+                           f"the saved models on it: {how}")

@@ -5,9 +5,12 @@ calls `GradingRun.module_grader` (coursekit.grader.grade_submission unless a tes
 on the collected submission and turns each CheckResult of its GradeResult into a graded Item,
 grouped by the function (or model) it checks, so grades.csv gets one column per function and
 one per model. A model the checks hold for review keeps what its release would earn in
-`Item.review` (reviews.py).
+`Item.review` (reviews.py). `prepare_shared_data` computes, once per batch, the data every
+student's checks share.
 """
+import time
 import traceback
+from pathlib import Path
 
 from coursekit.autograde import reviews
 from coursekit.autograde.result import MODEL, MODULE, Item
@@ -46,3 +49,40 @@ def run_module_checks(course, submission_dir, cifar_dir=None):
     # The grader's notes describe its run (sandbox kind, restarts): kept for the instructor
     # in the JSON, not shown to students as notices.
     return [check_item(c) for c in grade.checks], [], list(grade.notes)
+
+
+def prepare_shared_data(course, log=print):
+    """Compute, once, what the module checks of every student share, before a batch's workers
+    start (batch.grade_all calls it in its main process).
+
+    The saved models on features (grading/hidden/models.toml, preprocessing "features") are
+    scored on the HOG and colour-histogram features of the CIFAR-10 validation and test images,
+    normalised by the training images' (coursekit/grader/models.py). Computing them takes
+    minutes on the whole CIFAR-10; the grader caches them in .cache/grader/, but workers that
+    start together all miss the cache and compute them side by side. Computed here first, every
+    worker reads the cache. The images themselves are loaded by each student's checks (a few
+    seconds). Returns True when it computed them, False when there was nothing to do (no module
+    grader, no CIFAR-10, no features model, or the cache already there)."""
+    cifar_dir = course.kernel_env.get("CS231N_CIFAR10_DIR")
+    if course.module_grader is None or not cifar_dir or \
+            not (Path(cifar_dir) / "test_batch").is_file():
+        return False
+    from coursekit.grader.models import CifarImages, load_models
+
+    if not any(spec.get("preprocessing") == "features" for spec in load_models().values()):
+        return False
+    images = CifarImages(cifar_dir)
+    cache = images.features_cache()
+    if cache.exists():
+        return False
+    log(f"coursekit autograde: computing the features of the CIFAR-10 validation and test "
+        f"images once for every student (cached in {cache.parent})")
+    start = time.monotonic()
+    try:
+        images.features()
+    except Exception as exc:  # the students' own checks meet it again and report it there
+        log(f"coursekit autograde: the features could not be computed ({type(exc).__name__}: "
+            f"{exc}); each student's saved-model checks will try again")
+        return False
+    log(f"coursekit autograde: features ready ({time.monotonic() - start:.0f} s)")
+    return True

@@ -129,15 +129,20 @@ class CifarImages:
                 self._inputs[key] = self.features()[split]
         return self._inputs[key]
 
-    def features(self):
-        """{"val": features, "test": features}, normalised by the training features."""
+    def features_cache(self):
+        """The file `features` caches its result in (named by the data and the features code)."""
         features = master_module("features")
         digest = hashlib.sha256(b"val+test")  # a cache of the test features alone is not read
         for name in ("test_batch", "data_batch_1", "data_batch_5"):
             st = (self.root / name).stat()
             digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
         digest.update(Path(features.__file__).read_bytes())
-        cache = CACHE_DIR / f"features-{digest.hexdigest()[:16]}.npz"
+        return CACHE_DIR / f"features-{digest.hexdigest()[:16]}.npz"
+
+    def features(self):
+        """{"val": features, "test": features}, normalised by the training features."""
+        features = master_module("features")
+        cache = self.features_cache()
         if cache.exists():
             with np.load(cache, allow_pickle=False) as stored:
                 self.raw()  # sets `full`; the images are needed for the raw models anyway

@@ -1,7 +1,12 @@
 """The repository's nbgrader_config.py has the settings grading depends on."""
 import os
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
+
+import pytest
 
 from coursekit.autograde.grading_run import GradingRun, load_nbgrader_config
 from coursekit.course import current
@@ -88,3 +93,65 @@ def test_a_course_grades_the_notebooks_of_its_manifest_in_its_order(tmp_path):
     assert GradingRun().notebooks == tuple(n["name"] for n in manifest["notebooks"])
     assert len(GradingRun().notebooks) == 5
     assert set(GradingRun().given_files) == set(manifest["assignment"]["given_files"])
+
+
+def nbgrader_command(args, tmp_path):
+    """`nbgrader ARGS` run in the repository root as an instructor would, without an activated
+    virtualenv (PATH without .venv/bin), into a throw-away gradebook; (exit code, output)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = "/usr/bin:/bin"
+    env["NBGRADER_DB_URL"] = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    proc = subprocess.run([str(nbgrader), *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_every_option_of_the_config_is_one_nbgrader_knows():
+    """nbgrader 0.9 warns about an unknown option on every app start (formgrader: on every
+    request); each option set must be a configurable trait of its class."""
+    import nbconvert
+    import nbgrader.converters
+    import nbgrader.coursedir
+    import nbgrader.exchange.default
+    import nbgrader.preprocessors
+
+    modules = (nbgrader.coursedir, nbgrader.converters, nbgrader.preprocessors,
+               nbgrader.exchange.default, nbconvert)
+    for section, options in config().items():
+        owner = next((getattr(m, section) for m in modules if hasattr(m, section)), None)
+        assert owner is not None, f"nbgrader_config.py configures {section}, no class of nbgrader"
+        known = owner.class_traits(config=True)
+        for option in options:
+            assert option in known, f"{section}.{option} is not an option nbgrader knows"
+
+
+def test_nbgraders_own_apps_load_the_config_without_warnings(tmp_path):
+    code, out = nbgrader_command(["db", "assignment", "list"], tmp_path)
+    assert code == 0, out
+    assert "not recognized" not in out and "WARNING" not in out, out
+    # The exchange (unused here) is a writable folder: no "Unwritable directory" on `list`,
+    # which formgrader runs for its assignment page.
+    code, out = nbgrader_command(["list"], tmp_path)
+    assert code == 0 and "Unwritable" not in out and "CRITICAL" not in out, out
+
+
+@pytest.mark.slow
+def test_formgrader_lists_the_assignment_grading_put_in_the_gradebook(tmp_path, monkeypatch):
+    """Without db_assignments, the assignment reaches the gradebook through grading's first
+    step (pipeline.prepare); formgrader's API (NbGraderAPI, what its pages call) then lists it
+    with its points."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from coursekit.autograde import pipeline
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    monkeypatch.setenv("NBGRADER_DB_URL", url)
+    course = GradingRun(output_root=tmp_path / "out")
+    pipeline.prepare(course)
+    cfg = config()
+    coursedir = CourseDirectory(config=cfg)
+    assignments = NbGraderAPI(coursedir=coursedir, config=cfg).get_assignments()
+    assert [a["name"] for a in assignments] == [course.assignment]
+    assert assignments[0]["max_score"] > 0
