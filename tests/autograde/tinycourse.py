@@ -112,7 +112,6 @@ c = get_config()  # noqa: F821
 HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "tiny"
-c.CourseDirectory.db_assignments = [dict(name="assignment1")]
 c.Execute.timeout = {timeout}
 c.Execute.kernel_name = "python3"
 c.IgnorePattern.pattern = r"\w*Warning:|warnings\.warn"
@@ -146,7 +145,6 @@ def build_course(root, timeout=10):
     cfg = Config()
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.course_id = "tiny"
-    cfg.CourseDirectory.db_assignments = [dict(name="assignment1")]
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = "assignment1"
     app = GenerateAssignment(coursedir=coursedir, config=cfg)
