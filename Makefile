@@ -105,7 +105,7 @@ grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the 
 gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-autograder.zip)
 	$(VENV)/bin/coursekit gradescope build --out dist/gradescope-autograder.zip
 
-test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batch, Gradescope run)
+test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batch, Gradescope run, feedback pages in Chromium)
 	$(PY) -m pytest tests/autograde -m slow -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # Starts its own throw-away PostgreSQL server (initdb, pg_ctl: apt-get install postgresql).
