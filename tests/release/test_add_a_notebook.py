@@ -20,6 +20,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from coursekit.course import Course, current
 from coursekit.release.build import build_release
+from coursekit.synthetic import write_synthetic_cifar10
 
 # One worker copies and releases the course once for the three tests (--dist loadgroup).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sixth_notebook")]
@@ -81,8 +82,9 @@ def _solve(notebook_path):
     nbformat.write(nb, notebook_path)
 
 
-def _run(cmd, cwd, **kw):
+def _run(cmd, cwd, extra_env=None, **kw):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
+    env.update(extra_env or {})
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
                           **kw)
 
@@ -123,8 +125,11 @@ def test_autograde_grades_it(course_copy, released, tmp_path):
     shutil.copytree(released, submission)
     _solve(submission / "extra.ipynb")
     out = tmp_path / "out"
+    # Grading refuses to start without CIFAR-10: a small synthetic one in the official format.
+    data = write_synthetic_cifar10(tmp_path / "data", num_train=200, num_test=50)
     graded = _run([str(COURSEKIT), "--course", str(course_copy), "autograde", str(submission),
-                   "--student", "alice", "--output-root", str(out), "-q"], tmp_path)
+                   "--student", "alice", "--output-root", str(out), "-q"], tmp_path,
+                  extra_env={"CS231N_CIFAR10_DIR": str(data)})
     assert graded.returncode == 0, graded.stdout + graded.stderr
     result = json.loads((out / "autograded" / "alice" / "assignment1.json").read_text())
     text = json.dumps(result)
