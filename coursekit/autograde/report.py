@@ -247,7 +247,8 @@ def write_summary(course, results):
         lines.append("")
     if any(waiting):
         lines += [f"Students with answers still to be graded by hand: "
-                  f"{sum(1 for w in waiting if w)} ({_num(sum(waiting))} points in all); the "
+                  f"{sum(1 for w in waiting if w)} ({_num(sum(waiting))} "
+                  f"{'point' if sum(waiting) == 1 else 'points'} in all); the "
                   "totals count them 0 until they are graded in formgrader (then make grades).",
                   ""]
     lines += ["| item | max | mean of graded | full marks | to be graded |",

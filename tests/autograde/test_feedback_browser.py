@@ -176,4 +176,72 @@ def test_screenshots_of_a_feedback_page_and_the_summary(graded, tmp_path):
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, shot
     summary = course.summary_md.read_text()
-    assert "still to be graded by hand: 1 (1 points in all)" in summary
+    assert "still to be graded by hand: 1 (1 point in all)" in summary
+
+
+# --- every number agrees: grades.csv, summary.md and every feedback page ----------------------
+
+def _number(text):
+    return float(text) if text not in ("", "to be graded") else None
+
+
+def _index_rows(html_text):
+    """(item, score or None when to be graded, max) of an index page's table."""
+    rows = re.findall(r"<tr[^>]*><td>([^<]+)</td><td>([^<]*)</td><td>([^<]*)</td>", html_text)
+    return [(name, _number(score), float(top)) for name, score, top in rows]
+
+
+def _score_line(html_text):
+    """(score, max, points to be graded) from a page's 'Score: a / b (n ... to be graded ...)'."""
+    text, _ = visible(html_text)
+    found = re.search(r"Score: ([\d.]+) / ([\d.]+)(?: \(([\d.]+) points? [^)]*to be graded)?",
+                      text)
+    assert found, text[:300]
+    return float(found[1]), float(found[2]), float(found[3] or 0)
+
+
+def test_grades_csv_summary_and_every_page_agree_on_every_number(graded):
+    course, _ = graded
+    maxima, by_student = report.read_grades_csv(course.grades_csv)
+    assert course.grades_csv.read_text().splitlines()[1].startswith("(max points),")
+    rows = list(by_student.values())
+    items = [h for h in maxima if ":" in h]
+    summary = course.summary_md.read_text()
+    for student in ("ann", "bob"):
+        row = by_student[student]
+        pending = [i for i in items if row[i] == ""]
+        assert pending == (["adder:iq1_answer"] if student == "ann" else []), pending
+        # grades.csv with itself: the total is the sum of the scored items, the max the maxima.
+        assert float(row["total"]) == sum(float(row[i]) for i in items if row[i] != "")
+        assert float(row["max_total"]) == sum(float(maxima[i]) for i in items)
+        assert float(row["manual_pending"]) == sum(float(maxima[i]) for i in pending)
+        # The index: the same total, max and pending points, and the same score per item.
+        index = page(course, student, "index.html").read_text()
+        assert _score_line(index) == (float(row["total"]), float(row["max_total"]),
+                                      float(row["manual_pending"]))
+        index_rows = _index_rows(index)
+        assert sum(s for _, s, _ in index_rows if s is not None) == float(row["total"])
+        assert sum(m for _, _, m in index_rows) == float(row["max_total"])
+        for name, score, top in index_rows:
+            if name in items:
+                assert (score, top) == (_number(row[name]), float(maxima[name])), name
+        # Each notebook page: the items of that notebook in grades.csv, no more, no less.
+        for notebook in ("adder", "ops"):
+            columns = [i for i in items if i.startswith(f"{notebook}:")]
+            expected = (sum(float(row[i]) for i in columns if row[i] != ""),
+                        sum(float(maxima[i]) for i in columns),
+                        sum(float(maxima[i]) for i in columns if row[i] == ""))
+            assert _score_line(page(course, student, f"{notebook}.html").read_text()) == \
+                expected, (student, notebook)
+    # summary.md: the mean total, and per item its max, the mean of the graded, the pending share.
+    totals = [float(r["total"]) for r in rows]
+    assert f"Mean {sum(totals) / len(totals):.2f}" in summary
+    for item in items:
+        graded_scores = [float(r[item]) for r in rows if r[item] != ""]
+        share = round(100 * sum(r[item] == "" for r in rows) / len(rows))
+        line = next(li for li in summary.splitlines() if li.startswith(f"| {item} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert float(cells[1]) == float(maxima[item]), line
+        assert float(cells[2]) == pytest.approx(sum(graded_scores) / len(graded_scores),
+                                                abs=0.005), line
+        assert cells[4] == f"{share}%", line
