@@ -242,6 +242,10 @@ def judge(request):
             else:
                 number = failing_line(exc.__traceback__)
                 evalue = str(exc)[:2000]
+                missing = getattr(exc, "name", None) if isinstance(exc, NameError) else None
+                if missing:
+                    evalue += (f" (your notebook did not compute {missing}: the cell that "
+                               "defines it did not run or stopped with an error)")
                 text = lines[number - 1].strip() if number else ""
                 outputs.append(error_output(ename, evalue, [
                     f"Cell In[ ], line {number}", f"    {text}", f"{ename}: {evalue}"]))

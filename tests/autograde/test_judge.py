@@ -171,6 +171,9 @@ def test_a_missing_variable_is_a_name_error(judge_process):
     outputs = verdict(judge_process, "assert dists.shape == (2, 3)",
                       json.dumps({"dists": {"missing": True}}))
     assert outputs[0]["ename"] == "NameError" and "dists" in outputs[0]["evalue"]
+    # The feedback says why: a cell that defines it did not run or failed.
+    assert "your notebook did not compute dists: the cell that defines it did not run" in \
+        outputs[0]["evalue"]
 
 
 @pytest.mark.parametrize("node", [

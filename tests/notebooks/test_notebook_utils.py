@@ -158,3 +158,25 @@ def test_sparse_grad_errors_tell_a_right_gradient_from_a_wrong_one():
     assert notebook_utils.sparse_grad_errors(f, x, right).max() < 1e-7
     assert notebook_utils.sparse_grad_errors(f, x, 2 * x).max() > 1e-2
     assert np.array_equal(x, np.random.default_rng(0).normal(size=(4, 3)))  # x restored
+
+
+def test_a_name_error_in_a_notebook_says_an_earlier_cell_has_not_run(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        before = shell.run_cell("print(dists_one)")
+        assert "earlier cell" not in str(before.error_in_exec)   # IPython's own message
+        notebook_utils.explain_name_errors()
+        after = shell.run_cell("print(dists_one)")
+        assert isinstance(after.error_in_exec, NameError)
+        message = str(after.error_in_exec)
+        assert message.startswith("name 'dists_one' is not defined. If dists_one comes from "
+                                  "an earlier cell, that cell has not run"), message
+        assert "fix it and run it" in capsys.readouterr().out         # the traceback shows it
+        other = shell.run_cell("1 / 0")                              # other errors unchanged
+        assert str(other.error_in_exec) == "division by zero"
+        assert shell.run_cell("ok = 2").success
+    finally:
+        shell.set_custom_exc((), None)
+        InteractiveShell.clear_instance()

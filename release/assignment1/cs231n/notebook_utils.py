@@ -79,9 +79,34 @@ def run_settings(notebook):
                          f"expected one of {sorted(_SIZES)}")
     grading = grading_mode()
     settings = _sizes(notebook, grading)
+    explain_name_errors()
     if grading:
         print("Grading mode: this run uses a small subset of CIFAR-10 and short searches.")
     return SimpleNamespace(grading=grading, **settings)
+
+
+NAME_ERROR_HINT = ("If {name} comes from an earlier cell, that cell has not run or stopped "
+                   "with an error: fix it and run it (and the cells between), then this one")
+
+
+def _hint_name_error(shell, etype, value, tb, tb_offset=None):
+    """IPython handler of NameError: the usual traceback, with what to do in its message."""
+    name = getattr(value, "name", None)
+    if name and value.args and isinstance(value.args[0], str) \
+            and NAME_ERROR_HINT.format(name=name) not in value.args[0]:
+        value.args = (f"{value.args[0]}. {NAME_ERROR_HINT.format(name=name)}",)
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def explain_name_errors():
+    """In a notebook, a NameError also says what to do (a cell above has not run or failed).
+
+    A student who goes on past a failing cell meets names that cell would have defined; the
+    plain "name 'x' is not defined" does not say so. Outside IPython this does nothing.
+    """
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((NameError,), _hint_name_error)
 
 
 # Where Colab mounts Google Drive, and the folder of the student's files in it.
