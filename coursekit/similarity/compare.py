@@ -1,0 +1,233 @@
+"""Fingerprints of every unit and the score of every pair of sources on it.
+
+Fingerprints are copydetect's (`CodeFingerprint`): the text is tokenised by pygments, with
+whitespace and comments dropped, every identifier abstracted to one letter (V, F, O) and every
+string to S, then the hashes of its k-grams are winnowed (the MOSS algorithm: of each window of
+`window` consecutive hashes the smallest is kept). So whitespace, comments, renamed variables
+and reordered functions change nothing; and since every unit is compared on its own, neither
+does the order of the functions in a file.
+
+Two kinds of fingerprint are left out before anything is compared:
+
+- boilerplate: every fingerprint of the release (the student modules with their stubs and given
+  code, every code cell of the release notebooks), so starter code never counts;
+- common: a fingerprint that more than `common_fraction` of the submissions writing the unit
+  hold (and at least 3 of them). What most of the class writes alike is the one natural way to
+  write it (`np.maximum(0, x)`), not evidence of copying (MOSS's `-m` option).
+
+Scores, for a unit held by two sources A and B, with `n_A`, `n_B` their fingerprints left:
+
+    similarity = shared / min(n_A, n_B)
+    weight     = min(1, min(n_A, n_B) / min_fingerprints)
+    score      = similarity * weight
+
+`min` makes a copy with code added around it still count as a copy. The weight is the short
+function rule: a function whose correct solution is short (`relu_forward`: a line or two, no
+more than a few fingerprints) is nearly the same for everyone who gets it right, so matching it
+is weak evidence; its score is scaled down by how far it falls short of `min_fingerprints`
+(a copied 40-line function keeps its full score). A unit is flagged at `score >= threshold`; a
+pair of sources is reported when one of its units is flagged, ranked by its evidence: the sum
+of the scores of its flagged units.
+"""
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FILE_NAME = "unit.py"  # what copydetect is told the text is: pygments' Python lexer
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The knobs of the comparison (course.toml's [similarity] table; docs/similarity.md)."""
+
+    threshold: float = 0.6
+    min_fingerprints: int = 12
+    common_fraction: float = 0.2
+    # k-gram length (copydetect's noise threshold) and winnowing window, in normalised tokens
+    # (characters of the filtered text): copydetect's defaults are 25 and 6; units are single
+    # functions, so k is a little shorter to see the copied lines of a short one.
+    k: int = 20
+    window: int = 6
+
+    def check(self):
+        """A ValueError naming the setting that is out of range, else self."""
+        problems = []
+        if not 0 < self.threshold <= 1:
+            problems.append(f"threshold {self.threshold} (between 0 and 1, e.g. 0.6)")
+        if self.min_fingerprints < 1:
+            problems.append(f"min_fingerprints {self.min_fingerprints} (at least 1)")
+        if not 0 < self.common_fraction <= 1:
+            problems.append(f"common_fraction {self.common_fraction} (between 0 and 1)")
+        if self.k < 2 or self.window < 1:
+            problems.append(f"k {self.k} / window {self.window} (k >= 2, window >= 1)")
+        if problems:
+            raise ValueError("similarity settings out of range: " + "; ".join(problems))
+        return self
+
+
+def code_fingerprint(text, settings):
+    """copydetect's CodeFingerprint of a Python text (no boilerplate removed yet)."""
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint(FILE_NAME, settings.k, settings.window, fp=io.StringIO(text),
+                           language="python")
+
+
+def hashes_of(text, settings):
+    return set(code_fingerprint(text, settings).hashes)
+
+
+def boilerplate_hashes(texts, settings):
+    found = set()
+    for text in texts:
+        found |= hashes_of(text, settings)
+    return found
+
+
+@dataclass
+class UnitMatch:
+    """Sources `a` and `b` on one unit: their best-matching texts and the score."""
+
+    unit: str
+    score: float
+    similarity: float
+    shared: int
+    counts: tuple  # fingerprints of a's and b's text, boilerplate and common left out
+    texts: tuple  # (index into a's texts, into b's)
+
+    @property
+    def weight(self):
+        return self.score / self.similarity if self.similarity else 0.0
+
+
+@dataclass
+class PairMatch:
+    a: str
+    b: str
+    units: dict = field(default_factory=dict)  # unit key -> UnitMatch
+
+    def flagged(self, threshold):
+        return sorted((m for m in self.units.values() if m.score >= threshold),
+                      key=lambda m: -m.score)
+
+    def evidence(self, threshold):
+        return sum(m.score for m in self.flagged(threshold))
+
+
+@dataclass
+class Comparison:
+    """Everything the report needs: the settings, the per-unit hashes left out, the pairs."""
+
+    settings: Settings
+    sources: list
+    pairs: dict  # (a, b) -> PairMatch
+    left_out: dict  # unit key -> set of hashes (boilerplate and common)
+
+    def reported(self):
+        """Pairs with a flagged unit, best evidence first."""
+        t = self.settings.threshold
+        found = [p for p in self.pairs.values() if p.flagged(t)]
+        return sorted(found, key=lambda p: (-p.evidence(t), -len(p.flagged(t)), p.a, p.b))
+
+
+def _unit_docs(sources, key, settings, boilerplate):
+    """[(source index, text index, hash set)] of one unit over all sources."""
+    docs = []
+    for s, source in enumerate(sources):
+        for t, text in enumerate(source.texts.get(key, ())):
+            hashes = hashes_of(text, settings) - boilerplate
+            if hashes:
+                docs.append((s, t, hashes))
+    return docs
+
+
+def common_hashes(docs, sources, settings):
+    """The hashes that more than `common_fraction` of the submissions writing the unit hold
+    (and at least 3 of them); references do not count."""
+    holders = {}
+    for s, _, hashes in docs:
+        if not sources[s].reference:
+            for h in hashes:
+                holders.setdefault(h, set()).add(s)
+    writers = {s for s, _, _ in docs if not sources[s].reference}
+    limit = max(2, settings.common_fraction * len(writers))
+    return {h for h, who in holders.items() if len(who) > limit}
+
+
+def compare_unit(key, docs, sources, settings, floor):
+    """{(a, b): UnitMatch} of the pairs of sources scoring at least `floor` on unit `key`."""
+    from scipy import sparse
+
+    columns = {}
+    rows, cols = [], []
+    for i, (_, _, hashes) in enumerate(docs):
+        for h in hashes:
+            rows.append(i)
+            cols.append(columns.setdefault(h, len(columns)))
+    if not rows:
+        return {}
+    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
+                               shape=(len(docs), len(columns)))
+    counts = np.asarray(matrix.sum(axis=1)).ravel()
+    shared = sparse.triu(matrix @ matrix.T, k=1).tocoo()
+    smaller = np.minimum(counts[shared.row], counts[shared.col])
+    similarity = shared.data / smaller
+    score = similarity * np.minimum(1.0, smaller / settings.min_fingerprints)
+    found = {}
+    for i, j, n, sim, sc in zip(shared.row, shared.col, shared.data, similarity, score,
+                                strict=True):
+        (sa, ta, _), (sb, tb, _) = docs[i], docs[j]
+        if sc < floor or sa == sb or (sources[sa].reference and sources[sb].reference):
+            continue
+        if sources[sa].name > sources[sb].name:
+            sa, ta, sb, tb, i, j = sb, tb, sa, ta, j, i
+        pair = (sources[sa].name, sources[sb].name)
+        if pair in found and found[pair].score >= sc:
+            continue
+        found[pair] = UnitMatch(key, float(sc), float(sim), int(n),
+                                (int(counts[i]), int(counts[j])), (ta, tb))
+    return found
+
+
+def compare(sources, assignment, settings, progress=None):
+    """The Comparison of all sources (units.Source) on every unit of the assignment."""
+    settings.check()
+    boilerplate = boilerplate_hashes(assignment.boilerplate, settings)
+    # Units are listed below the threshold too (down to half of it) on a reported pair's page.
+    floor = settings.threshold / 2
+    pairs, left_out = {}, {}
+    for unit in assignment.units:
+        docs = _unit_docs(sources, unit.key, settings, boilerplate)
+        common = common_hashes(docs, sources, settings)
+        left_out[unit.key] = boilerplate | common
+        docs = [(s, t, hashes - common) for s, t, hashes in docs if hashes - common]
+        for pair, match in compare_unit(unit.key, docs, sources, settings, floor).items():
+            pairs.setdefault(pair, PairMatch(*pair)).units[unit.key] = match
+        if progress:
+            progress(unit)
+    return Comparison(settings, sources, pairs, left_out)
+
+
+def highlighted(text_a, text_b, left_out, settings):
+    """The two texts as HTML with the matched fingerprint regions in <mark>, copydetect's
+    compare_files and highlight_overlap on the fingerprints left after `left_out`."""
+    from copydetect import compare_files
+    from copydetect.utils import highlight_overlap
+    from markupsafe import escape
+
+    prints = []
+    for text in (text_a, text_b):
+        fp = code_fingerprint(text, settings)
+        fp.hashes = set(fp.hashes) - left_out
+        fp.hash_idx = {h: i for h, i in fp.hash_idx.items() if h in fp.hashes}
+        prints.append(fp)
+    _, _, slices = compare_files(*prints)
+    out = []
+    for text, cut in zip((text_a, text_b), slices, strict=True):
+        if len(cut) == 0 or cut.shape[-1] == 0:
+            out.append(str(escape(text)))
+            continue
+        marked, _ = highlight_overlap(text, cut, "<mark>", "</mark>", escape_html=True)
+        out.append(marked)
+    return out
