@@ -19,9 +19,10 @@ def verb_modules():
     from coursekit.notebooks import command as notebooks_command
     from coursekit.release import command as release_command
     from coursekit.release import leakcheck
+    from coursekit.similarity import command as similarity_command
 
     return [notebooks_command, release_command, leakcheck, autograde_command, gradescope, ci,
-            grader_command]
+            grader_command, similarity_command]
 
 
 def build_parser():

@@ -257,6 +257,7 @@ def write_summary(course, results):
               f"{'-' if s.mean is None else f'{s.mean:.2f}'} | {s.full_marks:.0%} | "
               f"{s.pending:.0%} |" for s in stats]
     lines += reviews.summary_lines(results)
+    lines += similarity_lines(course.autograded_dir)
     out_md = course.summary_md
     atomic_write_text(out_md, "\n".join(lines) + "\n")
 
@@ -291,6 +292,29 @@ def write_summary(course, results):
     plt.close(fig)
     tmp.replace(out_png)
     return out_md, out_png
+
+
+# The similarity report (coursekit similarity), for instructors: summary.md links it.
+SIMILARITY_INDEX = "similarity/index.html"
+
+
+def similarity_lines(autograded_dir):
+    """The summary's link to the similarity report, when there is one."""
+    if not (Path(autograded_dir) / SIMILARITY_INDEX).is_file():
+        return []
+    return ["", f"Similarity report (instructors only; evidence to review, not a verdict): "
+            f"[{SIMILARITY_INDEX}]({SIMILARITY_INDEX})"]
+
+
+def link_similarity(summary_md):
+    """Add the link to an existing summary.md that lacks it (after `coursekit similarity`)."""
+    summary_md = Path(summary_md)
+    if not summary_md.is_file():
+        return
+    text = summary_md.read_text(encoding="utf-8")
+    lines = similarity_lines(summary_md.parent)
+    if lines and SIMILARITY_INDEX not in text:
+        atomic_write_text(summary_md, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
 
 
 def _md(text):
