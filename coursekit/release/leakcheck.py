@@ -11,6 +11,8 @@ What counts as secret (collected from the master side):
 - reference-file: a release file that equals a file under tests/ or grading/, a data file
   (.npy, .npz, .pkl, ...), or a number of 7+ significant digits stored under grading/hidden/
   (the hidden checks' reference values) appearing in the release text;
+- instructor-report: a `similarity/` folder (coursekit similarity's report and the instructors'
+  reference solutions) anywhere in the release;
 - tests-content: a `tests` folder, a `test_*.py` or `conftest.py` in the release, or a release
   file that repeats distinctive lines of one file of grading/hidden/ (5 of them, and at least a
   tenth of that file's; lines that other test files or the master also have do not count).
@@ -307,6 +309,9 @@ def path_leaks(rel):
         yield Leak("tests-content", rel, "a test file or tests/ folder in the release")
     if rel.lower().endswith(DATA_EXTENSIONS):
         yield Leak("reference-file", rel, "a data file in the release")
+    if "similarity" in parts[:-1]:
+        yield Leak("instructor-report", rel, "the similarity report or its reference solutions "
+                   "(similarity/) in the release")
 
 
 def secret_line_leaks(rel, text, checked):
