@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release \
-	autograde autograde-one grades gradescope test-autograde references grade-module test-mutants \
+	autograde autograde-one grades similarity gradescope test-autograde references grade-module test-mutants \
 	validate notebooks-full test-notebooks test-postgres
 
 help: ## List the targets
@@ -101,6 +101,11 @@ autograde-one: $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=p
 
 grades: $(STAMP) ## After manual grading in formgrader: refresh grades.csv, the summary and the feedback (OUTPUT_ROOT=dir)
 	$(VENV)/bin/coursekit autograde --export --feedback $(GRADING_OUT) $(GRADING_WAIT)
+
+# Instructors only: autograded/similarity/index.html (docs/similarity.md). THRESHOLD overrides
+# course.toml's [similarity] threshold; known solutions go in similarity/reference/<name>/.
+similarity: $(STAMP) ## Compare the submissions' code with each other and with similarity/reference/ (THRESHOLD=0.6 SUBMITTED=dir OUTPUT_ROOT=dir)
+	$(VENV)/bin/coursekit similarity -j $(if $(filter-out 1,$(JOBS)),$(JOBS),2) $(if $(THRESHOLD),--threshold $(THRESHOLD)) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT)
 
 gradescope: $(STAMP) ## Build the Gradescope autograder zip (dist/gradescope-autograder.zip)
 	$(VENV)/bin/coursekit gradescope build --out dist/gradescope-autograder.zip

@@ -6,6 +6,7 @@ known solutions of similarity/reference/<name>/; write autograded/similarity/ind
 The settings come from course.toml's [similarity] table (compare.Settings names them), the
 command line's --threshold over it.
 """
+import os
 import sys
 import time
 import tomllib
@@ -49,7 +50,7 @@ def submissions(submitted, assignment):
     return found
 
 
-def run_similarity(course, submitted, reference, out_dir, settings, log=print):
+def run_similarity(course, submitted, reference, out_dir, settings, jobs=1, log=print):
     """Read, compare, write the report; returns (Comparison, index path)."""
     assignment = units.assignment_of(course)
     start = time.monotonic()
@@ -61,7 +62,7 @@ def run_similarity(course, submitted, reference, out_dir, settings, log=print):
             log(f"  read {i} of {len(found)} submissions")
     for name, folder in units.reference_folders(reference):
         sources.append(units.read_reference(name, folder, assignment))
-    comparison = compare.compare(sources, assignment, settings)
+    comparison = compare.compare(sources, assignment, settings, jobs)
     index = pages.write_report(comparison, assignment, out_dir, course.title)
     log(f"coursekit similarity: {len(found)} submissions and "
         f"{sum(s.reference for s in sources)} reference folders compared in "
@@ -89,7 +90,8 @@ def run(args):
     reference = Path(args.reference or course.root / REFERENCE_DIR)
     autograded = output_root / "autograded"
     try:
-        run_similarity(course, submitted, reference, autograded / "similarity", settings)
+        run_similarity(course, submitted, reference, autograded / "similarity", settings,
+                       args.jobs)
     except FileNotFoundError as err:
         print(f"coursekit similarity: {err}", file=sys.stderr)
         return 2
@@ -111,5 +113,8 @@ def add_parser(subparsers):
                    "(default: submitted/ of the output root)")
     p.add_argument("--reference", help="folder of known-solution folders, one per source "
                    f"(default: {REFERENCE_DIR}/ of the course)")
+    p.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes that fingerprint the submissions (default: 2, or 1 on a "
+                   "single core)")
     p.add_argument("--output-root", help="where autograded/ is (default: the course folder)")
     p.set_defaults(func=run)

@@ -131,12 +131,34 @@ class Comparison:
         return sorted(found, key=lambda p: (-p.evidence(t), -len(p.flagged(t)), p.a, p.b))
 
 
-def _unit_docs(sources, key, settings, boilerplate):
+def _source_hashes(texts, settings):
+    """{unit key: [hash set per text]} of one source's texts."""
+    return {key: [hashes_of(text, settings) for text in found] for key, found in texts.items()}
+
+
+def fingerprint_sources(sources, settings, jobs=1):
+    """[{unit key: [hash set per text]}] for each source, in `jobs` processes.
+
+    The workers are forked: they share the parent's string-hash secret, and copydetect's
+    fingerprints are Python's hash() of the k-grams, so a worker's hashes are the parent's
+    (a spawned process would hash differently)."""
+    if jobs <= 1 or len(sources) < 50:
+        return [_source_hashes(s.texts, settings) for s in sources]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(partial(_source_hashes, settings=settings),
+                             [s.texts for s in sources], chunksize=8))
+
+
+def _unit_docs(prints, key, boilerplate):
     """[(source index, text index, hash set)] of one unit over all sources."""
     docs = []
-    for s, source in enumerate(sources):
-        for t, text in enumerate(source.texts.get(key, ())):
-            hashes = hashes_of(text, settings) - boilerplate
+    for s, found in enumerate(prints):
+        for t, hashes in enumerate(found.get(key, ())):
+            hashes = hashes - boilerplate
             if hashes:
                 docs.append((s, t, hashes))
     return docs
@@ -190,22 +212,22 @@ def compare_unit(key, docs, sources, settings, floor):
     return found
 
 
-def compare(sources, assignment, settings, progress=None):
-    """The Comparison of all sources (units.Source) on every unit of the assignment."""
+def compare(sources, assignment, settings, jobs=1):
+    """The Comparison of all sources (units.Source) on every unit of the assignment
+    (fingerprinted in `jobs` processes)."""
     settings.check()
     boilerplate = boilerplate_hashes(assignment.boilerplate, settings)
+    prints = fingerprint_sources(sources, settings, jobs)
     # Units are listed below the threshold too (down to half of it) on a reported pair's page.
     floor = settings.threshold / 2
     pairs, left_out = {}, {}
     for unit in assignment.units:
-        docs = _unit_docs(sources, unit.key, settings, boilerplate)
+        docs = _unit_docs(prints, unit.key, boilerplate)
         common = common_hashes(docs, sources, settings)
         left_out[unit.key] = boilerplate | common
         docs = [(s, t, hashes - common) for s, t, hashes in docs if hashes - common]
         for pair, match in compare_unit(unit.key, docs, sources, settings, floor).items():
             pairs.setdefault(pair, PairMatch(*pair)).units[unit.key] = match
-        if progress:
-            progress(unit)
     return Comparison(settings, sources, pairs, left_out)
 
 

@@ -75,21 +75,40 @@ def reorder_functions(text):
     return "\n".join(lines[:first] + ["\n\n".join(reversed(blocks))] + lines[last:])
 
 
+def _statement_lines(text):
+    """(line numbers starting a statement of the function's body, line numbers of simple
+    one-line statements that are not the last of their block) of a function's text."""
+    tree = ast.parse(text)
+    starts, droppable = set(), set()
+    for node in ast.walk(tree):
+        for block in (getattr(node, name, None) for name in ("body", "orelse", "finalbody")):
+            if not isinstance(block, list) or isinstance(node, ast.Module):
+                continue
+            for stmt in block:
+                starts.add(stmt.lineno)
+                simple = isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Expr))
+                if simple and stmt.lineno == stmt.end_lineno and stmt is not block[-1]:
+                    droppable.add(stmt.lineno)  # never a block's last: none is left empty
+    return starts, droppable
+
+
 def vary(text, rng):
-    """A function's text with about a quarter of its body lines dropped, repeated or preceded by
-    a new line: the benchmark's stand-in for another student's version."""
-    lines = text.split("\n")
-    out = lines[:1]
-    for line in lines[1:]:
+    """A function's text with about a quarter of its statements dropped, repeated or preceded
+    by a new one: the benchmark's stand-in for another student's version."""
+    starts, droppable = _statement_lines(text)
+    out = []
+    for number, line in enumerate(text.split("\n"), 1):
         roll = rng.random()
-        body = line.strip()
-        indent = line[: len(line) - len(body)]
-        if roll < 0.08 and body and not body.endswith((":", ",", "(", "[")):
+        indent = line[: len(line) - len(line.lstrip())]
+        if roll < 0.08 and number in droppable:
             continue
-        if roll < 0.25 and body:
+        clause = line.lstrip().startswith(("elif", "else", "except", "finally"))
+        if roll < 0.25 and number in starts and not clause:
             out.append(f"{indent}tmp{rng.randrange(1000)} = {rng.choice('xyzw')} * "
                        f"{rng.randrange(2, 9)} + {rng.randrange(100)}")
         out.append(line)
+        if roll > 0.92 and number in droppable:
+            out.append(line)
     return "\n".join(out)
 
 
