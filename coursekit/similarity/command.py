@@ -51,8 +51,9 @@ def submissions(submitted, assignment):
 
 
 def run_similarity(course, submitted, reference, out_dir, settings, jobs=1, log=print):
-    """Read, compare, write the report; returns (Comparison, index path)."""
+    """Read, compare, write the report; returns (Comparison, index path, {phase: seconds})."""
     assignment = units.assignment_of(course)
+    seconds = {}
     start = time.monotonic()
     sources = []
     found = submissions(submitted, course.assignment)
@@ -62,13 +63,16 @@ def run_similarity(course, submitted, reference, out_dir, settings, jobs=1, log=
             log(f"  read {i} of {len(found)} submissions")
     for name, folder in units.reference_folders(reference):
         sources.append(units.read_reference(name, folder, assignment))
+    seconds["read"] = time.monotonic() - start
     comparison = compare.compare(sources, assignment, settings, jobs)
+    seconds["compare"] = time.monotonic() - start - seconds["read"]
     index = pages.write_report(comparison, assignment, out_dir, course.title)
+    seconds["report"] = time.monotonic() - start - seconds["read"] - seconds["compare"]
     log(f"coursekit similarity: {len(found)} submissions and "
         f"{sum(s.reference for s in sources)} reference folders compared in "
-        f"{time.monotonic() - start:.0f} s; {len(comparison.reported())} pairs reported in "
+        f"{sum(seconds.values()):.0f} s; {len(comparison.reported())} pairs reported in "
         f"{index} (instructors only)")
-    return comparison, index
+    return comparison, index, seconds
 
 
 def run(args):

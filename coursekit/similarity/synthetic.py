@@ -7,6 +7,7 @@ comments added), `reorder_functions` (the module's top-level functions in revers
 benchmark's class). `write_submission` lays a submission out as a student hands it in.
 """
 import ast
+import functools
 import io
 import json
 import random
@@ -75,6 +76,7 @@ def reorder_functions(text):
     return "\n".join(lines[:first] + ["\n\n".join(reversed(blocks))] + lines[last:])
 
 
+@functools.lru_cache(maxsize=256)  # the benchmark varies the same master texts 600 times
 def _statement_lines(text):
     """(line numbers starting a statement of the function's body, line numbers of simple
     one-line statements that are not the last of their block) of a function's text."""
@@ -157,10 +159,11 @@ def random_class(course, dest, students, seed=0):
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if cell["cell_type"] == "code" and meta.get("solution"):
                 source_cells[(nb, meta["grade_id"])] = "".join(cell["source"])
+    found_in = {file: functions_of(text) for file, text in masters.items()}
     for i in range(students):
         modules = {}
         for file, text in masters.items():
-            found = functions_of(text)
+            found = found_in[file]
             varied = text
             for name in found:
                 body = found[name]

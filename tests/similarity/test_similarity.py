@@ -39,7 +39,7 @@ def report(course, tmp_path_factory):
     root = tmp_path_factory.mktemp("planted")
     submitted, reference = planted.build_class(course, root)
     out = root / "autograded" / "similarity"
-    comparison, index = command.run_similarity(course, submitted, reference, out,
+    comparison, index, _ = command.run_similarity(course, submitted, reference, out,
                                                compare.Settings(), log=lambda *_: None)
     return SimpleNamespace(comparison=comparison, index=index, root=root)
 
