@@ -238,3 +238,15 @@ def test_the_release_refuses_the_report_and_feedback_never_links_it():
     for dirpath, _, filenames in os.walk(templates):
         for name in filenames:
             assert "similarity" not in Path(dirpath, name).read_text(encoding="utf-8")
+
+
+def test_the_benchmark_class_is_varied_python(course, assignment, tmp_path):
+    synthetic.random_class(course, tmp_path, 3, seed=1)
+    sources = [units.read_submission(p.name, p / course.assignment, assignment)
+               for p in sorted(tmp_path.iterdir())]
+    for source in sources:
+        assert not source.problems
+        assert set(source.texts) == {u.key for u in assignment.units}
+    varied = [u.key for u in assignment.units
+              if len({s.texts[u.key][0] for s in sources}) == len(sources)]
+    assert len(varied) > len(assignment.units) / 2  # most units differ between all three
