@@ -105,6 +105,8 @@ class Assignment:
     units: list
     notebooks: tuple  # file names, in question order
     boilerplate: list  # texts: the release's student modules and notebook code cells
+    # (notebook, grade_id or cell id) -> its cell unit: a cell is found by either name.
+    cell_names: dict = field(default_factory=dict)
 
     def by_key(self):
         return {u.key: u for u in self.units}
@@ -116,10 +118,10 @@ class Assignment:
         return [u for u in self.units if u.kind == "cell"]
 
     def cell_unit(self, notebook, ids):
-        """The unit of a cell of `notebook` answering to one of `ids`, or None."""
-        for u in self.cell_units():
-            if u.file == notebook and u.name in ids:
-                return u
+        """The unit of a cell of `notebook` (None: any notebook) answering to one of `ids`."""
+        for (file, name), unit in self.cell_names.items():
+            if name in ids and notebook in (None, file):
+                return unit
         return None
 
 
@@ -131,7 +133,7 @@ def assignment_of(course):
         raise FileNotFoundError(f"{release} not found: the similarity report takes the starter "
                                 "code from the release; build it with `coursekit release`")
     units = [Unit(file, name, "function") for name, file in course.student_functions.items()]
-    boilerplate = []
+    boilerplate, cell_names = [], {}
     for file in sorted(set(course.student_functions.values())):
         path = release / course.package / file
         if path.is_file():
@@ -147,8 +149,12 @@ def assignment_of(course):
             boilerplate.append(_cell_text(cell))
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if meta.get("solution") and meta.get("grade_id"):
-                units.append(Unit(notebook, meta["grade_id"], "cell"))
-    return Assignment(course.package, units, tuple(course.notebook_files), boilerplate)
+                unit = Unit(notebook, meta["grade_id"], "cell")
+                units.append(unit)
+                for name in _cell_ids(cell):
+                    cell_names[(notebook, name)] = unit
+    return Assignment(course.package, units, tuple(course.notebook_files), boilerplate,
+                      cell_names)
 
 
 def _read(copier, rel, what, max_bytes=None):
@@ -244,7 +250,7 @@ def read_reference(name, folder, assignment, limits=untrusted.LIMITS):
                 continue
             if what == "notebook":
                 for ids, text in code_cells(data):
-                    unit = next((u for u in assignment.cell_units() if u.name in ids), None)
+                    unit = assignment.cell_unit(None, ids)
                     for target in [unit] if unit else assignment.cell_units():
                         source.add(target, text)
                 continue

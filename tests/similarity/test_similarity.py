@@ -186,7 +186,8 @@ def test_a_reference_folder_in_any_layout(assignment, tmp_path):
     (tmp_path / "deep" / "nested" / "net.py").write_text(
         "class TwoLayerNet:\n    def loss(self, X, y=None):\n        return 1\n\n"
         "def adam(w, dw, config=None):\n    return w, config\n", encoding="utf-8")
-    cells = [{"cell_type": "code", "id": planted.CV_CELL, "metadata": {}, "source": "a = 1"},
+    cells = [{"cell_type": "code", "id": planted.CV_CELL.replace("_", "-"), "metadata": {},
+              "source": "a = 1"},
              {"cell_type": "code", "id": "other", "metadata": {}, "source": "b = 2"}]
     (tmp_path / "mine.ipynb").write_text(json.dumps({"cells": cells}), encoding="utf-8")
     (tmp_path / "broken.py").write_text("def (", encoding="utf-8")
