@@ -251,3 +251,12 @@ def test_the_benchmark_class_is_varied_python(course, assignment, tmp_path):
     varied = [u.key for u in assignment.units
               if len({s.texts[u.key][0] for s in sources}) == len(sources)]
     assert len(varied) > len(assignment.units) / 2  # most units differ between all three
+
+
+def test_comment_lines_are_cut_before_tokenising_without_changing_the_fingerprints(course):
+    settings = compare.Settings()
+    text = (course.package_dir / "classifiers" / "softmax.py").read_text(encoding="utf-8")
+    for body in units.functions_of(text).values():
+        assert "#" in body
+        assert compare.hashes_of(body, settings) == set(
+            compare.code_fingerprint(body, settings).hashes)
