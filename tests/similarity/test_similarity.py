@@ -10,7 +10,7 @@ from coursekit import cli, untrusted
 from coursekit.autograde.report import SIMILARITY_INDEX, link_similarity, similarity_lines
 from coursekit.course import Course, ManifestError
 from coursekit.release.leakcheck import path_leaks
-from coursekit.similarity import command, compare, synthetic, units
+from coursekit.similarity import command, compare, pages, synthetic, units
 from tests.similarity import planted
 
 KNN_CELL = f"knn.ipynb::{planted.CV_CELL}"
@@ -260,3 +260,15 @@ def test_comment_lines_are_cut_before_tokenising_without_changing_the_fingerprin
         assert "#" in body
         assert compare.hashes_of(body, settings) == set(
             compare.code_fingerprint(body, settings).hashes)
+
+
+def test_student_text_is_escaped_in_the_report(tmp_path):
+    hostile = LONG_TEXT.replace("n_samples = X.shape[0]",
+                                "n_samples = X.shape[0]  # </pre><script>alert(1)</script>")
+    assignment, sources, _ = _tiny({"<b>x</b>": hostile, "b": hostile})
+    comparison = compare.compare(sources, assignment, compare.Settings())
+    index = pages.write_report(comparison, assignment, tmp_path / "similarity")
+    texts = [p.read_text(encoding="utf-8") for p in sorted(index.parent.iterdir())]
+    assert len(texts) == 2
+    assert all("<script" not in t and "<b>x</b>" not in t for t in texts)
+    assert "&lt;script&gt;" in texts[1] and "&lt;b&gt;x&lt;/b&gt;" in texts[0]
