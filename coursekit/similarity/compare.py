@@ -1,11 +1,13 @@
 """Fingerprints of every unit and the score of every pair of sources on it.
 
-Fingerprints are copydetect's (`CodeFingerprint`): the text is tokenised by pygments, with
-whitespace and comments dropped, every identifier abstracted to one letter (V, F, O) and every
-string to S, then the hashes of its k-grams are winnowed (the MOSS algorithm: of each window of
-`window` consecutive hashes the smallest is kept). So whitespace, comments, renamed variables
-and reordered functions change nothing; and since every unit is compared on its own, neither
-does the order of the functions in a file.
+Fingerprints are copydetect's, step by step: its `filter_code` tokenises the text with pygments,
+drops whitespace and comments, abstracts every identifier to one letter (V, F, O) and every
+string to S; the k-grams of that text are hashed (blake2b, the same in every process and run,
+where copydetect's own hash() is salted per process) and copydetect's `winnow` keeps the
+smallest hash of each window of `window` (the MOSS algorithm); its `compare_files` and
+`highlight_overlap` mark the matched regions for the report. So whitespace, comments and
+renamed variables change nothing; and since every unit is compared on its own, neither does
+the order of the functions in a file.
 
 Two kinds of fingerprint are left out before anything is compared:
 
@@ -30,14 +32,14 @@ pair of sources is reported when one of its units is flagged, ranked by its evid
 of the scores of its flagged units.
 """
 import functools
-import io
+import hashlib
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
 
-FILE_NAME = "unit.py"  # what copydetect is told the text is: pygments' Python lexer
+FILE_NAME = "unit.py"  # the name copydetect's filter_code is given (its logs name it)
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,32 @@ class Settings:
 _COMMENT_LINES = re.compile(r"^[ \t]*#.*\n?", re.MULTILINE)
 
 
+def _kgram_hashes(filtered, k):
+    """64-bit hashes of the k-grams of a normalised text. copydetect hashes them with Python's
+    hash(), which is salted anew in every process: the same class would be fingerprinted
+    differently on every run (and in every worker). blake2b is the same everywhere."""
+    grams = (filtered[i:i + k].encode() for i in range(len(filtered) - k + 1))
+    return np.array([int.from_bytes(hashlib.blake2b(g, digest_size=8).digest(), "little",
+                                    signed=True) for g in grams], dtype=np.int64)
+
+
 @functools.lru_cache(maxsize=4096)  # a report shows one source's text in many pairs
 def code_fingerprint(text, settings):
-    """copydetect's CodeFingerprint of a Python text (no boilerplate removed yet); read only."""
-    from copydetect import CodeFingerprint
+    """The fingerprint of a Python text as copydetect's compare_files reads it: copydetect's
+    normalisation (filter_code) and winnowing (winnow), our stable k-gram hash; read only."""
+    from copydetect.utils import filter_code, winnow
 
-    return CodeFingerprint(FILE_NAME, settings.k, settings.window, fp=io.StringIO(text),
-                           language="python")
+    filtered, offsets = filter_code(text, FILE_NAME, "python")
+    hashes = _kgram_hashes(filtered, settings.k)
+    hash_idx = {}
+    if len(hashes):
+        selected, where = winnow(hashes, settings.window, remove_duplicates=False)
+        for h, i in zip(selected.tolist(), where.tolist(), strict=True):
+            hash_idx.setdefault(h, []).append(i)
+    # token_coverage: compare_files divides by it for a ratio of its own, which is not used.
+    return SimpleNamespace(k=settings.k, hashes=set(hash_idx), hash_idx=hash_idx,
+                           filtered_code=filtered, offsets=offsets,
+                           token_coverage=max(1, len(filtered)))
 
 
 def hashes_of(text, settings):
@@ -147,11 +168,7 @@ def _source_hashes(texts, settings):
 
 
 def fingerprint_sources(sources, settings, jobs=1):
-    """[{unit key: [hash set per text]}] for each source, in `jobs` processes.
-
-    The workers are forked: they share the parent's string-hash secret, and copydetect's
-    fingerprints are Python's hash() of the k-grams, so a worker's hashes are the parent's
-    (a spawned process would hash differently)."""
+    """[{unit key: [hash set per text]}] for each source, in `jobs` processes."""
     if jobs <= 1 or len(sources) < 50:
         return [_source_hashes(s.texts, settings) for s in sources]
     import multiprocessing
