@@ -272,3 +272,17 @@ def test_student_text_is_escaped_in_the_report(tmp_path):
     assert len(texts) == 2
     assert all("<script" not in t and "<b>x</b>" not in t for t in texts)
     assert "&lt;script&gt;" in texts[1] and "&lt;b&gt;x&lt;/b&gt;" in texts[0]
+
+
+def test_kgram_hashes_are_the_same_in_every_process():
+    import subprocess
+    import sys
+
+    code = ("from coursekit.similarity.compare import _kgram_hashes; "
+            "print(_kgram_hashes('V=V.V(V,0)+V', 5).tolist())")
+    here = str(compare._kgram_hashes("V=V.V(V,0)+V", 5).tolist())
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout
+        assert out.strip() == here
+    assert len(set(compare._kgram_hashes("V=V.V(V,0)+V", 5).tolist())) == 8
