@@ -2,7 +2,7 @@
 
 Fingerprints are copydetect's, step by step: its `filter_code` tokenises the text with pygments,
 drops whitespace and comments, abstracts every identifier to one letter (V, F, O) and every
-string to S; the k-grams of that text are hashed (blake2b, the same in every process and run,
+string to S; the k-grams of that text are hashed (Karp-Rabin, the same in every process and run,
 where copydetect's own hash() is salted per process) and copydetect's `winnow` keeps the
 smallest hash of each window of `window` (the MOSS algorithm); its `compare_files` and
 `highlight_overlap` mark the matched regions for the report. So whitespace, comments and
@@ -32,7 +32,6 @@ pair of sources is reported when one of its units is flagged, ranked by its evid
 of the scores of its flagged units.
 """
 import functools
-import hashlib
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -77,13 +76,20 @@ class Settings:
 _COMMENT_LINES = re.compile(r"^[ \t]*#.*\n?", re.MULTILINE)
 
 
+_BASE = np.uint64(1_000_003)  # odd: a polynomial (Karp-Rabin) hash modulo 2**64
+
+
 def _kgram_hashes(filtered, k):
-    """64-bit hashes of the k-grams of a normalised text. copydetect hashes them with Python's
-    hash(), which is salted anew in every process: the same class would be fingerprinted
-    differently on every run (and in every worker). blake2b is the same everywhere."""
-    grams = (filtered[i:i + k].encode() for i in range(len(filtered) - k + 1))
-    return np.array([int.from_bytes(hashlib.blake2b(g, digest_size=8).digest(), "little",
-                                    signed=True) for g in grams], dtype=np.int64)
+    """Karp-Rabin hashes (as in the winnowing paper) of the k-grams of a normalised text, as
+    int64. copydetect hashes them with Python's hash(), which is salted anew in every process:
+    the same class would be fingerprinted differently on every run and in every worker. These
+    are the same everywhere, and computed in one vectorised step."""
+    codes = np.frombuffer(filtered.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < k:
+        return np.zeros(0, dtype=np.int64)
+    powers = _BASE ** np.arange(k - 1, -1, -1, dtype=np.uint64)  # wraps modulo 2**64
+    windows = np.lib.stride_tricks.sliding_window_view(codes, k)
+    return (windows * powers).sum(axis=1, dtype=np.uint64).view(np.int64)
 
 
 @functools.lru_cache(maxsize=4096)  # a report shows one source's text in many pairs
