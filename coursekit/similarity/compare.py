@@ -230,10 +230,11 @@ def compare_unit(key, docs, sources, settings, floor):
     similarity = shared.data / smaller
     score = similarity * np.minimum(1.0, smaller / settings.min_fingerprints)
     found = {}
-    for i, j, n, sim, sc in zip(shared.row, shared.col, shared.data, similarity, score,
-                                strict=True):
+    keep = score >= floor  # most pairs share little: leave them out before the Python loop
+    for i, j, n, sim, sc in zip(shared.row[keep], shared.col[keep], shared.data[keep],
+                                similarity[keep], score[keep], strict=True):
         (sa, ta, _), (sb, tb, _) = docs[i], docs[j]
-        if sc < floor or sa == sb or (sources[sa].reference and sources[sb].reference):
+        if sa == sb or (sources[sa].reference and sources[sb].reference):
             continue
         if sources[sa].name > sources[sb].name:
             sa, ta, sb, tb, i, j = sb, tb, sa, ta, j, i
