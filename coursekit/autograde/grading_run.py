@@ -158,9 +158,10 @@ def load_nbgrader_config(config_file):
     return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
 
 
-# Files of autograded/ next to the per-student folders (report.py writes them); a student of
-# that name would turn one into a folder and break every later export.
-OUTPUT_FILES = ("grades.csv", "summary.md", "summary.png")
+# Class-wide outputs of autograded/ next to the per-student folders (report.py writes the files,
+# coursekit similarity the folder similarity/); a student of that name would collide with one
+# and break every later export.
+OUTPUT_FILES = ("grades.csv", "summary.md", "summary.png", "similarity")
 STUDENT_ID_MAX = 100
 # What an id may hold besides ASCII letters and digits.
 STUDENT_ID_PUNCTUATION = "-_.@+"

@@ -212,7 +212,8 @@ def test_student_locks_are_shared_by_output_roots_that_share_the_gradebook(tmp_p
 @pytest.mark.parametrize("student, problem", [
     ("../x", "it contains '/'"), ("a/b", "it contains '/'"), ("a..b", "it contains '..'"),
     ("grades.csv", "is the name of an output file"), ("Summary.MD", "is the name of an output"),
-    ("summary.png", "is the name of an output file"), (".lock", "it starts with '.'"),
+    ("summary.png", "is the name of an output file"), ("Similarity", "is the name of an output"),
+    (".lock", "it starts with '.'"),
     (".staging", "it starts with '.'"), ("-x", "it starts with '-'"), ("", "it is empty"),
     ("a b", "it contains ' '"), ("josé", "it contains 'é'"), ("x" * 101, "101 characters"),
 ])
