@@ -36,6 +36,7 @@ import os
 import pickle
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -91,8 +92,11 @@ def pack_folder(folder):
             if (here / name).is_dir() and not (here / name).is_symlink():
                 packed["dirs"].append((here / name).relative_to(folder).as_posix())
         for name in sorted(filenames):
+            st = os.lstat(here / name)
+            if not stat.S_ISREG(st.st_mode):
+                continue
             rel = (here / name).relative_to(folder).as_posix()
-            packed["files"][rel] = untrusted.read_file(folder, rel, sys.maxsize)
+            packed["files"][rel] = untrusted.read_file(folder, rel, untrusted.occupied(st))
     return packed
 
 
@@ -257,7 +261,7 @@ def _grade_on(client, course, todo, outcomes, shown, log):
     futures = {}
     try:
         probe_workers(client, task, bundle, digest, settings, log)
-        queue, running = deque(todo), as_completed()
+        queue, running = deque(todo), as_completed(loop=client.loop)
         ahead = AHEAD_PER_WORKER * max(1, len(_workers(client)))
 
         def send_next():

@@ -286,7 +286,11 @@ def merge_student_rows(course, student, rows):
     gradebook: the student and their submission are created when missing, the automatic scores
     and comments replaced, manual ones kept. GradebookError for a cell or notebook the course's
     gradebook does not have (its master notebooks differ from the ones graded)."""
-    with Gradebook(course.db_url) as gb:
+    import warnings
+
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        # nbgrader's own autoflush notices of a new submission (pipeline.py silences them too)
+        warnings.filterwarnings("ignore", message=".*not in session.*")
         gb.update_or_create_student(student)
         gb.update_or_create_submission(course.assignment, student)
         for name, notebook in rows.items():
