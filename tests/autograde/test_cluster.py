@@ -4,6 +4,7 @@ the merge of a worker's gradebook rows into the course's SQLite gradebook, the c
 The cluster itself: test_cluster_run.py (make test-dask)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import tinycourse
 from nbgrader.api import Gradebook
 from tinycourse import tiny_settings
 
-from coursekit.autograde import batch, cluster, gradebook, pipeline
+from coursekit.autograde import batch, cluster, gradebook
 from coursekit.autograde.result import ERROR, Item, Result
 from coursekit.untrusted import MB, Limits
 
@@ -176,10 +177,16 @@ def test_an_interrupted_grading_is_no_outcome(course, tmp_path):
 
 # --- the gradebook: a worker's rows merged into the client's SQLite ------------------------------
 
+def copied_gradebook(course, tmp_path, name):
+    """Settings of the tiny course with a copy of its gradebook (its assignment recorded by
+    build_course, as pipeline.prepare records it on a worker)."""
+    shutil.copyfile(course / "gradebook.db", tmp_path / f"{name}.db")
+    return tiny_settings(course, output_root=tmp_path / name,
+                         db_url=f"sqlite:///{tmp_path / name}.db?timeout=60")
+
+
 def gradebook_with_student(course, tmp_path, name, student, auto_scores):
-    run = tiny_settings(course, output_root=tmp_path / name,
-                        db_url=f"sqlite:///{tmp_path / name}.db?timeout=60")
-    pipeline.prepare(run)
+    run = copied_gradebook(course, tmp_path, name)
     with Gradebook(run.db_url) as gb:
         gb.update_or_create_student(student)
         gb.update_or_create_submission(run.assignment, student)
@@ -210,9 +217,7 @@ def test_a_workers_rows_replace_the_automatic_scores_and_keep_the_manual_ones(co
 def test_merging_creates_a_student_the_client_gradebook_never_saw(course, tmp_path):
     worker = gradebook_with_student(course, tmp_path, "worker", "gus",
                                     {("adder", "test_add"): 2.0})
-    client = tiny_settings(course, output_root=tmp_path / "client",
-                           db_url=f"sqlite:///{tmp_path}/client.db?timeout=60")
-    pipeline.prepare(client)
+    client = copied_gradebook(course, tmp_path, "client")
     gradebook.merge_student_rows(client, "gus", gradebook.student_rows(worker, "gus"))
     adder = {g["name"]: g for g in gradebook.notebook_grades(client, "gus")["adder"]}
     assert adder["test_add"]["score"] == 2.0
@@ -221,9 +226,7 @@ def test_merging_creates_a_student_the_client_gradebook_never_saw(course, tmp_pa
 def test_rows_naming_cells_the_gradebook_lacks_are_refused(course, tmp_path):
     worker = gradebook_with_student(course, tmp_path, "worker", "hal",
                                     {("adder", "test_add"): 2.0})
-    client = tiny_settings(course, output_root=tmp_path / "client",
-                           db_url=f"sqlite:///{tmp_path}/client.db?timeout=60")
-    pipeline.prepare(client)
+    client = copied_gradebook(course, tmp_path, "client")
     rows = gradebook.student_rows(worker, "hal")
     rows["adder"]["grades"]["test_renamed"] = rows["adder"]["grades"]["test_add"]
     with pytest.raises(gradebook.GradebookError, match="test_renamed"):
@@ -248,12 +251,13 @@ def test_scheduler_without_dask_says_how_to_install_it(monkeypatch):
         cluster.require_dask()
 
 
-def test_scheduler_goes_with_all(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "coursekit", "autograde", str(tmp_path),
-                           "--scheduler", "tcp://127.0.0.1:1"], capture_output=True, text=True,
-                          cwd=REPO, timeout=120)
-    assert done.returncode == 2
-    assert "--scheduler goes with --all" in done.stderr
+def test_scheduler_goes_with_all(tmp_path, capsys):
+    from coursekit.cli import main
+
+    code = main(["autograde", str(tmp_path), "--course-root", str(REPO),
+                 "--scheduler", "tcp://127.0.0.1:1"])
+    assert code == 2
+    assert "--scheduler goes with --all" in capsys.readouterr().err
 
 
 def test_the_bundle_is_the_same_bytes_for_the_same_course_and_holds_the_grading_code():
