@@ -55,9 +55,11 @@ WORKER_WAIT_SECONDS = 60
 # Retries of a task that raised on its worker (a grading never raises: the failure of
 # infrastructure, e.g. a full disk while the bundle was unpacked).
 RETRIES = 2
-# Students sent ahead per worker: each worker always has its next student, a stop has little
-# to cancel, and the client never holds the whole class's submissions in memory.
-AHEAD_PER_WORKER = 2
+# Students sent per worker at a time: the next one is sent as soon as one finishes, before its
+# answer is written. One each: a stop has little to cancel, the client never holds the class's
+# submissions in memory, and a worker that dies takes only its own student with it (the
+# scheduler counts a death against every task assigned to that worker, queued ones too).
+AHEAD_PER_WORKER = 1
 # What the answers of a worker may hold, per student: the submission's own files (at most the
 # submission limit) plus the graded notebooks and feedback pages.
 ANSWER_FILES = 4 * untrusted.LIMITS.max_entries
@@ -277,9 +279,9 @@ def _grade_on(client, course, todo, outcomes, shown, log):
             send_next()
         for future in running:
             student, start = futures.pop(future)
-            shown.done(outcomes, *receive(course, student, _answer(future), start))
             if queue:
                 send_next()
+            shown.done(outcomes, *receive(course, student, _answer(future), start))
     except KeyboardInterrupt:
         _stop(client, task, course, futures)
         raise
