@@ -461,17 +461,24 @@ def probe(request, state):
     if problem:
         raise WorkerUnfit(problem)
     course = worker_course(request, state)
-    _prepare(course)
+    _prepare(course, state)
     return {"where": where()}
 
 
-def _prepare(course):
+def _prepare(course, state):
+    """This worker's gradebook (SQLite) and shared data, once per bundle and settings: the
+    probe does it, and the first student after a worker restarted (a new folder)."""
     from coursekit.autograde import gradebook, module_checks, pipeline
 
+    key = hashlib.sha256(f"{course.db_url}\0{course.kernel_env}".encode()).hexdigest()[:16]
+    marker = Path(state) / f"prepared-{key}"
+    if marker.exists():
+        return
     if course.sqlite_path is not None:  # the client prepared a shared gradebook itself
         gradebook.check_gradebook(course)
         pipeline.prepare(course)
     module_checks.prepare_shared_data(course, log=lambda *_: None)
+    marker.touch()
 
 
 def grade(request, state, job):
@@ -483,7 +490,7 @@ def grade(request, state, job):
         raise WorkerUnfit(problem)
     start = time.monotonic()
     course = worker_course(request, state)
-    _prepare(course)
+    _prepare(course, state)
     student = request["student"]
     submission = unpack_folder(request["submission"], Path(job) / "submission",
                                course.submission_limits.max_entries,
