@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # cosmic-ray (make mutation; tests/mutation needs it too), pinned in requirements-mutation.txt.
 MUTATION_STAMP := $(VENV)/.mutation-installed
+# dask.distributed (coursekit autograde --scheduler, make test-dask), pinned in requirements-dask.txt.
+DASK_STAMP := $(VENV)/.dask-installed
 # Where the real CIFAR-10 is built for the real-data suites (outside the repository, never committed).
 SHARED ?= ../shared
 CIFAR_CACHE ?= $(HOME)/.cache/cs231n-a1
@@ -16,8 +18,8 @@ PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-realdata lint bench bench-deps release cifar10 leakcheck test-release \
-	autograde autograde-one grades similarity gradescope test-autograde references grade-module test-mutants \
-	validate notebooks-full test-notebooks test-postgres
+	autograde autograde-one grades similarity gradescope test-autograde references grade-module \
+	test-mutants validate notebooks-full test-notebooks test-postgres dask-deps test-dask
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,7 +35,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP) ## Create the virtualenv with the pinned requirements
 
 test: $(STAMP) $(MUTATION_STAMP) ## Run the fast test suite (no real data needed; about a few minutes)
-	$(PY) -m pytest -m "not realdata and not slow and not postgres" -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest -m "not realdata and not slow and not postgres and not dask" -n $(PYTEST_WORKERS) -q
 
 # For the repository's own test suites (a developer's checkout next to ../shared); graders get
 # CIFAR-10 with cs231n/datasets/get_datasets.sh (make autograde says how).
@@ -90,10 +92,13 @@ GRADING_OUT = $(if $(OUTPUT_ROOT),--output-root "$(OUTPUT_ROOT)")
 # One run per output root at a time: a second one waits for the first; NO_WAIT=1 refuses instead.
 GRADING_WAIT = $(if $(NO_WAIT),--no-wait)
 # Wall-clock limits: NOTEBOOK_SECONDS per notebook, SUBMISSION_SECONDS for a whole submission.
+# SCHEDULER=tcp://HOST:PORT grades on a Dask cluster instead of the local pool (make dask-deps
+# first; docs/grading.md, "Grading on a Dask cluster").
+GRADING_SCHEDULER = $(if $(SCHEDULER),--scheduler "$(SCHEDULER)")
 GRADING_LIMITS = $(if $(NOTEBOOK_SECONDS),--notebook-seconds $(NOTEBOOK_SECONDS)) $(if $(SUBMISSION_SECONDS),--submission-seconds $(SUBMISSION_SECONDS))
 
-autograde: $(STAMP) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades; CS231N_CIFAR10_DIR=dir SUBMITTED=dir OUTPUT_ROOT=dir)
-	$(GRADING_ENV) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS)
+autograde: $(STAMP) $(if $(SCHEDULER),$(DASK_STAMP)) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades; SCHEDULER=tcp://HOST:PORT on a Dask cluster; CS231N_CIFAR10_DIR=dir SUBMITTED=dir OUTPUT_ROOT=dir)
+	$(GRADING_ENV) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS) $(GRADING_SCHEDULER)
 
 autograde-one: $(STAMP) ## Grade one submission: make autograde-one SUBMISSION=path [STUDENT=id] [OUTPUT_ROOT=dir] [CS231N_CIFAR10_DIR=dir]
 	@test -n "$(SUBMISSION)" || { echo "error: name the folder: make autograde-one SUBMISSION=submitted/<student>/assignment1" >&2; exit 1; }
@@ -116,6 +121,18 @@ test-autograde: $(STAMP) ## Run the slow grading suites (robustness corpus, batc
 # Starts its own throw-away PostgreSQL server (initdb, pg_ctl: apt-get install postgresql).
 test-postgres: $(STAMP) ## Grade a class in parallel into a PostgreSQL gradebook (needs the PostgreSQL server programs)
 	$(PY) -m pytest tests/autograde -m postgres -q
+
+# Grading on a Dask cluster (coursekit/autograde/cluster.py): dask.distributed, pinned in
+# requirements-dask.txt, is installed into the virtualenv by dask-deps (the course works without it).
+$(DASK_STAMP): requirements-dask.txt | $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-dask.txt
+	touch $@
+
+dask-deps: $(DASK_STAMP) ## Install dask.distributed (make autograde SCHEDULER=tcp://HOST:PORT; every worker machine needs it too)
+
+# Starts its own scheduler and two workers (dask scheduler, dask worker) on this machine.
+test-dask: $(DASK_STAMP) ## Grade a class on a local Dask cluster (a scheduler, two workers; a worker killed mid-batch) against a serial run (~5 min)
+	$(PY) -m pytest tests/autograde -m dask -q
 
 # Hidden module grading (coursekit.grader): reference values, one submission, slow corpora.
 references: $(STAMP) ## Regenerate grading/hidden/references.json from the master package (seeded)

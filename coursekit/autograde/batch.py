@@ -18,7 +18,9 @@ A batch (`grade_all`), in this order:
    before any worker starts (`module_checks.prepare_shared_data`: the HOG and colour features
    of the CIFAR-10 validation and test images, cached on disk, where the workers read them);
 5. grade the others, serially or in the pool, each under a lock of their own
-   (`pipeline.grade_submission`), printing each student's line as they finish (Progress);
+   (`pipeline.grade_submission`), or on a Dask cluster (`scheduler`: cluster.py; the workers
+   prepare their own shared data, step 4 is theirs), printing each student's line as they
+   finish (Progress);
 6. remove the staging and this run's scratch (on every way out), then write grades.csv and
    the summary (`report.export`).
 
@@ -230,11 +232,12 @@ def record_error(course, student, error, detail=""):
 
 
 def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print, wait=True,
-              bar=True):
+              bar=True, scheduler=None):
     """Grade [(student, folder)]; returns {student: (score, max, error or None)}.
 
     `progress`: print each student's line as they finish (Progress), with a tqdm bar when
-    stderr is a terminal and `bar` is true.
+    stderr is a terminal and `bar` is true. `scheduler` ("tcp://HOST:PORT"): grade on that
+    Dask cluster (cluster.py) instead of `jobs` local processes.
 
     Raises StudentIdError (before anything runs) for an unusable or repeated id, LockBusy when
     another run holds the output root and `wait` is False (with `wait`, it logs who holds it
@@ -242,10 +245,10 @@ def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print
     """
     check_submissions(submissions)
     with interrupts.batch_signals(), locks.output_root_lock(course, wait=wait, log=log):
-        return _grade_locked(course, submissions, jobs, force, progress, log, bar)
+        return _grade_locked(course, submissions, jobs, force, progress, log, bar, scheduler)
 
 
-def _grade_locked(course, submissions, jobs, force, progress, log, bar):
+def _grade_locked(course, submissions, jobs, force, progress, log, bar, scheduler=None):
     scratch.sweep_stale()
     scratch.sweep_output_root(course)
     outcomes, todo = {}, list(submissions)
@@ -257,11 +260,15 @@ def _grade_locked(course, submissions, jobs, force, progress, log, bar):
         if skipped:
             log(f"coursekit autograde: {skipped} submission(s) already graded, skipped "
                 "(use --force to regrade)")
-        if todo:
+        if todo and not scheduler:
             module_checks.prepare_shared_data(course, log)
         shown = Progress(len(todo), show=progress, bar=bar)
         try:
-            if jobs <= 1:
+            if scheduler and todo:
+                from coursekit.autograde import cluster
+
+                cluster.run_cluster(course, todo, scheduler, outcomes, shown, log)
+            elif jobs <= 1:
                 _run_serial(course, todo, outcomes, shown)
             else:
                 _run_pool(course, todo, jobs, outcomes, shown)

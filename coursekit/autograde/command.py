@@ -1,6 +1,7 @@
 """`coursekit autograde`: grade submissions, export grades, build the Gradescope autograder.
 
     coursekit autograde --all [-j N] [--force]      every folder of submitted/
+    coursekit autograde --all --scheduler tcp://HOST:PORT   the same, on a Dask cluster
     coursekit autograde PATH [--student ID]          one submission (CI, make autograde-one)
     coursekit autograde --export [--feedback]        grades.csv + summary after manual grading
 
@@ -96,6 +97,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM (128 + SIGINT)
 
 def run(args):
     from coursekit.autograde.batch import GradingInterrupted
+    from coursekit.autograde.cluster import ClusterError
     from coursekit.autograde.gradebook import GradebookError
     from coursekit.autograde.grading_run import StudentIdError
     from coursekit.autograde.locks import LockBusy
@@ -104,7 +106,7 @@ def run(args):
 
     try:
         return _run(args)
-    except (GradebookError, OutputError, ReviewsError) as exc:
+    except (GradebookError, OutputError, ReviewsError, ClusterError) as exc:
         print(exc, file=sys.stderr)
         return 1
     except (StudentIdError, SubmissionPathError, GradingDataError) as exc:
@@ -186,6 +188,14 @@ def _run(args):
             results = report.export(course, feedback=args.feedback, wait=not args.no_wait)
         print(f"coursekit autograde: {len(results)} result(s) -> {course.grades_csv}")
         return 0
+    if args.scheduler:
+        from coursekit.autograde import cluster
+
+        if not args.all:
+            print("coursekit autograde: --scheduler goes with --all (a whole class on the "
+                  "cluster); grade one submission here without it", file=sys.stderr)
+            return EXIT_USAGE
+        cluster.require_dask()
     if args.paths and args.student is not None and len(args.paths) > 1:
         print("coursekit autograde: --student goes with a single PATH", file=sys.stderr)
         return EXIT_USAGE
@@ -206,7 +216,8 @@ def _run(args):
               "to submitted/<student>/assignment1)", file=sys.stderr)
         return 1
     outcomes = batch.grade_all(course, submissions, jobs=args.jobs, force=args.force,
-                               bar=not args.quiet, wait=not args.no_wait)
+                               bar=not args.quiet, wait=not args.no_wait,
+                               scheduler=args.scheduler)
     failed = report_outcomes(outcomes)
     print(f"coursekit autograde: grades in {course.grades_csv}, feedback in "
           f"{course.feedback_dir}, summary in {course.summary_md}")
@@ -233,6 +244,9 @@ def add_parser(subparsers):
     p.add_argument("--student", help="student id for a single PATH (default: its folder name)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="parallel workers (default 1)")
     p.add_argument("--force", action="store_true", help="regrade already graded submissions")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="with --all: grade on the Dask cluster of this scheduler instead of -j "
+                        "local processes (make dask-deps; docs/grading.md)")
     p.add_argument("--export", action="store_true",
                    help="only refresh results from the gradebook (manual grades) and rewrite "
                         "grades.csv and the summary")

@@ -253,3 +253,66 @@ def cell_comments(course, student):
                 if text:
                     out[f"{nb.name}:{comment.name}"] = text
     return out
+
+
+# --- one student's rows, carried from a Dask worker's gradebook to the client's ----------------
+# With a SQLite gradebook each Dask worker grades into a gradebook of its own (cluster.py) and
+# the client, the one writer of the course's gradebook, merges each student's rows into it. Only
+# what grading writes is carried: the automatic scores and comments. What an instructor entered
+# in formgrader (manual scores and comments, flags) stays as it is in the client's gradebook.
+GRADE_FIELDS = ("auto_score", "extra_credit", "needs_manual_grade")
+
+
+def student_rows(course, student):
+    """{notebook: {"grades": {cell: {field: value}}, "comments": {cell: auto_comment}}} of the
+    student's automatic scores and comments (empty for a student without a submission)."""
+    rows = {}
+    with Gradebook(course.db_url) as gb:
+        for nb in gb.find_assignment(course.assignment).notebooks:
+            try:
+                submission = gb.find_submission_notebook(nb.name, course.assignment, student)
+            except MissingEntry:
+                continue
+            rows[nb.name] = {
+                "grades": {g.name: {f: getattr(g, f) for f in GRADE_FIELDS}
+                           for g in submission.grades},
+                "comments": {c.name: c.auto_comment for c in submission.comments},
+            }
+    return rows
+
+
+def merge_student_rows(course, student, rows):
+    """Write `rows` (student_rows of another gradebook, same master notebooks) into the course's
+    gradebook: the student and their submission are created when missing, the automatic scores
+    and comments replaced, manual ones kept. GradebookError for a cell or notebook the course's
+    gradebook does not have (its master notebooks differ from the ones graded)."""
+    import warnings
+
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        # nbgrader's own autoflush notices of a new submission (pipeline.py silences them too)
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(course.assignment, student)
+        for name, notebook in rows.items():
+            try:
+                submission = gb.find_submission_notebook(name, course.assignment, student)
+            except MissingEntry:
+                raise GradebookError(
+                    f"coursekit autograde: {student}'s grades name the notebook {name!r}, which "
+                    f"the gradebook {describe_url(course.db_url)} does not know; the workers "
+                    "graded other master notebooks: run the batch again") from None
+            grades = {g.name: g for g in submission.grades}
+            comments = {c.name: c for c in submission.comments}
+            unknown = (notebook["grades"].keys() - grades.keys()) | \
+                (notebook["comments"].keys() - comments.keys())
+            if unknown:
+                raise GradebookError(
+                    f"coursekit autograde: {student}'s grades of {name} name cells the gradebook "
+                    f"{describe_url(course.db_url)} does not know ({', '.join(sorted(unknown))}); "
+                    "the workers graded other master notebooks: run the batch again")
+            for cell, values in notebook["grades"].items():
+                for field_name in GRADE_FIELDS:
+                    setattr(grades[cell], field_name, values[field_name])
+            for cell, text in notebook["comments"].items():
+                comments[cell].auto_comment = text
+        gb.db.commit()

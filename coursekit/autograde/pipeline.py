@@ -123,10 +123,12 @@ def prepare(course, force=False):
 
 # --- one student ------------------------------------------------------------------------
 
-def grade_submission(course, student, submission_dir, scratch_dir=None):
+def grade_submission(course, student, submission_dir, scratch_dir=None, manifest=None):
     """Grade one submission; writes autograded/<student>/, feedback/<student>/ and the
     JSON, and returns the Result. `scratch_dir` is this process's scratch folder
-    (`nbgrade.prepare_scratch`); one is made, and removed after, when None.
+    (`nbgrade.prepare_scratch`); one is made, and removed after, when None. `manifest`: the
+    submission was collected already, elsewhere (a Dask worker grading what the client
+    collected: cluster.py); `submission_dir` is that copy and `manifest` its collect manifest.
 
     The student id is checked first (course.check_student_id), and the grading holds the
     student's lock (locks.student_lock): the same student is never graded twice at once, by
@@ -135,10 +137,11 @@ def grade_submission(course, student, submission_dir, scratch_dir=None):
     check_student_id(student)
     if scratch_dir is None:
         with scratch_folder(course) as scratch_dir:
-            return grade_submission(course, student, submission_dir, scratch_dir)
+            return grade_submission(course, student, submission_dir, scratch_dir, manifest)
     with locks.student_lock(course, student), locks.gradebook_lock(course, shared=True), \
             interrupts.grading():
-        return _grade_submission(course, student, submission_dir, scratch_dir)
+        collected = {} if manifest is None else {"manifest": manifest}
+        return _grade_submission(course, student, submission_dir, scratch_dir, **collected)
 
 
 @contextmanager
@@ -153,7 +156,7 @@ def scratch_folder(course):
         scratch.remove_folder(base)
 
 
-def _grade_submission(course, student, submission_dir, scratch_dir):
+def _grade_submission(course, student, submission_dir, scratch_dir, manifest=None):
     warnings.filterwarnings("ignore", module="sqlalchemy")
     warnings.filterwarnings("ignore", message=".*not in session.*")
     nbgrade.begin_submission(course)
@@ -161,7 +164,7 @@ def _grade_submission(course, student, submission_dir, scratch_dir):
     course.staging_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=course.staging_dir))
     try:
-        result = _grade_in_stage(course, student, Path(submission_dir), stage, timing)
+        result = _grade_in_stage(course, student, Path(submission_dir), stage, timing, manifest)
         with _timed(timing, "publish"):
             swap_in(stage / "autograded" / student / course.assignment,
                     course.autograded_dir / student / course.assignment)
@@ -183,14 +186,17 @@ def _timed(timing, name):
         timing[name] = round(timing.get(name, 0) + time.monotonic() - start, 2)
 
 
-def _grade_in_stage(course, student, submission_dir, stage, timing):
+def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=None):
     submitted = stage / "submitted" / student / course.assignment
     workdir = stage / "autograded" / student / course.assignment
     graded = stage / nbgrade.GRADED_DIR
     notices = []
     with _timed(timing, "collect"):
-        manifest = collect.collect_submission(submission_dir, submitted, course.notebooks,
-                                              course.submission_limits)
+        if manifest is None:
+            manifest = collect.collect_submission(submission_dir, submitted, course.notebooks,
+                                                  course.submission_limits)
+        else:
+            untrusted.Copier(submission_dir, course.submission_limits).copy_tree(".", submitted)
         notices += collect.install_given_files(course.root, submitted, course.given_files)
         pristine = untrusted.snapshot(submitted)
     notebooks = {}
