@@ -9,6 +9,7 @@ what happened. Every byte is read through `untrusted`: no link is followed, size
 disk space a file really takes, and the copy is made before any student code runs.
 """
 import hashlib
+import json
 import os
 import re
 import stat
@@ -87,12 +88,34 @@ def match_notebooks(assignment_dir, expected):
 def parse_notebook(data):
     """Parse and validate a notebook's bytes; returns (notebook, None) or (None, error)."""
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        text = data.decode("utf-8")
+        nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
+        _fixed_ids_for_new_cells(json.loads(text), nb)
     except Exception as exc:  # any parse/validation failure means "invalid notebook"
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return None, f"{type(exc).__name__}: {first_line[:200]}"
     return nb, None
+
+
+def _fixed_ids_for_new_cells(raw, nb):
+    """A format 4.5 notebook whose cells lack ids (written by a tool, or edited by hand) gets
+    random ids from nbformat when it is read, so the collected copy, and its fingerprint, would
+    differ on every run and a rerun could never skip the student. Such cells get ids from their
+    position instead. (Before 4.5 cells have no ids at all, and none are added.)"""
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if nb.get("nbformat_minor", 0) < 5 or not isinstance(cells, list) or \
+            len(cells) != len(nb.cells):
+        return  # no ids in this format, or nothing to match the cells with (format 3)
+    taken = {c.get("id") for c in cells if isinstance(c, dict) and "id" in c}
+    for index, (saved, cell) in enumerate(zip(cells, nb.cells, strict=True)):
+        if isinstance(saved, dict) and "id" not in saved:
+            new, n = f"collected-{index}", 0
+            while new in taken:
+                n += 1
+                new = f"collected-{index}-{n}"
+            cell.id = new
+            taken.add(new)
 
 
 def collect_submission(src, dest, expected, limits=untrusted.LIMITS):

@@ -153,6 +153,27 @@ def test_fingerprint_changes_with_content(tmp_path):
     assert fa == fa2 != fb
 
 
+
+def test_cells_saved_without_ids_get_the_same_ids_on_every_collection(tmp_path):
+    """A format 4.5 notebook saved without cell ids: nbformat invents random ones when it
+    reads it. The collected copy (and so the fingerprint a rerun compares) must not change
+    between two collections of the same files."""
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+          "cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [],
+                     "execution_count": None},
+                    {"cell_type": "markdown", "metadata": {}, "source": "text"},
+                    {"cell_type": "code", "id": "collected-0", "metadata": {},
+                     "source": "y = 2", "outputs": [], "execution_count": None}]}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "knn.ipynb").write_text(json.dumps(nb))
+    first = collect_submission(tmp_path / "a", tmp_path / "o1", EXPECTED)
+    second = collect_submission(tmp_path / "a", tmp_path / "o2", EXPECTED)
+    assert first["fingerprint"] == second["fingerprint"]
+    ids = [c.id for c in nbformat.read(str(tmp_path / "o1" / "knn.ipynb"), as_version=4).cells]
+    assert len(set(ids)) == 3 and ids[2] == "collected-0"  # a saved id is kept, none repeated
+    nbformat.validate(nbformat.read(str(tmp_path / "o2" / "knn.ipynb"), as_version=4))
+
+
 GIVEN = ("pkg/given.py", "pkg/sub/also_given.py")
 
 
