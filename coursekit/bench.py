@@ -241,6 +241,7 @@ def bench_autograde():
         floor = b.notebook_floor(subs[0])
         print("[bench] autograde: coursekit autograde, jailed and bare ...", flush=True)
         one, jailed, bare = _jail_cost(subs[0])
+        kernel = b.kernel_start_seconds()
         print("[bench] autograde: plain nbgrader autograde ...", flush=True)
         plain = b.plain_nbgrader(subs[0])
         print("[bench] autograde: batches -j 1, -j 2, Dask ...", flush=True)
@@ -248,6 +249,8 @@ def bench_autograde():
         pair = b.batch_throughput(subs, jobs=2)
         dask = b.dask_throughput(subs, workers=2)
     rows += _floor_rows(floor, one, plain, kind)
+    rows.append(Row("one grading kernel (jail, guard): start until it answers / shut-down, "
+                    "seconds", f"{kernel[0]:.2f} s / {kernel[1]:.2f} s"))
     rows += [
         Row(f"full autograde of one submission ({kind}), seconds", f"{one['total_seconds']:.0f} s",
             "<= 120 s", one["total_seconds"] <= 120),
@@ -299,8 +302,9 @@ def _floor_rows(floor, one, plain, kind):
         Row("plain `nbgrader autograde` of the same submission / floor",
             f"{plain['seconds'] / base:.2f}x ({plain['seconds']:.0f} s, "
             f"{len(plain['graded'])} notebooks graded)"),
-        Row("gradebook while grading one student: sessions opened (seconds), commits",
-            "{opened} ({open_seconds:.1f} s), {commits} commits".format(**one["gradebook"])),
+        Row("gradebook while grading one student: sessions opened, commits (their seconds)",
+            "{opened} ({open_seconds:.1f} s), {commits} commits ({commit_seconds:.1f} s)"
+            .format(**one["gradebook"])),
     ]
     overhead = {n: t - floor["notebooks"].get(n, 0) for n, t in one["notebooks"].items()
                 if isinstance(t, (int, float))}

@@ -53,13 +53,15 @@ def _scratch_course(course, tmp):
 @contextmanager
 def gradebook_activity():
     """Count, in this process, the gradebook sessions opened (nbgrader's `Gradebook`, by
-    nbgrader and by us), the seconds spent opening them, and the commits to the database.
-    Yields a dict filled as it goes: {"opened", "open_seconds", "commits"}."""
+    nbgrader and by us), the seconds spent opening them, and the commits to the database
+    (with their seconds). Yields a dict filled as it goes: {"opened", "open_seconds",
+    "commits", "commit_seconds"}."""
     from nbgrader.api import Gradebook
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    seen = {"opened": 0, "open_seconds": 0.0, "commits": 0}
+    seen = {"opened": 0, "open_seconds": 0.0, "commits": 0, "commit_seconds": 0.0}
+    began = []
     original = Gradebook.__init__
 
     def counted_init(self, *args, **kwargs):
@@ -70,15 +72,22 @@ def gradebook_activity():
             seen["opened"] += 1
             seen["open_seconds"] += time.monotonic() - start
 
+    def before(_session):
+        began.append(time.monotonic())
+
     def commit(_session):
         seen["commits"] += 1
+        if began:
+            seen["commit_seconds"] += time.monotonic() - began.pop()
 
     Gradebook.__init__ = counted_init
+    event.listen(Session, "before_commit", before)
     event.listen(Session, "after_commit", commit)
     try:
         yield seen
     finally:
         Gradebook.__init__ = original
+        event.remove(Session, "before_commit", before)
         event.remove(Session, "after_commit", commit)
 
 
@@ -137,6 +146,45 @@ def batch_throughput(submissions, jobs=2, course=None):
                 "errors": sorted(s for s, o in outcomes.items() if o[2])}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def kernel_start_seconds(course=None, repeats=3):
+    """Best seconds to start one grading kernel (GuardedKernelManager: the jail, the copy of
+    the submission, the guard) until it answers, and to shut it down: what starting the next
+    notebook's kernel ahead could hide. Returns (start, shutdown)."""
+    import asyncio
+
+    course = course or GradingRun()
+    base = nbgrade.prepare_scratch(course)
+    try:
+        nbgrade.begin_submission(course)
+        (base / "submission").mkdir(mode=0o755)
+        nbgrade.KernelSettings.submitted = str(base / "submission")
+        log = base / "guard.log"
+        log.touch()
+        nbgrade.KernelSettings.guard = {"deny_read": [], "allow_read": [], "allow_write": [],
+                                        "log": str(log)}
+
+        async def once():
+            km = nbgrade.GuardedKernelManager()
+            start = time.monotonic()
+            await km.start_kernel(extra_arguments=[
+                "--HistoryManager.hist_file=:memory:",
+                f"--IPKernelApp.exec_lines={nbgrade.GUARD_LINE}"])
+            client = km.client()
+            client.start_channels()
+            try:
+                await client.wait_for_ready(timeout=120)
+            finally:
+                client.stop_channels()
+            ready = time.monotonic()
+            await km.shutdown_kernel()
+            return ready - start, time.monotonic() - ready
+
+        runs = [asyncio.run(once()) for _ in range(repeats)]
+        return min(r[0] for r in runs), min(r[1] for r in runs)
+    finally:
+        scratch.remove_folder(base)
 
 
 # --- the floor: the notebooks' own cells ------------------------------------------------

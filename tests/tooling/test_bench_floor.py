@@ -116,7 +116,8 @@ def test_floor_rows_give_every_stage_and_the_whole_as_ratios_to_the_floor():
     one = {"total_seconds": 16.0, "prepare_seconds": 3.0, "scratch_seconds": 0.5,
            "stages": {"collect": 0.2, "nbgrader": 11.0, "feedback": 1.0},
            "notebooks": {"knn": 5.0, "softmax": 6.5}, "score": 9, "max_score": 10,
-           "gradebook": {"opened": 14, "open_seconds": 0.7, "commits": 30}}
+           "gradebook": {"opened": 14, "open_seconds": 0.7, "commits": 30,
+                         "commit_seconds": 0.2}}
     plain = {"seconds": 12.0, "graded": ["knn", "softmax"]}
     rows = {r.what: r for r in bench._floor_rows(floor, one, plain, "synthetic CIFAR-10")}
     assert rows["autograde stage nbgrader / floor"].figure == "1.10x (11.0 s)"
@@ -127,3 +128,26 @@ def test_floor_rows_give_every_stage_and_the_whole_as_ratios_to_the_floor():
         .startswith("1.20x")
     assert "synthetic CIFAR-10" in next(w for w in rows if w.startswith("floor:"))
     assert any("knn 1.0, softmax 0.5" == r.figure for r in rows.values())
+
+
+def test_gradebook_activity_counts_sessions_and_commits_then_stops(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from coursekit.autograde.gradebook import ensure_alembic_on_path
+
+    ensure_alembic_on_path()
+    url = f"sqlite:///{tmp_path}/gradebook.db"
+    with Gradebook(url):
+        pass    # created before counting: the schema's own commits are not the grading's
+    with benchmark.gradebook_activity() as seen:
+        with Gradebook(url) as gb:
+            gb.update_or_create_student("ada")      # commits
+            gb.update_or_create_student("grace")    # commits
+        with Gradebook(url) as gb:
+            gb.find_student("ada")                  # reads only
+    counted = dict(seen)
+    assert counted["opened"] == 2 and counted["commits"] >= 2   # nbgrader may commit more
+    assert counted["open_seconds"] > 0 and counted["commit_seconds"] > 0
+    with Gradebook(url) as gb:                      # no longer counted
+        gb.update_or_create_student("alan")
+    assert seen == counted
