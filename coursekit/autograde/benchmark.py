@@ -18,12 +18,49 @@ from coursekit.autograde import batch, nbgrade, pipeline, scratch
 from coursekit.autograde.grading_run import GradingRun
 
 
-def cpu_seconds():
-    """User + system CPU seconds of this process and of its children that have ended."""
-    import resource
+@contextmanager
+def tree_cpu(interval=0.25):
+    """CPU seconds (user + sys) of this process and of every process under it during the
+    block, read from each process while it lives (psutil, every `interval` seconds). Yields a
+    dict whose "seconds" is set at the end. getrusage(RUSAGE_CHILDREN) would miss the grading
+    kernels: their sandbox is killed before it reaps them. Missed here: at most the last
+    `interval` of each process under this one."""
+    import threading
 
-    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+    import psutil
+
+    me = psutil.Process()
+    latest = {}
+
+    def sample():
+        try:
+            processes = me.children(recursive=True)
+        except psutil.Error:
+            return
+        for process in processes:
+            try:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    latest[(process.pid, process.create_time())] = times.user + times.system
+            except psutil.Error:
+                continue    # ended between the listing and the reading
+
+    sample()
+    before = dict(latest)
+    own = sum(me.cpu_times()[:2])
+    stop = threading.Event()
+    sampler = threading.Thread(target=lambda: [sample() for _ in iter(
+        lambda: stop.wait(interval), True)], daemon=True)
+    sampler.start()
+    out = {}
+    try:
+        yield out
+    finally:
+        stop.set()
+        sampler.join()
+        sample()
+        out["seconds"] = sum(me.cpu_times()[:2]) - own + sum(
+            t - before.get(key, 0.0) for key, t in latest.items())
 
 
 def master_submission(dest, saved_params=None, root=None):
@@ -129,17 +166,18 @@ def batch_throughput(submissions, jobs=2, course=None):
     """Grade [folder, ...] (or [(student, folder), ...]) with `jobs` workers.
 
     Returns {"students", "jobs", "seconds", "seconds_per_student", "cpu_seconds_per_student",
-    "errors"}: CPU time is this process's and its children's (workers, kernels, sandboxes:
-    user + sys), which `jobs` > 1 only counts once the workers are gone."""
+    "errors"}: CPU time (user + sys) is this process's and that of every process under it
+    (workers, sandboxes, kernels, judges: `tree_cpu`)."""
     pairs = [s if isinstance(s, tuple) else (f"s{i:03d}", Path(s))
              for i, s in enumerate(submissions)]
     tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
     try:
         course = _scratch_course(course, tmp)
         pipeline.prepare(course)
-        start, cpu = time.monotonic(), cpu_seconds()
-        outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False)
-        seconds, cpu = time.monotonic() - start, cpu_seconds() - cpu
+        start = time.monotonic()
+        with tree_cpu() as cpu:
+            outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False)
+        seconds, cpu = time.monotonic() - start, cpu["seconds"]
         return {"students": len(pairs), "jobs": jobs, "seconds": round(seconds, 2),
                 "seconds_per_student": round(seconds / max(1, len(pairs)), 2),
                 "cpu_seconds_per_student": round(cpu / max(1, len(pairs)), 2),
@@ -325,7 +363,7 @@ def dask_throughput(submissions, workers=2, course=None):
     own, and `coursekit autograde --all --scheduler ...` timed as a command (worker start-up
     not counted). Returns {"available": False, "why"} when it cannot run here, else
     {"available": True, "students", "workers", "seconds", "seconds_per_student",
-    "cpu_seconds_per_student" (the CLI, scheduler, workers and kernels, once all ended)}."""
+    "cpu_seconds_per_student" (the CLI, scheduler, workers and kernels: `tree_cpu`)}."""
     import subprocess
     import sys
 
@@ -342,20 +380,21 @@ def dask_throughput(submissions, workers=2, course=None):
             shutil.copytree(folder, submitted / f"s{i:03d}" / course.assignment)
         port = _free_port()
         address = f"tcp://127.0.0.1:{port}"
-        cpu = cpu_seconds()
-        started.append(_spawn([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], tmp / "scheduler"))
-        _wait_for_port(port)
-        for i in range(workers):
-            started.append(_spawn([dask, "worker", address, "--nworkers", "1", "--nthreads",
-                                   "1", "--no-dashboard"], tmp / f"worker{i}"))
         env = {**os.environ, "NBGRADER_DB_URL": f"sqlite:///{tmp}/gradebook.db?timeout=60"}
-        start = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "coursekit", "autograde", "--all",
-                               "--scheduler", address, "--submitted", str(submitted),
-                               "--output-root", str(tmp / "out"), "--force", "-q"],
-                              capture_output=True, text=True, env=env, cwd=course.root)
-        seconds = time.monotonic() - start
+        # Read before the cluster stops: the workers' CPU is counted while they live.
+        with tree_cpu() as cpu:
+            started.append(_spawn([dask, "scheduler", "--host", "127.0.0.1", "--port",
+                                   str(port), "--no-dashboard"], tmp / "scheduler"))
+            _wait_for_port(port)
+            for i in range(workers):
+                started.append(_spawn([dask, "worker", address, "--nworkers", "1",
+                                       "--nthreads", "1", "--no-dashboard"], tmp / f"worker{i}"))
+            start = time.monotonic()
+            done = subprocess.run([sys.executable, "-m", "coursekit", "autograde", "--all",
+                                   "--scheduler", address, "--submitted", str(submitted),
+                                   "--output-root", str(tmp / "out"), "--force", "-q"],
+                                  capture_output=True, text=True, env=env, cwd=course.root)
+            seconds = time.monotonic() - start
         if done.returncode != 0:
             raise RuntimeError(f"bench: coursekit autograde --scheduler failed: "
                                f"{done.stderr[-2000:]}")
@@ -372,7 +411,7 @@ def dask_throughput(submissions, workers=2, course=None):
     n = max(1, len(submissions))
     return {"available": True, "students": len(submissions), "workers": workers,
             "seconds": round(seconds, 2), "seconds_per_student": round(seconds / n, 2),
-            "cpu_seconds_per_student": round((cpu_seconds() - cpu) / n, 2)}
+            "cpu_seconds_per_student": round(cpu["seconds"] / n, 2)}
 
 
 def _spawn(cmd, folder):

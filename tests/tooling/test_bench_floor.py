@@ -108,7 +108,7 @@ def test_throughput_rows_compare_each_batch_with_the_floor_divided_by_its_worker
     assert "9.2 students/min" in pair.figure                              # 60 / 6.5
     assert rows["Dask, 2 workers on this machine, batch of 4"].figure.startswith("1.50x")
     class_rows = [r for r in rows.values() if r.what.startswith("class of 600")]
-    assert [r.figure for r in class_rows] == ["0.10 h", "1 min"]         # 600*20/32 s; /10
+    assert [r.figure for r in class_rows] == ["0.10 h (6 min)", "0.6 min"]  # 600*20/32 s; /10
 
 
 def test_floor_rows_give_every_stage_and_the_whole_as_ratios_to_the_floor():
@@ -151,3 +151,18 @@ def test_gradebook_activity_counts_sessions_and_commits_then_stops(tmp_path):
     with Gradebook(url) as gb:                      # no longer counted
         gb.update_or_create_student("alan")
     assert seen == counted
+
+
+BURN = "import time\nwhile time.process_time() < {}: pass\n"
+
+
+def test_tree_cpu_counts_the_processes_under_this_one_grandchildren_included():
+    # A child that burns 0.6 s of CPU, then starts a grandchild that burns 0.6 s more: the
+    # grading kernels are such grandchildren (grader -> sandbox -> kernel).
+    import subprocess
+
+    child = (BURN.format(0.6) + "import subprocess, sys\n"
+             f"subprocess.run([sys.executable, '-c', {BURN.format(0.6)!r}], check=True)\n")
+    with benchmark.tree_cpu(interval=0.05) as cpu:
+        subprocess.run([sys.executable, "-c", child], check=True)
+    assert 1.0 <= cpu["seconds"] < 3.0
