@@ -207,46 +207,151 @@ def bench_grade_module():
                 "<= 20 s", seconds <= 20)]
 
 
+DEFAULT_CIFAR = os.path.expanduser("~/.cache/cs231n-a1/cifar-10-batches-py")
+
+
 def _grading_data():
-    """CIFAR-10 for the notebooks' grading mode: the real one when set, else synthetic."""
+    """CIFAR-10 for the notebooks' grading mode, as instructors grade: the real one
+    ($CS231N_CIFAR10_DIR, else the cache `make cifar10` builds), else synthetic."""
     import tempfile
 
     from coursekit.synthetic import write_synthetic_cifar10
 
-    if os.environ.get("CS231N_CIFAR10_DIR"):
-        return os.environ["CS231N_CIFAR10_DIR"], "real CIFAR-10"
+    for folder in (os.environ.get("CS231N_CIFAR10_DIR"), DEFAULT_CIFAR):
+        if folder and os.path.isdir(folder):
+            return folder, "real CIFAR-10"
     tmp = tempfile.mkdtemp(prefix="bench-cifar-")
     return write_synthetic_cifar10(tmp, num_train=2000, num_test=500), "synthetic CIFAR-10"
 
 
 def bench_autograde():
-    """A full autograde of the master's submission, split per stage, and a -j 2 batch."""
+    """Grading one submission (the master's, saved models included) against its floor, the
+    notebooks' own cells; plain nbgrader on the same submission; batches with -j 1, -j 2 and
+    through Dask; what the CLI's start-up costs. All measured in this one run."""
     import tempfile
 
-    from coursekit.autograde.benchmark import batch_throughput, master_submission
+    from coursekit.autograde import benchmark as b
 
     data, kind = _grading_data()
     os.environ["CS231N_CIFAR10_DIR"] = data
+    rows = _cli_start_up_rows()
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
-        subs = [master_submission(os.path.join(tmp, f"s{i}")) for i in range(4)]
+        subs = [b.master_submission(os.path.join(tmp, f"s{i}")) for i in range(4)]
+        print(f"[bench] autograde: floor ({kind}) ...", flush=True)
+        floor = b.notebook_floor(subs[0])
+        print("[bench] autograde: coursekit autograde, jailed and bare ...", flush=True)
         one, jailed, bare = _jail_cost(subs[0])
-        batch = batch_throughput(subs, jobs=2)
-    stages = ", ".join(f"{k} {v:.1f} s" for k, v in one["stages"].items()
-                       if isinstance(v, (int, float)))
-    return [
+        kernel = b.kernel_start_seconds()
+        print("[bench] autograde: plain nbgrader autograde ...", flush=True)
+        plain = b.plain_nbgrader(subs[0])
+        print("[bench] autograde: batches -j 1, -j 2, Dask ...", flush=True)
+        serial = b.batch_throughput(subs[:2], jobs=1)
+        pair = b.batch_throughput(subs, jobs=2)
+        dask = b.dask_throughput(subs, workers=2)
+    rows += _floor_rows(floor, one, plain, kind)
+    rows.append(Row("one grading kernel (jail, guard): start until it answers / shut-down, "
+                    "seconds", f"{kernel[0]:.2f} s / {kernel[1]:.2f} s"))
+    rows += [
         Row(f"full autograde of one submission ({kind}), seconds", f"{one['total_seconds']:.0f} s",
             "<= 120 s", one["total_seconds"] <= 120),
-        Row("autograde stages", stages or "n/a"),
         *_jail_rows(jailed, bare, one),
         *_slowest_notebook_row(one["notebooks"]),
-        Row(f"autograde batch of {batch['students']} with -j 2, seconds per student",
-            f"{batch['seconds_per_student']:.0f} s"),
     ]
+    rows += throughput_rows(floor["seconds"], serial, pair, dask)
+    return rows
 
 
-def _jail_cost(submission):
+def _cli_start_up_rows():
+    """`coursekit VERB` start-up, lazy (today) against the imports every call made before
+    (nbformat, numpy, pytest loaded up front, as the verbs' modules did), interleaved."""
+    import subprocess
+    import sys
+
+    eager = [sys.executable, "-c", "import sys, nbformat, numpy, pytest\n"
+             "from coursekit.cli import main\nsys.exit(main(sys.argv[1:]))"]
+    lazy = [sys.executable, "-m", "coursekit"]
+    rows = []
+    for argv in (["autograde", "--help"], ["ci-student-id", "Ada"]):
+        now, before = best_times([
+            lambda a=argv: subprocess.run([*lazy, *a], capture_output=True, check=True),
+            lambda a=argv: subprocess.run([*eager, *a], capture_output=True, check=True)],
+            repeats=3)
+        rows.append(Row(f"`coursekit {' '.join(argv)}` start-up, lazy imports / eager (before)",
+                        f"{now:.2f} s / {before:.2f} s"))
+    return rows
+
+
+def _floor_rows(floor, one, plain, kind):
+    """Issue 15: the floor, each stage of grading and the whole grading as ratios to it."""
+    base = floor["seconds"]
+    per_student = one["total_seconds"] - one["prepare_seconds"]
+    shown = ", ".join(f"{n} {t:.1f}" for n, t in floor["notebooks"].items())
+    errors = f"; errors: {', '.join(floor['errors'][:3])}" if floor["errors"] else ""
+    rows = [Row(f"floor: the five notebooks' own cells in grading mode ({kind}), seconds",
+                f"{base:.1f} s ({shown}){errors}")]
+    stages = {"scratch set-up": one["scratch_seconds"], **{
+        k: v for k, v in one["stages"].items() if isinstance(v, (int, float))}}
+    rows += [Row(f"autograde stage {name} / floor", f"{t / base:.2f}x ({t:.1f} s)")
+             for name, t in stages.items()]
+    rows += [
+        Row("gradebook from the master notebooks (once per class, not per student) / floor",
+            f"{one['prepare_seconds'] / base:.2f}x ({one['prepare_seconds']:.1f} s)"),
+        Row("full autograde of one submission / floor", f"{per_student / base:.2f}x "
+            f"({per_student:.0f} s, {one['score']:g}/{one['max_score']:g})",
+            "<= 1.30x", per_student <= 1.3 * base),
+        Row("plain `nbgrader autograde` of the same submission / floor",
+            f"{plain['seconds'] / base:.2f}x ({plain['seconds']:.0f} s, "
+            f"{len(plain['graded'])} notebooks graded)"),
+        Row("gradebook while grading one student: sessions opened, commits (their seconds)",
+            "{opened} ({open_seconds:.1f} s), {commits} commits ({commit_seconds:.1f} s)"
+            .format(**one["gradebook"])),
+    ]
+    overhead = {n: t - floor["notebooks"].get(n, 0) for n, t in one["notebooks"].items()
+                if isinstance(t, (int, float))}
+    if overhead:
+        rows.append(Row("per notebook, nbgrader stage beyond its cells (kernel start, sandbox, "
+                        "guard, judge, gradebook), seconds",
+                        ", ".join(f"{n} {t:.1f}" for n, t in overhead.items())))
+    return rows
+
+
+def throughput_rows(floor, serial, pair, dask):
+    """Students per minute with -j 1, -j 2 and Dask, against the per-student floor (N
+    workers: within 1.2x of floor / N per student), and a class of 600 from the CPU time."""
+    from coursekit.autograde.benchmark import class_cost
+
+    rows = []
+    for run in (serial, pair):
+        jobs, per = run["jobs"], run["seconds_per_student"]
+        failed = f", errors: {', '.join(run['errors'])}" if run["errors"] else ""
+        rows.append(Row(f"batch of {run['students']} with -j {jobs}: per student / (floor / "
+                        f"{jobs})", f"{per / (floor / jobs):.2f}x ({60 / per:.1f} students/min, "
+                        f"{per:.0f} s each{failed})", "<= 1.20x", per <= 1.2 * floor / jobs))
+    if dask["available"]:
+        per = dask["seconds_per_student"]
+        workers = dask["workers"]
+        rows.append(Row(f"Dask, {workers} workers on this machine, batch of {dask['students']}: "
+                        f"per student / (floor / {workers})",
+                        f"{per / (floor / workers):.2f}x ({60 / per:.1f} students/min, "
+                        f"{dask['cpu_seconds_per_student']:.0f} s CPU each)",
+                        "<= 1.20x", per <= 1.2 * floor / workers))
+    else:
+        rows.append(Row("Dask, 2 workers on this machine", f"not available ({dask['why']})"))
+    cpu = serial["cpu_seconds_per_student"]
+    rows += [
+        Row("CPU time per student (user + sys, grader and its children, -j 1 / -j 2)",
+            f"{cpu:.0f} s / {pair['cpu_seconds_per_student']:.0f} s"),
+        Row("class of 600 on one 32-core machine, from the CPU time per student (-j 1)",
+            f"{class_cost(cpu, 600, 32, 1):.2f} h ({class_cost(cpu, 600, 32, 1) * 60:.0f} min)"),
+        Row("class of 600 on ten 32-core machines (Dask), same computation",
+            f"{class_cost(cpu, 600, 32, 10) * 60:.1f} min"),
+    ]
+    return rows
+
+
+def _jail_cost(submission, repeats=1):
     """The same submission graded in turn with the sandbox this machine allows and with none
-    (COURSEKIT_JAIL=none: how grading ran before the jail); best of two each, interleaved.
+    (COURSEKIT_JAIL=none: how grading ran before the jail); best of `repeats` each, interleaved.
     Returns (the first jailed timing, best jailed seconds, best bare seconds)."""
     from coursekit import jail
     from coursekit.autograde.benchmark import time_submission
@@ -254,7 +359,7 @@ def _jail_cost(submission):
 
     saved = os.environ.get("COURSEKIT_JAIL") or None
     first, jailed, bare = None, float("inf"), float("inf")
-    for _ in range(2):
+    for _ in range(repeats):
         with environment(COURSEKIT_JAIL=saved):
             timing = time_submission(submission)
         first = first or timing

@@ -7,13 +7,60 @@
 Both grade into a throw-away output folder and gradebook: the course's own autograded/,
 feedback/ and gradebook.db are never touched.
 """
+import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from coursekit.autograde import batch, nbgrade, pipeline, scratch
 from coursekit.autograde.grading_run import GradingRun
+
+
+@contextmanager
+def tree_cpu(interval=0.25):
+    """CPU seconds (user + sys) of this process and of every process under it during the
+    block, read from each process while it lives (psutil, every `interval` seconds). Yields a
+    dict whose "seconds" is set at the end. getrusage(RUSAGE_CHILDREN) would miss the grading
+    kernels: their sandbox is killed before it reaps them. Missed here: at most the last
+    `interval` of each process under this one."""
+    import threading
+
+    import psutil
+
+    me = psutil.Process()
+    latest = {}
+
+    def sample():
+        try:
+            processes = me.children(recursive=True)
+        except psutil.Error:
+            return
+        for process in processes:
+            try:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    latest[(process.pid, process.create_time())] = times.user + times.system
+            except psutil.Error:
+                continue    # ended between the listing and the reading
+
+    sample()
+    before = dict(latest)
+    own = sum(me.cpu_times()[:2])
+    stop = threading.Event()
+    sampler = threading.Thread(target=lambda: [sample() for _ in iter(
+        lambda: stop.wait(interval), True)], daemon=True)
+    sampler.start()
+    out = {}
+    try:
+        yield out
+    finally:
+        stop.set()
+        sampler.join()
+        sample()
+        out["seconds"] = sum(me.cpu_times()[:2]) - own + sum(
+            t - before.get(key, 0.0) for key, t in latest.items())
 
 
 def master_submission(dest, saved_params=None, root=None):
@@ -40,13 +87,54 @@ def _scratch_course(course, tmp):
                                       "?timeout=60")
 
 
+@contextmanager
+def gradebook_activity():
+    """Count, in this process, the gradebook sessions opened (nbgrader's `Gradebook`, by
+    nbgrader and by us), the seconds spent opening them, and the commits to the database
+    (with their seconds). Yields a dict filled as it goes: {"opened", "open_seconds",
+    "commits", "commit_seconds"}."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    seen = {"opened": 0, "open_seconds": 0.0, "commits": 0, "commit_seconds": 0.0}
+    began = []
+    original = Gradebook.__init__
+
+    def counted_init(self, *args, **kwargs):
+        start = time.monotonic()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            seen["opened"] += 1
+            seen["open_seconds"] += time.monotonic() - start
+
+    def before(_session):
+        began.append(time.monotonic())
+
+    def commit(_session):
+        seen["commits"] += 1
+        if began:
+            seen["commit_seconds"] += time.monotonic() - began.pop()
+
+    Gradebook.__init__ = counted_init
+    event.listen(Session, "before_commit", before)
+    event.listen(Session, "after_commit", commit)
+    try:
+        yield seen
+    finally:
+        Gradebook.__init__ = original
+        event.remove(Session, "before_commit", before)
+        event.remove(Session, "after_commit", commit)
+
+
 def time_submission(submission, course=None, student="bench"):
     """Grade one submission from scratch; returns the wall time and its split per stage.
 
     {"total_seconds", "prepare_seconds" (gradebook from the master notebooks, once per run),
      "scratch_seconds" (scratch folder set-up), "stages": {collect, nbgrader, inline,
      notebook_scores, modules, feedback, publish}, "notebooks": {name: seconds},
-     "score", "max_score"}
+     "score", "max_score", "gradebook": gradebook_activity's counts while grading}
     """
     tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
     scratch_dir = None
@@ -57,15 +145,17 @@ def time_submission(submission, course=None, student="bench"):
         prepared = time.monotonic()
         scratch_dir = nbgrade.prepare_scratch(course)
         ready = time.monotonic()
-        result = pipeline.grade_submission(course, student, Path(submission),
-                                           scratch_dir=scratch_dir)
+        with gradebook_activity() as activity:
+            result = pipeline.grade_submission(course, student, Path(submission),
+                                               scratch_dir=scratch_dir)
         end = time.monotonic()
         return {"total_seconds": round(end - start, 2),
                 "prepare_seconds": round(prepared - start, 2),
                 "scratch_seconds": round(ready - prepared, 2),
                 "stages": result.timing,
                 "notebooks": {n: i.get("seconds") for n, i in result.notebooks.items()},
-                "score": result.score, "max_score": result.max_score}
+                "score": result.score, "max_score": result.max_score,
+                "gradebook": activity}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if scratch_dir is not None:
@@ -75,7 +165,9 @@ def time_submission(submission, course=None, student="bench"):
 def batch_throughput(submissions, jobs=2, course=None):
     """Grade [folder, ...] (or [(student, folder), ...]) with `jobs` workers.
 
-    Returns {"students", "jobs", "seconds", "seconds_per_student", "errors"}."""
+    Returns {"students", "jobs", "seconds", "seconds_per_student", "cpu_seconds_per_student",
+    "errors"}: CPU time (user + sys) is this process's and that of every process under it
+    (workers, sandboxes, kernels, judges: `tree_cpu`)."""
     pairs = [s if isinstance(s, tuple) else (f"s{i:03d}", Path(s))
              for i, s in enumerate(submissions)]
     tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
@@ -83,10 +175,261 @@ def batch_throughput(submissions, jobs=2, course=None):
         course = _scratch_course(course, tmp)
         pipeline.prepare(course)
         start = time.monotonic()
-        outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False)
-        seconds = time.monotonic() - start
+        with tree_cpu() as cpu:
+            outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False)
+        seconds, cpu = time.monotonic() - start, cpu["seconds"]
         return {"students": len(pairs), "jobs": jobs, "seconds": round(seconds, 2),
                 "seconds_per_student": round(seconds / max(1, len(pairs)), 2),
+                "cpu_seconds_per_student": round(cpu / max(1, len(pairs)), 2),
                 "errors": sorted(s for s, o in outcomes.items() if o[2])}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def kernel_start_seconds(course=None, repeats=3):
+    """Best seconds to start one grading kernel (GuardedKernelManager: the jail, the copy of
+    the submission, the guard) until it answers, and to shut it down: what starting the next
+    notebook's kernel ahead could hide. Returns (start, shutdown)."""
+    import asyncio
+
+    course = course or GradingRun()
+    base = nbgrade.prepare_scratch(course)
+    try:
+        nbgrade.begin_submission(course)
+        (base / "submission").mkdir(mode=0o755)
+        nbgrade.KernelSettings.submitted = str(base / "submission")
+        log = base / "guard.log"
+        log.touch()
+        nbgrade.KernelSettings.guard = {"deny_read": [], "allow_read": [], "allow_write": [],
+                                        "log": str(log)}
+
+        async def once():
+            km = nbgrade.GuardedKernelManager()
+            start = time.monotonic()
+            await km.start_kernel(extra_arguments=[
+                "--HistoryManager.hist_file=:memory:",
+                f"--IPKernelApp.exec_lines={nbgrade.GUARD_LINE}"])
+            client = km.client()
+            client.start_channels()
+            try:
+                await client.wait_for_ready(timeout=120)
+            finally:
+                client.stop_channels()
+            ready = time.monotonic()
+            await km.shutdown_kernel()
+            return ready - start, time.monotonic() - ready
+
+        runs = [asyncio.run(once()) for _ in range(repeats)]
+        return min(r[0] for r in runs), min(r[1] for r in runs)
+    finally:
+        scratch.remove_folder(base)
+
+
+# --- the floor: the notebooks' own cells ------------------------------------------------
+
+def cell_seconds(nb):
+    """Seconds each code cell of an executed notebook ran in its kernel, in order: from the
+    kernel's `execute_input` message to its `execute_reply` (the timestamps nbclient records in
+    each cell's `metadata.execution`). A cell without both (never run) is left out."""
+    from datetime import datetime
+
+    seconds = []
+    for cell in nb.cells:
+        stamps = cell.get("metadata", {}).get("execution", {})
+        start, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
+        if cell.get("cell_type") == "code" and start and end:
+            seconds.append((datetime.fromisoformat(end) - datetime.fromisoformat(start))
+                           .total_seconds())
+    return seconds
+
+
+def notebook_floor(submission, course=None, timeout=600):
+    """The work grading cannot avoid for one submission: each of its notebooks executed as
+    handed in, all cells in one plain kernel per notebook, in grading mode
+    (NBGRADER_EXECUTION=autograde), with the data and the BLAS threads grading gives kernels.
+
+    Counted: the sum over code cells of `cell_seconds` (the kernel executing the cell). Not
+    counted: kernel start-up and shut-down, reading and writing notebooks, and all of
+    grading's own work (gradebook, sandbox, guard, judging tests outside the kernel,
+    module checks, feedback). Returns {"notebooks": {name: seconds}, "seconds", "errors"}.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    from coursekit import jail
+    from coursekit.notebooks.run import environment
+
+    course = course or GradingRun()
+    env = {"NBGRADER_EXECUTION": "autograde", "CS231N_GRADING_MODE": None,
+           "CS231N_CIFAR10_DIR": nbgrade.grading_data_dir(course),
+           **jail.blas_threads(course.kernel_threads)}
+    notebooks, errors = {}, []
+    with tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("bench-floor")) as tmp, \
+            environment(**env):
+        work = Path(tmp) / "work"
+        shutil.copytree(submission, work)
+        for name in course.notebooks:
+            nb = nbformat.read(str(work / f"{name}.ipynb"), as_version=4)
+            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                           record_timing=True,
+                           resources={"metadata": {"path": str(work)}}).execute()
+            notebooks[name] = round(sum(cell_seconds(nb)), 2)
+            errors += [f"{name}: {o.get('ename')}" for c in nb.cells if c.cell_type == "code"
+                       for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return {"notebooks": notebooks, "seconds": round(sum(notebooks.values()), 2),
+            "errors": errors}
+
+
+def plain_nbgrader(submission, course=None, student="bench"):
+    """The same submission graded by plain `nbgrader autograde` (the tool a course would
+    otherwise run): a throw-away course folder whose source/ holds the master notebooks,
+    `nbgrader generate_assignment` (not timed), then `nbgrader autograde` as a command, timed.
+    Same data and BLAS threads as grading. Returns {"seconds", "graded" (notebooks written)}."""
+    import subprocess
+    import sys
+
+    from coursekit import jail
+    from coursekit.notebooks.run import environment
+
+    course = course or GradingRun()
+    nbgrader = [str(Path(sys.executable).with_name("nbgrader"))]
+    env = {"CS231N_CIFAR10_DIR": nbgrade.grading_data_dir(course), "NBGRADER_DB_URL": None,
+           **jail.blas_threads(course.kernel_threads)}
+    with tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("bench-nbgrader")) as tmp, \
+            environment(**env):
+        root = Path(tmp)
+        shutil.copytree(course.source_dir, root / "source" / course.assignment)
+        (root / "nbgrader_config.py").write_text(
+            "c = get_config()  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(root)!r}\n"
+            "c.Execute.timeout = 600\n")
+        subprocess.run([*nbgrader, "generate_assignment", course.assignment, "--force"],
+                       cwd=root, check=True, capture_output=True)
+        shutil.copytree(submission, root / "submitted" / student / course.assignment)
+        start = time.monotonic()
+        done = subprocess.run([*nbgrader, "autograde", course.assignment, "--student", student,
+                               "--force"], cwd=root, capture_output=True, text=True)
+        seconds = time.monotonic() - start
+        graded = sorted(p.stem for p in
+                        (root / "autograded" / student / course.assignment).glob("*.ipynb"))
+        if done.returncode != 0:
+            raise RuntimeError(f"bench: nbgrader autograde failed: {done.stderr[-2000:]}")
+    return {"seconds": round(seconds, 2), "graded": graded}
+
+
+# --- through a Dask cluster -------------------------------------------------------------
+
+def dask_unavailable(python=None):
+    """Why the Dask row cannot be measured here ("" when it can): `distributed` must import,
+    and `coursekit autograde` must have --scheduler."""
+    import subprocess
+    import sys
+
+    python = python or sys.executable
+    probe = subprocess.run([python, "-c", "import distributed"], capture_output=True)
+    if probe.returncode != 0:
+        return "distributed is not installed"
+    usage = subprocess.run([python, "-m", "coursekit", "autograde", "--help"],
+                           capture_output=True, text=True)
+    if "--scheduler" not in usage.stdout:
+        return "coursekit autograde has no --scheduler"
+    return ""
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port, seconds=60):
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"bench: the Dask scheduler did not listen on port {port} in {seconds} s")
+
+
+def dask_throughput(submissions, workers=2, course=None):
+    """Grade [folder, ...] through a Dask cluster on this machine: `dask scheduler` and
+    `workers` x `dask worker --nworkers 1 --nthreads 1`, each a subprocess in a folder of its
+    own, and `coursekit autograde --all --scheduler ...` timed as a command (worker start-up
+    not counted). Returns {"available": False, "why"} when it cannot run here, else
+    {"available": True, "students", "workers", "seconds", "seconds_per_student",
+    "cpu_seconds_per_student" (the CLI, scheduler, workers and kernels: `tree_cpu`)}."""
+    import subprocess
+    import sys
+
+    why = dask_unavailable()
+    if why:
+        return {"available": False, "why": why}
+    course = course or GradingRun()
+    dask = str(Path(sys.executable).with_name("dask"))
+    tmp = Path(tempfile.mkdtemp(prefix=scratch.pid_prefix("bench-dask")))
+    started = []
+    try:
+        submitted = tmp / "submitted"
+        for i, folder in enumerate(submissions):
+            shutil.copytree(folder, submitted / f"s{i:03d}" / course.assignment)
+        port = _free_port()
+        address = f"tcp://127.0.0.1:{port}"
+        env = {**os.environ, "NBGRADER_DB_URL": f"sqlite:///{tmp}/gradebook.db?timeout=60"}
+        # Read before the cluster stops: the workers' CPU is counted while they live.
+        with tree_cpu() as cpu:
+            started.append(_spawn([dask, "scheduler", "--host", "127.0.0.1", "--port",
+                                   str(port), "--no-dashboard"], tmp / "scheduler"))
+            _wait_for_port(port)
+            for i in range(workers):
+                started.append(_spawn([dask, "worker", address, "--nworkers", "1",
+                                       "--nthreads", "1", "--no-dashboard"], tmp / f"worker{i}"))
+            start = time.monotonic()
+            done = subprocess.run([sys.executable, "-m", "coursekit", "autograde", "--all",
+                                   "--scheduler", address, "--submitted", str(submitted),
+                                   "--output-root", str(tmp / "out"), "--force", "-q"],
+                                  capture_output=True, text=True, env=env, cwd=course.root)
+            seconds = time.monotonic() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"bench: coursekit autograde --scheduler failed: "
+                               f"{done.stderr[-2000:]}")
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = max(1, len(submissions))
+    return {"available": True, "students": len(submissions), "workers": workers,
+            "seconds": round(seconds, 2), "seconds_per_student": round(seconds / n, 2),
+            "cpu_seconds_per_student": round(cpu["seconds"] / n, 2)}
+
+
+def _spawn(cmd, folder):
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "log", "wb") as log:
+        return subprocess.Popen(cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=log)
+
+
+# --- what a class costs -----------------------------------------------------------------
+
+def class_cost(cpu_seconds_per_student, students=600, cores=32, machines=1):
+    """Wall hours to grade `students` on `machines` x `cores`, from the CPU seconds one
+    student's grading uses: students x CPU seconds / (cores x machines), i.e. every core kept
+    busy with one single-threaded grading (kernels get one BLAS thread), nothing for the
+    gradebook or the network. A lower bound: the -j N rows show how close a batch comes."""
+    if cpu_seconds_per_student <= 0 or students < 0 or cores < 1 or machines < 1:
+        raise ValueError("class_cost: CPU seconds per student must be > 0, students >= 0, "
+                         "cores and machines >= 1")
+    return students * cpu_seconds_per_student / (cores * machines) / 3600

@@ -4,9 +4,6 @@ import argparse
 import os
 import sys
 
-from coursekit.grader.check_report import summary, to_json, write_reports
-from coursekit.grader.driver import grade_submission
-
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -46,6 +43,10 @@ def run_references(args):
 
 
 def run(args):
+    # Imported here: pytest and numpy are this verb's, not every `coursekit` call's.
+    from coursekit.grader.check_report import summary, to_json, write_reports
+    from coursekit.grader.driver import grade_submission
+
     result = grade_submission(args.path, cifar_dir=args.cifar_dir, models=not args.no_models,
                               timeout_scale=args.timeout_scale, functions=args.function)
     if args.out:

@@ -8,6 +8,9 @@
 - `run_full` executes the notebooks in normal mode on the full CIFAR-10, records what they reach
   (accuracies after the test cells named in METRICS) and the CPU time of each kernel, and
   `write_readme_table` puts that table into README.md between the results markers.
+
+nbformat is imported where it is used: importing it costs over a second (jsonschema's format
+checkers), which every `coursekit VERB` call would pay since the verbs' parsers import this module.
 """
 import copy
 import json
@@ -19,8 +22,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from unittest import mock
-
-import nbformat
 
 from coursekit.course import current
 from coursekit.readme import replace_between
@@ -195,6 +196,8 @@ def _first_line(source):
 
 def _with_metric_cells(nb, name):
     """A copy of nb with a cell after each METRICS test cell that prints the metric values."""
+    import nbformat
+
     nb = copy.deepcopy(nb)
     wanted = {}
     for metric in METRICS:
@@ -238,6 +241,7 @@ def execute_notebook(path, timeout=FULL_CELL_TIMEOUT, grading=False, save_to=Non
 
     Test cells that fail do not stop the run: every cell runs and every failure is reported.
     """
+    import nbformat
     from nbclient import NotebookClient
 
     name = os.path.splitext(os.path.basename(path))[0]

@@ -16,8 +16,6 @@ import os
 import shutil
 import tempfile
 
-import nbformat
-
 from coursekit.autograde.grading_run import load_nbgrader_config
 
 # Entries of the master notebook folder that never go to the release.
@@ -67,6 +65,8 @@ def _nbgrader_config(root, config_file, assignment):
 
 def write_notebook(nb, path):
     """Write a notebook in one canonical form (nbformat's, sorted keys, final newline)."""
+    import nbformat  # here, not at the top: `coursekit VERB` loads this module's verb
+
     text = nbformat.writes(nb) + "\n"
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
@@ -80,6 +80,7 @@ def generate_notebooks(source_dir, dest_dir, notebooks=None, config_file=None,
     missing one is an error, and so is a notebook of the folder that is not listed (it would
     silently stay out of the release). Returns the list of files written (relative to dest_dir).
     """
+    import nbformat
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 

@@ -153,3 +153,6 @@ def test_benchmark_reports_the_time_of_every_stage(tiny_course, tmp_path):
     assert timing["score"] == 10 and timing["max_score"] == 11
     assert timing["total_seconds"] >= sum(timing["stages"].values()) - 0.5
     assert set(timing["notebooks"]) == set(tinycourse.NOTEBOOKS)
+    # nbgrader records each notebook's grades in the gradebook: sessions and commits counted.
+    activity = timing["gradebook"]
+    assert activity["opened"] >= len(tinycourse.NOTEBOOKS) and activity["commits"] >= 1

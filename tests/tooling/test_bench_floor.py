@@ -1,0 +1,168 @@
+"""The grading floor's bookkeeping (issue 15): the cells' time read from an executed notebook,
+the ratios and targets of the rows, what a class costs, and the Dask row when Dask is absent.
+No timing is asserted here: the figures themselves are `make bench`'s."""
+import sys
+
+import nbformat
+import pytest
+
+from coursekit import bench
+from coursekit.autograde import benchmark
+
+
+def executed_cell(start, end, cell_type="code"):
+    cell = (nbformat.v4.new_code_cell("x = 1") if cell_type == "code"
+            else nbformat.v4.new_markdown_cell("text"))
+    stamps = {"iopub.status.busy": "2026-11-30T10:00:00.000000Z"}
+    if start:
+        stamps["iopub.execute_input"] = start
+    if end:
+        stamps["shell.execute_reply"] = end
+    cell.metadata["execution"] = stamps
+    return cell
+
+
+def test_cell_seconds_is_execute_input_to_reply_of_each_code_cell_that_ran():
+    nb = nbformat.v4.new_notebook(cells=[
+        executed_cell("2026-11-30T10:00:00.250000Z", "2026-11-30T10:00:01.750000Z"),
+        executed_cell("2026-11-30T10:00:59.500000Z", "2026-11-30T10:01:02.000000Z"),
+        executed_cell(None, None),                                     # never ran
+        executed_cell("2026-11-30T10:00:01Z", None),                   # no reply: left out
+        executed_cell("2026-11-30T10:00:00Z", "2026-11-30T10:00:09Z", "markdown"),
+    ])
+    assert benchmark.cell_seconds(nb) == pytest.approx([1.5, 2.5])
+
+
+def test_cell_seconds_of_a_notebook_nbclient_executed(tmp_path):
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import time; time.sleep(0.3)"),
+        nbformat.v4.new_markdown_cell("between"),
+        nbformat.v4.new_code_cell("1 + 1"),
+    ])
+    NotebookClient(nb, timeout=60, kernel_name="python3", record_timing=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    first, second = benchmark.cell_seconds(nb)
+    assert 0.3 <= first < 5 and 0 <= second < first
+
+
+@pytest.mark.parametrize("cpu, machines, hours", [(60, 1, 600 * 60 / 32 / 3600),
+                                                  (60, 10, 600 * 60 / 320 / 3600),
+                                                  (12, 1, 0.0625)])
+def test_class_cost_is_students_times_cpu_over_all_cores(cpu, machines, hours):
+    assert benchmark.class_cost(cpu, students=600, cores=32, machines=machines) == \
+        pytest.approx(hours)
+
+
+def test_class_cost_refuses_a_measure_that_cannot_be_one():
+    with pytest.raises(ValueError, match="CPU seconds per student"):
+        benchmark.class_cost(0)
+    with pytest.raises(ValueError, match="cores and machines"):
+        benchmark.class_cost(10, cores=0)
+
+
+def test_dask_row_says_why_when_distributed_is_not_importable(tmp_path, monkeypatch):
+    # An interpreter that cannot import `distributed` (a venv of its own would take long to
+    # build: an isolated one, -I -S, finds no site-packages).
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} -I -S \"$@\"\n")
+    fake.chmod(0o755)
+    assert benchmark.dask_unavailable(str(fake)) == "distributed is not installed"
+    monkeypatch.setattr(benchmark, "dask_unavailable", lambda: "distributed is not installed")
+    assert benchmark.dask_throughput(["unused"]) == {"available": False,
+                                                     "why": "distributed is not installed"}
+    rows = bench.throughput_rows(10.0, batch(1, 12.0), batch(2, 5.5),
+                                 {"available": False, "why": "distributed is not installed"})
+    (row,) = [r for r in rows if r.what.startswith("Dask")]
+    assert row.figure == "not available (distributed is not installed)" and row.ok is None
+
+
+@pytest.mark.parametrize("usage, why", [
+    ("usage: coursekit autograde [-h] [--all] [-j JOBS]", "coursekit autograde has no --scheduler"),
+    ("usage: coursekit autograde [-h] [--all] [--scheduler ADDRESS]", ""),
+])
+def test_dask_row_needs_the_scheduler_option_of_autograde(tmp_path, usage, why):
+    # An interpreter where `import distributed` works and `-m coursekit autograde --help`
+    # prints `usage`.
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\n[ \"$1\" = -m ] && echo '{usage}'\nexit 0\n")
+    fake.chmod(0o755)
+    assert benchmark.dask_unavailable(str(fake)) == why
+
+
+def batch(jobs, per_student, cpu=20.0, errors=()):
+    return {"students": 4, "jobs": jobs, "seconds": 4 * per_student,
+            "seconds_per_student": per_student, "cpu_seconds_per_student": cpu,
+            "errors": list(errors)}
+
+
+def test_throughput_rows_compare_each_batch_with_the_floor_divided_by_its_workers():
+    dask = {"available": True, "students": 4, "workers": 2, "seconds": 30.0,
+            "seconds_per_student": 7.5, "cpu_seconds_per_student": 21.0}
+    rows = {r.what.split(":")[0]: r for r in
+            bench.throughput_rows(10.0, batch(1, 11.0), batch(2, 6.5), dask)}
+    serial, pair = rows["batch of 4 with -j 1"], rows["batch of 4 with -j 2"]
+    assert serial.figure.startswith("1.10x") and serial.ok is True        # 11 / 10
+    assert pair.figure.startswith("1.30x") and pair.ok is False           # 6.5 / (10 / 2)
+    assert "9.2 students/min" in pair.figure                              # 60 / 6.5
+    assert rows["Dask, 2 workers on this machine, batch of 4"].figure.startswith("1.50x")
+    class_rows = [r for r in rows.values() if r.what.startswith("class of 600")]
+    assert [r.figure for r in class_rows] == ["0.10 h (6 min)", "0.6 min"]  # 600*20/32 s; /10
+
+
+def test_floor_rows_give_every_stage_and_the_whole_as_ratios_to_the_floor():
+    floor = {"notebooks": {"knn": 4.0, "softmax": 6.0}, "seconds": 10.0, "errors": []}
+    one = {"total_seconds": 16.0, "prepare_seconds": 3.0, "scratch_seconds": 0.5,
+           "stages": {"collect": 0.2, "nbgrader": 11.0, "feedback": 1.0},
+           "notebooks": {"knn": 5.0, "softmax": 6.5}, "score": 9, "max_score": 10,
+           "gradebook": {"opened": 14, "open_seconds": 0.7, "commits": 30,
+                         "commit_seconds": 0.2}}
+    plain = {"seconds": 12.0, "graded": ["knn", "softmax"]}
+    rows = {r.what: r for r in bench._floor_rows(floor, one, plain, "synthetic CIFAR-10")}
+    assert rows["autograde stage nbgrader / floor"].figure == "1.10x (11.0 s)"
+    assert rows["autograde stage scratch set-up / floor"].figure == "0.05x (0.5 s)"
+    whole = rows["full autograde of one submission / floor"]
+    assert whole.figure.startswith("1.30x") and whole.ok is True     # (16 - 3) / 10
+    assert rows["plain `nbgrader autograde` of the same submission / floor"].figure \
+        .startswith("1.20x")
+    assert "synthetic CIFAR-10" in next(w for w in rows if w.startswith("floor:"))
+    assert any("knn 1.0, softmax 0.5" == r.figure for r in rows.values())
+
+
+def test_gradebook_activity_counts_sessions_and_commits_then_stops(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from coursekit.autograde.gradebook import ensure_alembic_on_path
+
+    ensure_alembic_on_path()
+    url = f"sqlite:///{tmp_path}/gradebook.db"
+    with Gradebook(url):
+        pass    # created before counting: the schema's own commits are not the grading's
+    with benchmark.gradebook_activity() as seen:
+        with Gradebook(url) as gb:
+            gb.update_or_create_student("ada")      # commits
+            gb.update_or_create_student("grace")    # commits
+        with Gradebook(url) as gb:
+            gb.find_student("ada")                  # reads only
+    counted = dict(seen)
+    assert counted["opened"] == 2 and counted["commits"] >= 2   # nbgrader may commit more
+    assert counted["open_seconds"] > 0 and counted["commit_seconds"] > 0
+    with Gradebook(url) as gb:                      # no longer counted
+        gb.update_or_create_student("alan")
+    assert seen == counted
+
+
+BURN = "import time\nwhile time.process_time() < {}: pass\n"
+
+
+def test_tree_cpu_counts_the_processes_under_this_one_grandchildren_included():
+    # A child that burns 0.6 s of CPU, then starts a grandchild that burns 0.6 s more: the
+    # grading kernels are such grandchildren (grader -> sandbox -> kernel).
+    import subprocess
+
+    child = (BURN.format(0.6) + "import subprocess, sys\n"
+             f"subprocess.run([sys.executable, '-c', {BURN.format(0.6)!r}], check=True)\n")
+    with benchmark.tree_cpu(interval=0.05) as cpu:
+        subprocess.run([sys.executable, "-c", child], check=True)
+    assert 1.0 <= cpu["seconds"] < 3.0
