@@ -15,7 +15,8 @@ from pathlib import Path
 
 from coursekit.course import MANIFEST, ManifestError, current
 
-from . import compare, pages, units
+# compare (numpy), pages (jinja2) and units (nbformat) are imported where they are used: the
+# verb's parser is built on every coursekit call, which must start fast (tests/tooling).
 
 REFERENCE_DIR = Path("similarity") / "reference"
 
@@ -23,6 +24,8 @@ REFERENCE_DIR = Path("similarity") / "reference"
 def settings_of(course):
     """compare.Settings from course.toml's [similarity] table (ManifestError naming a key that
     is unknown or of the wrong type)."""
+    from . import compare
+
     path = Path(course.root) / MANIFEST
     with open(path, "rb") as f:
         table = tomllib.load(f).get("similarity", {})
@@ -52,6 +55,8 @@ def submissions(submitted, assignment):
 
 def run_similarity(course, submitted, reference, out_dir, settings, jobs=1, log=print):
     """Read, compare, write the report; returns (Comparison, index path, {phase: seconds})."""
+    from . import compare, pages, units
+
     assignment = units.assignment_of(course)
     seconds = {}
     start = time.monotonic()
