@@ -2,7 +2,7 @@
 
 Grading uses a small part of CIFAR-10 over and over (every notebook of every student, every
 student's saved models), so the grader prepares it once per dataset, as .npy files, in
-.cache/grading-data/ of the course (CACHE_ROOT):
+.cache/grading-data/ of the course (cache_root()):
 
 - notebooks/cifar10-<fingerprint>/: the grading subset (the first training and test images the
   notebooks use in grading mode) and the features of its images, computed with the course's
@@ -17,12 +17,19 @@ dataset gets new folders, never stale images. Every file is checked against the 
 with it; a damaged folder is prepared again. The format (`write_array_folder`,
 `read_array_folder`) is the given data_utils.py's, the one place both sides read.
 """
+import os
 import time
 from pathlib import Path
 
 from coursekit.grader.master import REPO_ROOT, master_module
 
-CACHE_ROOT = REPO_ROOT / ".cache" / "grading-data"
+# Another folder for the whole cache (a shared disk, a test's own): this variable.
+CACHE_ENV = "COURSEKIT_GRADING_CACHE"
+
+
+def cache_root():
+    """$COURSEKIT_GRADING_CACHE, else .cache/grading-data/ of the course."""
+    return Path(os.environ.get(CACHE_ENV) or REPO_ROOT / ".cache" / "grading-data")
 
 
 def data_utils():
@@ -30,15 +37,15 @@ def data_utils():
     return master_module("data_utils")
 
 
-def notebook_cache_dir(cache_root=None):
+def notebook_cache_dir(cache_root_dir=None):
     """The folder of the notebooks' prepared subsets (the kernels' $CS231N_GRADING_CACHE)."""
-    return Path(cache_root or CACHE_ROOT) / "notebooks"
+    return Path(cache_root_dir or cache_root()) / "notebooks"
 
 
-def model_cache_dir(data_dir, cache_root=None):
+def model_cache_dir(data_dir, cache_root_dir=None):
     """The folder of the saved models' prepared inputs of the dataset in data_dir."""
     fingerprint = data_utils().dataset_fingerprint(str(data_dir))
-    return Path(cache_root or CACHE_ROOT) / "models" / f"cifar10-{fingerprint}"
+    return Path(cache_root_dir or cache_root()) / "models" / f"cifar10-{fingerprint}"
 
 
 def subset_features(images):
@@ -49,12 +56,12 @@ def subset_features(images):
     return master_module("features").extract_features(images, feature_functions())
 
 
-def prepare_notebook_data(data_dir, cache_root=None, log=print):
+def prepare_notebook_data(data_dir, cache_root_dir=None, log=print):
     """Make sure the notebooks' grading subset of the dataset in data_dir, with its features, is
     prepared; returns its cache folder (notebook_cache_dir), or None when it cannot be written
     (the notebooks then load the whole dataset, as without a cache)."""
     du = data_utils()
-    cache = notebook_cache_dir(cache_root)
+    cache = notebook_cache_dir(cache_root_dir)
     names = du.SUBSET_ARRAYS + du.GRADING_FEATURES
     try:
         du.read_grading_subset(str(data_dir), str(cache), names)
@@ -80,27 +87,27 @@ def prepare_notebook_data(data_dir, cache_root=None, log=print):
     return cache
 
 
-def read_model_inputs(data_dir, names, cache_root=None):
+def read_model_inputs(data_dir, names, cache_root_dir=None):
     """({name: read-only memory-mapped array}, info) of the saved models' inputs of the dataset
     in data_dir; FileNotFoundError when they are not prepared, DamagedSubset when damaged."""
     du = data_utils()
-    folder = model_cache_dir(data_dir, cache_root)
+    folder = model_cache_dir(data_dir, cache_root_dir)
     fingerprint = du.dataset_fingerprint(str(data_dir))
     manifest = du.read_manifest(str(folder), fingerprint)
     return du.read_array_folder(str(folder), names, fingerprint, mmap=True), manifest["info"]
 
 
-def check_model_inputs(data_dir, cache_root=None):
+def check_model_inputs(data_dir, cache_root_dir=None):
     """Raise FileNotFoundError or DamagedSubset unless every prepared model input is whole
     (every file's digest checked: done once per run, by the process that prepares them)."""
     du = data_utils()
-    folder = model_cache_dir(data_dir, cache_root)
+    folder = model_cache_dir(data_dir, cache_root_dir)
     fingerprint = du.dataset_fingerprint(str(data_dir))
     names = list(du.read_manifest(str(folder), fingerprint)["arrays"])
     du.read_array_folder(str(folder), names, fingerprint)
 
 
-def write_model_inputs(data_dir, arrays, info, cache_root=None):
+def write_model_inputs(data_dir, arrays, info, cache_root_dir=None):
     du = data_utils()
-    du.write_array_folder(str(model_cache_dir(data_dir, cache_root)), arrays,
+    du.write_array_folder(str(model_cache_dir(data_dir, cache_root_dir)), arrays,
                           du.dataset_fingerprint(str(data_dir)), info)
