@@ -78,6 +78,7 @@ def prepare_notebook_data(data_dir, cache_root_dir=None, log=print):
         arrays["features_train"] = subset_features(arrays["X_train"])
         arrays["features_test"] = subset_features(arrays["X_test"])
         du.write_grading_subset(str(data_dir), str(cache), arrays)
+        cache.chmod(0o755)  # mounted in the kernels' jails, whose user is not the grader
         du.read_grading_subset(str(data_dir), str(cache), names)
     except (du.DamagedSubset, OSError) as exc:
         log(f"coursekit autograde: the grading subset could not be prepared in {cache} ({exc}); "

@@ -825,7 +825,21 @@ def grading_subsets(data_dir):
 
     if not Path(data_dir, "test_batch").is_file():
         return None  # grading_run refuses such a folder before grading; nothing to prepare
-    return grading_cache.prepare_notebook_data(data_dir, log=lambda message: None)
+    folder = grading_cache.prepare_notebook_data(data_dir, log=lambda message: None)
+    if folder and jail.mode() == "uid" and not _open_to_all(folder):
+        # Without bwrap the kernel's own user sees the host's folders as they are (on
+        # Gradescope the course's .cache/ is 0700): it would only meet an unreadable cache.
+        return None
+    return folder
+
+
+def _open_to_all(folder):
+    """Whether any user may read `folder` (and cross every folder above it)."""
+    import stat
+
+    path = Path(folder).resolve()
+    needed = [(p, stat.S_IXOTH) for p in path.parents] + [(path, stat.S_IXOTH | stat.S_IROTH)]
+    return all(p.stat().st_mode & bits == bits for p, bits in needed)
 
 
 def grading_data_dir(course):

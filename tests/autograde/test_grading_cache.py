@@ -214,3 +214,32 @@ def test_a_truncated_model_input_is_never_mapped(data, cache):
     images = models.CifarImages(data)
     assert images.inputs("features", "linear", "val").shape[0] == models.split_sizes(250)[1]
     grading_cache.check_model_inputs(data)  # prepared again, whole
+
+
+@pytest.fixture
+def open_folder():
+    """A folder every user may cross (pytest's own temporary folders are 0700)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="ck-test-cache-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("mode, expected", [(0o700, False), (0o755, True)])
+def test_without_bwrap_the_kernel_is_given_the_subset_only_where_its_user_can_read_it(
+        data, open_folder, tmp_path, monkeypatch, mode, expected):
+    """The uid fallback (Gradescope's containers): the kernel's user sees the host's folders as
+    they are; a cache under a private folder (course/.cache/ is 0700 there) is not handed out."""
+    private = open_folder / "course-cache"
+    private.mkdir()
+    private.chmod(mode)
+    monkeypatch.setenv(grading_cache.CACHE_ENV, str(private / "grading-data"))
+    monkeypatch.setattr(jail, "mode", lambda: "uid")
+    monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
+    nbgrade.prepare_scratch(GradingRun(kernel_env={"CS231N_CIFAR10_DIR": str(data)}),
+                            folder=tmp_path / "scratch")
+    assert (data_utils.GRADING_CACHE_ENV in nbgrade.kernel_env({})) is expected
