@@ -238,11 +238,13 @@ def write_array_folder(folder, arrays, fingerprint, info=None):
         for name, array in arrays.items():
             path = os.path.join(partial, name + ".npy")
             np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+            os.chmod(path, 0o644)  # whatever the umask: the grader's kernels read them
             with open(path, "rb") as f:
                 data = f.read()
             manifest["arrays"][name] = {"size": len(data), "sha256": _sha256(data)}
         with open(os.path.join(partial, MANIFEST), "w") as f:
             json.dump(manifest, f, indent=1)
+        os.chmod(os.path.join(partial, MANIFEST), 0o644)
         os.chmod(partial, 0o755)  # mkdtemp makes it 0700: the grader's kernels read it
         if os.path.isdir(folder):
             shutil.rmtree(folder, ignore_errors=True)
