@@ -52,37 +52,53 @@ def run_module_checks(course, submission_dir, cifar_dir=None):
 
 
 def prepare_shared_data(course, log=print):
-    """Compute, once, what the module checks of every student share, before a batch's workers
-    start (batch.grade_all calls it in its main process).
+    """Prepare, once, the data every student's grading shares, before a batch's workers start
+    (batch.grade_all calls it in its main process), in the grading cache
+    (coursekit/autograde/grading_cache.py):
 
-    The saved models on features (grading/hidden/models.toml, preprocessing "features") are
-    scored on the HOG and colour-histogram features of the CIFAR-10 validation and test images,
-    normalised by the training images' (coursekit/grader/models.py). Computing them takes
-    minutes on the whole CIFAR-10; the grader caches them in .cache/grader/, but workers that
-    start together all miss the cache and compute them side by side. Computed here first, every
-    worker reads the cache. The images themselves are loaded by each student's checks (a few
-    seconds). Returns True when it computed them, False when there was nothing to do (no module
-    grader, no CIFAR-10, no features model, or the cache already there)."""
+    - the notebooks' grading subset of CIFAR-10 and its features, which the kernels read
+      read-only (nbgrade.prepare_scratch checks it again in each grading process, cheaply);
+    - the inputs the saved models are scored on (coursekit/grader/models.py): the validation
+      and test images as each model's preprocessing makes them, and the HOG and colour-histogram
+      features normalised by the training images' (minutes on the whole CIFAR-10). Each
+      worker memory-maps them once; no student's checks reload CIFAR-10.
+
+    Returns True when it computed something, False when there was nothing to do (no CIFAR-10,
+    or everything already prepared)."""
     cifar_dir = course.kernel_env.get("CS231N_CIFAR10_DIR")
-    if course.module_grader is None or not cifar_dir or \
-            not (Path(cifar_dir) / "test_batch").is_file():
+    if not cifar_dir or not (Path(cifar_dir) / "test_batch").is_file():
         return False
-    from coursekit.grader.models import CifarImages, load_models
+    from coursekit.autograde import grading_cache
 
-    if not any(spec.get("preprocessing") == "features" for spec in load_models().values()):
-        return False
-    images = CifarImages(cifar_dir)
-    cache = images.features_cache()
-    if cache.exists():
-        return False
-    log(f"coursekit autograde: computing the features of the CIFAR-10 validation and test "
-        f"images once for every student (cached in {cache.parent})")
+    du = grading_cache.data_utils()
+    computed = False
+    try:
+        du.read_grading_subset(cifar_dir, str(grading_cache.notebook_cache_dir()),
+                               du.SUBSET_ARRAYS + du.GRADING_FEATURES)
+    except (du.DamagedSubset, OSError):
+        computed = grading_cache.prepare_notebook_data(cifar_dir, log=log) is not None
+    if course.module_grader is None:
+        return computed
+    from coursekit.grader.models import shared_inputs
+
+    try:
+        grading_cache.check_model_inputs(cifar_dir)
+        return computed
+    except FileNotFoundError:
+        log("coursekit autograde: preparing the saved models' validation and test inputs once "
+            f"for every student (in {grading_cache.model_cache_dir(cifar_dir).parent})")
+    except (du.DamagedSubset, OSError) as exc:
+        log(f"coursekit autograde: the saved models' prepared inputs are damaged ({exc}); "
+            "preparing them again")
+        import shutil
+
+        shutil.rmtree(grading_cache.model_cache_dir(cifar_dir), ignore_errors=True)
     start = time.monotonic()
     try:
-        images.features()
+        shared_inputs(cifar_dir)
     except Exception as exc:  # the students' own checks meet it again and report it there
-        log(f"coursekit autograde: the features could not be computed ({type(exc).__name__}: "
-            f"{exc}); each student's saved-model checks will try again")
-        return False
-    log(f"coursekit autograde: features ready ({time.monotonic() - start:.0f} s)")
+        log(f"coursekit autograde: the saved models' inputs could not be prepared "
+            f"({type(exc).__name__}: {exc}); each student's saved-model checks will try again")
+        return computed
+    log(f"coursekit autograde: saved models' inputs ready ({time.monotonic() - start:.0f} s)")
     return True

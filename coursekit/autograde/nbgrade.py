@@ -110,6 +110,9 @@ def prepare_scratch(course, folder=None):
     data_dir = grading_data_dir(course)
     if data_dir:    # passed to the kernel and mounted in its jail alike (kernel_jail)
         KernelSettings.env["CS231N_CIFAR10_DIR"] = data_dir
+        subsets = grading_subsets(data_dir)
+        if subsets:     # read-only in the jail too: the kernels read it, never write it
+            KernelSettings.env[GRADING_CACHE_ENV] = str(subsets)
     KernelSettings.scratch = str(base)
     # Kernels run as another user: they may cross the scratch folder (0711), not list it.
     os.chmod(base, 0o711)
@@ -200,9 +203,9 @@ class GuardedKernelManager(AsyncKernelManager):
         socket folder read-write."""
         kind = jail.mode()
         readonly = [staged, str(Path(KernelSettings.scratch) / "mpl")]
-        data_dir = KernelSettings.env.get("CS231N_CIFAR10_DIR")
-        if data_dir:
-            readonly.append(data_dir)
+        for name in ("CS231N_CIFAR10_DIR", GRADING_CACHE_ENV):
+            if KernelSettings.env.get(name):
+                readonly.append(KernelSettings.env[name])
         guard_log = KernelSettings.guard.get("log")
         writable = [str(self.kernel_dir)] + ([guard_log] if guard_log else [])
         limits = jail.Limits(memory_mb=KernelSettings.memory_mb,
@@ -809,6 +812,36 @@ def autograde_notebook(course, stage_root, student, notebook, guard_log):
     return out
 
 
+# The folder of the notebooks' prepared grading subsets (coursekit/autograde/grading_cache.py),
+# read by the given cs231n/data_utils.py in the kernel.
+GRADING_CACHE_ENV = "CS231N_GRADING_CACHE"
+
+
+def grading_subsets(data_dir):
+    """The notebooks' grading-subset folder of the dataset in data_dir, prepared when missing
+    (module_checks.prepare_shared_data does it once before a batch); None when it cannot be:
+    the notebooks then load the whole dataset."""
+    from coursekit.autograde import grading_cache
+
+    if not Path(data_dir, "test_batch").is_file():
+        return None  # grading_run refuses such a folder before grading; nothing to prepare
+    folder = grading_cache.prepare_notebook_data(data_dir, log=lambda message: None)
+    if folder and jail.mode() == "uid" and not _open_to_all(folder):
+        # Without bwrap the kernel's own user sees the host's folders as they are (on
+        # Gradescope the course's .cache/ is 0700): it would only meet an unreadable cache.
+        return None
+    return folder
+
+
+def _open_to_all(folder):
+    """Whether any user may read `folder` (and cross every folder above it)."""
+    import stat
+
+    path = Path(folder).resolve()
+    needed = [(p, stat.S_IXOTH) for p in path.parents] + [(path, stat.S_IXOTH | stat.S_IROTH)]
+    return all(p.stat().st_mode & bits == bits for p, bits in needed)
+
+
 def grading_data_dir(course):
     """The CIFAR-10 folder the notebooks read in grading mode: the course's kernel_env, else
     the grader's own $CS231N_CIFAR10_DIR; None when neither says."""
@@ -828,6 +861,8 @@ def guard_settings(course, stage_root, guard_log):
     data_dir = grading_data_dir(course)
     if data_dir:
         allow_read.append(data_dir)
+    if KernelSettings.env.get(GRADING_CACHE_ENV):
+        allow_read.append(KernelSettings.env[GRADING_CACHE_ENV])
     # The kernel writes its log from inside the jail: the file exists before it starts.
     Path(guard_log).touch()
     return {"deny_read": deny, "allow_read": allow_read, "allow_write": [str(scratch / "mpl")],

@@ -11,7 +11,8 @@ kind, preprocessing, target accuracy, ceiling, points). Preprocessing follows th
 - raw, networks (two_layer_net.ipynb, get_CIFAR10_data): channels-first rows minus the mean;
 - features (features.ipynb): HOG + 25-bin hue histogram, minus the training features' mean and
   divided by their std. The features of the training set take a while (about 25 s for 49000
-  images), so their mean/std, the validation and the test features are cached in .cache/grader/.
+  images), so every input is prepared once per dataset in the grading cache
+  (coursekit/autograde/grading_cache.py) and memory-mapped by each grading process.
 A bias column of ones is appended when the first weight matrix has one row more than the inputs.
 Points scale linearly from chance (0.10) to the model's target accuracy.
 
@@ -22,9 +23,7 @@ a model is held for review (status "review", 0 points until the instructor relea
 `review_reason` and docs/grading.md).
 """
 
-import hashlib
 import math
-import os
 import tomllib
 from pathlib import Path
 
@@ -42,7 +41,6 @@ NUM_VAL = 1000
 NUM_TEST = 1000
 # The size of the whole CIFAR-10: the ceilings of models.toml are accuracies on it.
 CIFAR10_SIZES = (50000, 10000)
-CACHE_DIR = REPO_ROOT / ".cache" / "grader"
 DEFAULT_DATASET_DIR = REPO_ROOT / "cs231n" / "datasets" / "cifar-10-batches-py"
 
 # How far test accuracy may exceed validation accuracy before a model is held for review, in
@@ -84,84 +82,96 @@ def gap_limit(num_val, num_test):
     return REVIEW_STANDARD_ERRORS * 0.5 * math.sqrt(1 / num_val + 1 / num_test)
 
 
+def feature_functions():
+    """The feature functions of features.ipynb, from the course's cs231n/features.py: HOG and a
+    25-bin hue histogram."""
+    features = master_module("features")
+    return [features.hog_feature, lambda im: features.color_histogram_hsv(im, nbin=25)]
+
+
+SPLITS = ("val", "test")
+# The prepared inputs: labels-<split>, raw-<linear|two_layer>-<split>, features-<split>.
+INPUT_NAMES = tuple(f"{what}-{split}" for what in ("labels", "raw-linear", "raw-two_layer",
+                                                   "features") for split in SPLITS)
+
+
+def model_inputs(root):
+    """({name: array} of INPUT_NAMES, {"full": bool}) of the CIFAR-10 in `root`, computed with
+    the course's own data_utils and features (minutes on the whole CIFAR-10: the features of
+    the 49000 training images)."""
+    X_all, y_all, X_test, y_test = master_module("data_utils").load_all_CIFAR10(str(root))
+    full = (len(X_all), len(X_test)) == CIFAR10_SIZES
+    num_train, num_val = split_sizes(len(X_all))
+    train = X_all[:num_train]
+    images = {"val": (X_all[num_train:num_train + num_val], y_all[num_train:num_train + num_val]),
+              "test": (X_test[:NUM_TEST], y_test[:NUM_TEST])}
+    mean_image = train.mean(axis=0)
+    extract = master_module("features").extract_features
+    train_feats = extract(train, feature_functions())
+    mean_feat, std_feat = train_feats.mean(axis=0), train_feats.std(axis=0)
+    out = {}
+    for split, (X, y) in images.items():
+        centered = X - mean_image
+        out[f"labels-{split}"] = y
+        out[f"raw-linear-{split}"] = centered.reshape(len(X), -1)
+        out[f"raw-two_layer-{split}"] = centered.transpose(0, 3, 1, 2).reshape(len(X), -1)
+        out[f"features-{split}"] = (extract(X, feature_functions()) - mean_feat) / std_feat
+    return out, {"full": full}
+
+
+# (dataset folder, cache folder) -> (arrays, info): read once per process, shared by every
+# submission it grades.
+_SHARED = {}
+
+
+def shared_inputs(root, cache_root=None):
+    """({name: array}, info) of the saved models' inputs of the CIFAR-10 in `root`: memory-mapped
+    from the grading cache (coursekit/autograde/grading_cache.py), prepared there first when
+    missing or damaged; once per process."""
+    from coursekit.autograde import grading_cache
+
+    key = (str(Path(root).resolve()), str(grading_cache.model_cache_dir(root, cache_root)))
+    if key not in _SHARED:
+        damaged = grading_cache.data_utils().DamagedSubset
+        try:
+            _SHARED[key] = grading_cache.read_model_inputs(root, INPUT_NAMES, cache_root)
+        except (FileNotFoundError, damaged):
+            arrays, info = model_inputs(root)
+            try:
+                grading_cache.write_model_inputs(root, arrays, info, cache_root)
+                _SHARED[key] = grading_cache.read_model_inputs(root, INPUT_NAMES, cache_root)
+            except (OSError, damaged):
+                _SHARED[key] = arrays, info  # a read-only checkout grades all the same
+    return _SHARED[key]
+
+
 class CifarImages:
-    """The validation and test inputs of each preprocessing and their labels, computed on first
-    use.
+    """The validation and test inputs of each preprocessing and their labels (shared_inputs).
 
     split: "val" (training images NUM_TRAIN.. of the notebooks) or "test" (the first NUM_TEST).
     """
 
-    SPLITS = ("val", "test")
+    SPLITS = SPLITS
 
-    def __init__(self, root):
+    def __init__(self, root, cache_root=None):
         self.root = Path(root)
-        self._raw = None
-        self._inputs = {}
+        self.cache_root = cache_root
         self.full = False  # the whole CIFAR-10, known once loaded
 
-    def raw(self):
-        """{"train": X, "val": (X, y), "test": (X, y)}, images channels last."""
-        if self._raw is None:
-            X_all, y_all, X_test, y_test = master_module("data_utils").load_CIFAR10(
-                str(self.root))
-            self.full = (len(X_all), len(X_test)) == CIFAR10_SIZES
-            num_train, num_val = split_sizes(len(X_all))
-            val = slice(num_train, num_train + num_val)
-            self._raw = {"train": X_all[:num_train], "val": (X_all[val], y_all[val]),
-                         "test": (X_test[:NUM_TEST], y_test[:NUM_TEST])}
-        return self._raw
+    def _input(self, name):
+        arrays, info = shared_inputs(self.root, self.cache_root)
+        self.full = bool(info.get("full"))
+        return arrays[name]
 
     def labels(self, split):
-        return self.raw()[split][1]
+        return self._input(f"labels-{split}")
 
     def inputs(self, preprocessing, kind, split):
         """The inputs of `split` as `preprocessing` ("raw" or "features") makes them for a
         model of `kind`."""
-        key = (preprocessing, kind, split)
-        if key not in self._inputs:
-            if preprocessing == "raw":
-                raw = self.raw()
-                centered = raw[split][0] - raw["train"].mean(axis=0)
-                if kind == "two_layer":
-                    centered = centered.transpose(0, 3, 1, 2)
-                self._inputs[key] = centered.reshape(len(centered), -1)
-            else:
-                self._inputs[key] = self.features()[split]
-        return self._inputs[key]
-
-    def features_cache(self):
-        """The file `features` caches its result in (named by the data and the features code)."""
-        features = master_module("features")
-        digest = hashlib.sha256(b"val+test")  # a cache of the test features alone is not read
-        for name in ("test_batch", "data_batch_1", "data_batch_5"):
-            st = (self.root / name).stat()
-            digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
-        digest.update(Path(features.__file__).read_bytes())
-        return CACHE_DIR / f"features-{digest.hexdigest()[:16]}.npz"
-
-    def features(self):
-        """{"val": features, "test": features}, normalised by the training features."""
-        features = master_module("features")
-        cache = self.features_cache()
-        if cache.exists():
-            with np.load(cache, allow_pickle=False) as stored:
-                self.raw()  # sets `full`; the images are needed for the raw models anyway
-                return {split: stored[split] for split in self.SPLITS}
-        raw = self.raw()
-        fns = [features.hog_feature, lambda im: features.color_histogram_hsv(im, nbin=25)]
-        train_feats = features.extract_features(raw["train"], fns)
-        mean, std = train_feats.mean(axis=0), train_feats.std(axis=0)
-        out = {split: (features.extract_features(raw[split][0], fns) - mean) / std
-               for split in self.SPLITS}
-        try:
-            CACHE_DIR.mkdir(parents=True, exist_ok=True)
-            # Written aside and renamed: graders running side by side never read a partial file.
-            partial = cache.with_suffix(f".{os.getpid()}.partial.npz")
-            np.savez(partial, **out)
-            os.replace(partial, cache)
-        except OSError:
-            pass  # a read-only checkout grades all the same, only slower next time
-        return out
+        if preprocessing == "raw":
+            return self._input(f"raw-{'two_layer' if kind == 'two_layer' else 'linear'}-{split}")
+        return self._input(f"features-{split}")
 
 
 def _with_bias(X, rows):

@@ -3,6 +3,7 @@ only) and the data it prepares once before its workers start."""
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import pytest
 import tinycourse
 from tinycourse import tiny_settings
 
-from coursekit.autograde import batch, module_checks
+from coursekit.autograde import batch, grading_cache, module_checks
 from coursekit.grader import models
 from coursekit.synthetic import write_synthetic_cifar10
 
@@ -56,34 +57,34 @@ def test_on_a_terminal_the_bar_is_drawn_below_the_lines():
 
 
 @pytest.fixture
-def data(tmp_path):
-    """A fresh synthetic CIFAR-10 (its own features cache file, removed afterwards)."""
-    folder = write_synthetic_cifar10(tmp_path / "data", num_train=200, num_test=40)
-    yield folder
-    models.CifarImages(folder).features_cache().unlink(missing_ok=True)
+def data(tmp_path, monkeypatch):
+    """A fresh synthetic CIFAR-10, with a grading cache of its own (workers inherit it)."""
+    monkeypatch.setenv(grading_cache.CACHE_ENV, str(tmp_path / "cache"))
+    return write_synthetic_cifar10(tmp_path / "data", num_train=200, num_test=40)
 
 
 def test_shared_data_is_computed_once_and_only_when_a_grader_will_read_it(data, tmp_path,
                                                                           monkeypatch):
     calls = []
-    real = models.CifarImages.features
-    monkeypatch.setattr(models.CifarImages, "features",
-                        lambda self: calls.append(self.root) or real(self))
+    real = models.model_inputs
+    monkeypatch.setattr(models, "model_inputs", lambda root: calls.append(root) or real(root))
     tiny = tmp_path / "tiny"
     (tiny / "source" / "assignment1").mkdir(parents=True)
     course = tiny_settings(tiny, kernel_env={"CS231N_CIFAR10_DIR": data})
     logged = []
-    assert models.CifarImages(data).features_cache().exists() is False
+    assert not grading_cache.model_cache_dir(data).exists()
     assert module_checks.prepare_shared_data(course, logged.append) is True
-    assert models.CifarImages(data).features_cache().exists()
+    assert grading_cache.model_cache_dir(data).exists()
     assert len(calls) == 1 and any("once for every student" in m for m in logged)
     assert module_checks.prepare_shared_data(course, logged.append) is False  # cached
     assert len(calls) == 1
-    # Nothing to prepare without a module grader or without data.
-    models.CifarImages(data).features_cache().unlink()
-    assert module_checks.prepare_shared_data(course.with_(module_grader=None)) is False
+    # Nothing to prepare for the models without a module grader, nothing at all without data.
+    shutil.rmtree(grading_cache.cache_root())
     assert module_checks.prepare_shared_data(course.with_(kernel_env={})) is False
-    assert len(calls) == 1
+    assert not grading_cache.cache_root().exists()
+    assert module_checks.prepare_shared_data(course.with_(module_grader=None)) is True
+    assert not grading_cache.model_cache_dir(data).exists() and len(calls) == 1
+    assert grading_cache.notebook_cache_dir().exists()
 
 
 @pytest.mark.slow
@@ -94,9 +95,9 @@ def test_two_workers_find_the_features_computed_once_before_they_start(tiny_cour
     feature_log = tmp_path / "features.log"
     monkeypatch.setenv("FEATURE_LOG", str(feature_log))
     computed = []
-    real = models.CifarImages.features
-    monkeypatch.setattr(models.CifarImages, "features",
-                        lambda self: computed.append(os.getpid()) or real(self))
+    real = models.model_inputs
+    monkeypatch.setattr(models, "model_inputs",
+                        lambda root: computed.append(os.getpid()) or real(root))
     submitted = tmp_path / "submitted"
     for student in ("ann", "bob", "cat"):
         tinycourse.make_submission(tiny_course, submitted / student / "assignment1")
@@ -112,7 +113,7 @@ def test_two_workers_find_the_features_computed_once_before_they_start(tiny_cour
     assert computed == [os.getpid()]
     states = feature_log.read_text().split()[1::2]
     assert states == ["hit"] * 3
-    assert sum("computing the features" in m for m in logged) == 1
+    assert sum("once for every student" in m for m in logged) == 1
 
 
 @pytest.mark.slow

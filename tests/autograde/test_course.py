@@ -291,6 +291,21 @@ for path in {targets!r}:
         # Grading mode never detected: the notebooks would ask for the full CIFAR-10 sizes.
         edit(dest, "notebook_utils.py", "def grading_mode():",
              "def grading_mode():\n    return False\n\n\ndef _grading_mode_unused():")
+    elif damage == "tampered_features":
+        # features.py is the student's to edit; in grading mode the features notebook reads the
+        # features the grader computed with the course's own (grading_cache.py), so this
+        # changes nothing: computed here, they would be NaN (every std 0).
+        edit(dest, "features.py", "def extract_features(imgs, feature_fns, verbose=False):",
+             "def extract_features(imgs, feature_fns, verbose=False):\n"
+             "    return np.zeros((imgs.shape[0], 3))\n\n\n"
+             "def _extract_features_unused(imgs, feature_fns, verbose=False):")
+    elif damage == "tampered_data_utils":
+        # A given file: grading puts the course's back, so its shuffled labels never count.
+        edit(dest, "data_utils.py", "def load_all_CIFAR10(ROOT):",
+             "def load_all_CIFAR10(ROOT):\n"
+             "    X, y, Xt, yt = _load_all_CIFAR10_unused(ROOT)\n"
+             "    return X, y[::-1].copy(), Xt, yt[::-1].copy()\n\n\n"
+             "def _load_all_CIFAR10_unused(ROOT):")
     elif damage == "cheater":
         secret = HIDDEN_DIR / "references.json"
         _append_cell(dest, "knn", "\n".join([
@@ -311,7 +326,8 @@ for path in {targets!r}:
 
 
 # Every case of the robustness corpus (same names), plus the real course's own.
-DAMAGES = (*CORPUS_CASES, "cheater", "tampered_notebook_utils")
+DAMAGES = (*CORPUS_CASES, "cheater", "tampered_notebook_utils", "tampered_features",
+           "tampered_data_utils")
 
 # Student id: (mutant of tests/grader/test_mutants.py, notebooks whose tests may use it).
 MODULE_MUTANTS = {
@@ -707,6 +723,8 @@ DAMAGE_TABLE = {
     "monkeypatches_numpy": ({}, ("knn:",), "knn:knn_best_k"),
     "warning_on_stderr": ({}, (), None),
     "tampered_notebook_utils": ({}, (), None),
+    "tampered_features": ({}, (), None),
+    "tampered_data_utils": ({}, (), None),
     "official_starter_imports": ({}, (), None),
 }
 

@@ -100,7 +100,7 @@ def trained(synthetic_cifar_dir):
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv("COURSEKIT_GRADING_CACHE", str(tmp_path / "cache"))
 
 
 def submission_with(tmp_path, saved):

@@ -20,7 +20,15 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from cs231n.data_utils import CIFAR10_DIR_ENV, CIFAR10_SUBDIR, get_CIFAR10_dir
+from cs231n.data_utils import (
+    CIFAR10_DIR_ENV,
+    CIFAR10_SUBDIR,
+    GRADING_CACHE_ENV,
+    GRADING_FEATURES,
+    DamagedSubset,
+    get_CIFAR10_dir,
+    read_grading_subset,
+)
 from cs231n.gradient_check import centered_difference, rel_error
 from cs231n.model_io import saved_path
 
@@ -83,6 +91,33 @@ def run_settings(notebook):
     if grading:
         print("Grading mode: this run uses a small subset of CIFAR-10 and short searches.")
     return SimpleNamespace(grading=grading, **settings)
+
+
+def grading_features(notebook="features"):
+    """
+    The grader's features of a notebook's images in grading mode, or None.
+
+    When the grader prepared them ($CS231N_GRADING_CACHE, computed with the course's own
+    cs231n/features.py: HOG and a 25-bin hue histogram of every image), returns
+    (train_features, val_features, test_features), one row per image of the notebook's
+    training, validation and test sets. Otherwise (normal mode, your own runs, nothing
+    prepared) returns None and the notebook computes them itself.
+    """
+    cache_dir = os.environ.get(GRADING_CACHE_ENV)
+    if not grading_mode() or not cache_dir:
+        return None
+    try:
+        arrays = read_grading_subset(get_CIFAR10_dir(), cache_dir, GRADING_FEATURES)
+    except (DamagedSubset, OSError) as exc:
+        print(f"grading_features: the grader's features are not usable ({exc}); computing "
+              "them here instead.")
+        return None
+    sizes = _sizes(notebook, True)
+    train, test = arrays["features_train"], arrays["features_test"]
+    num_training, num_validation = sizes["num_training"], sizes["num_validation"]
+    return (train[:num_training].copy(),
+            train[num_training:num_training + num_validation].copy(),
+            test[:sizes["num_test"]].copy())
 
 
 NAME_ERROR_HINT = ("If {name} comes from an earlier cell, that cell has not run or stopped "
