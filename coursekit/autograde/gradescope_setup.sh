@@ -31,7 +31,9 @@
 #   root only, made here: source/work/autograded/student/ (0700), where grading publishes the
 #     graded notebooks (hidden tests put back) and the result: a process of the student's that
 #     outlived its notebook (no PID namespace in the fallback) cannot read them; and
-#     course/.cache/ (0700), where the grader caches what it computes (model checks' features);
+#     course/.cache/ (0700), the grading cache (the notebooks' CIFAR-10 subset and features,
+#     the saved models' inputs); the kernels, of another user, cannot read it and load the
+#     full CIFAR-10 instead (data_utils falls back);
 #   open to all (read, no write): the CIFAR-10 folder (when it links elsewhere, the link is
 #     left alone and its target checked), the course tooling (course/coursekit/: nothing
 #     secret, and the virtualenv's editable install points there) and the virtualenv $VENV
