@@ -243,6 +243,18 @@ def cell_seconds(nb):
     return seconds
 
 
+def _grading_data_env(course):
+    """The data variables grading gives its kernels: the CIFAR-10 folder and the prepared
+    grading subset (without the subset, the given loader reads all of CIFAR-10 under nbgrader,
+    seconds per notebook that grading does not spend)."""
+    from coursekit.autograde.grading_cache import data_utils
+
+    data_dir = nbgrade.grading_data_dir(course)
+    subsets = nbgrade.grading_subsets(data_dir) if data_dir else None
+    return {"CS231N_CIFAR10_DIR": data_dir,
+            data_utils().GRADING_CACHE_ENV: str(subsets) if subsets else None}
+
+
 def notebook_floor(submission, course=None, timeout=600):
     """The work grading cannot avoid for one submission: each of its notebooks executed as
     handed in, all cells in one plain kernel per notebook, in grading mode
@@ -261,8 +273,7 @@ def notebook_floor(submission, course=None, timeout=600):
 
     course = course or GradingRun()
     env = {"NBGRADER_EXECUTION": "autograde", "CS231N_GRADING_MODE": None,
-           "CS231N_CIFAR10_DIR": nbgrade.grading_data_dir(course),
-           **jail.blas_threads(course.kernel_threads)}
+           **_grading_data_env(course), **jail.blas_threads(course.kernel_threads)}
     notebooks, errors = {}, []
     with tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("bench-floor")) as tmp, \
             environment(**env):
@@ -293,7 +304,7 @@ def plain_nbgrader(submission, course=None, student="bench"):
 
     course = course or GradingRun()
     nbgrader = [str(Path(sys.executable).with_name("nbgrader"))]
-    env = {"CS231N_CIFAR10_DIR": nbgrade.grading_data_dir(course), "NBGRADER_DB_URL": None,
+    env = {**_grading_data_env(course), "NBGRADER_DB_URL": None,
            **jail.blas_threads(course.kernel_threads)}
     with tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("bench-nbgrader")) as tmp, \
             environment(**env):
