@@ -195,6 +195,16 @@ def source_cell_order(course, notebook):
     return {gid: i for i, gid in enumerate(ids) if gid}
 
 
+def _submitted_notebooks(gb, course, student):
+    """(master notebook, the student's submission of it) for each notebook of the assignment
+    the student has a submission of, in the gradebook's order."""
+    for nb in gb.find_assignment(course.assignment).notebooks:
+        try:
+            yield nb, gb.find_submission_notebook(nb.name, course.assignment, student)
+        except MissingEntry:
+            continue
+
+
 def notebook_grades(course, student, inline_cells=()):
     """{notebook: [grade dict]} for a student, in cell order, from the gradebook.
 
@@ -204,13 +214,8 @@ def notebook_grades(course, student, inline_cells=()):
     """
     out = {}
     with Gradebook(course.db_url) as gb:
-        assignment = gb.find_assignment(course.assignment)
-        for nb in assignment.notebooks:
+        for nb, submission in _submitted_notebooks(gb, course, student):
             solution_names = {cell.name for cell in nb.solution_cells}
-            try:
-                submission = gb.find_submission_notebook(nb.name, course.assignment, student)
-            except MissingEntry:
-                continue
             by_name = {g.name: g for g in submission.grades}
             grades = []
             order = source_cell_order(course, nb.name)
@@ -243,11 +248,7 @@ def cell_comments(course, student):
     released)."""
     out = {}
     with Gradebook(course.db_url) as gb:
-        for nb in gb.find_assignment(course.assignment).notebooks:
-            try:
-                submission = gb.find_submission_notebook(nb.name, course.assignment, student)
-            except MissingEntry:
-                continue
+        for nb, submission in _submitted_notebooks(gb, course, student):
             for comment in submission.comments:
                 text = (comment.comment or "").strip()
                 if text:
@@ -268,11 +269,7 @@ def student_rows(course, student):
     student's automatic scores and comments (empty for a student without a submission)."""
     rows = {}
     with Gradebook(course.db_url) as gb:
-        for nb in gb.find_assignment(course.assignment).notebooks:
-            try:
-                submission = gb.find_submission_notebook(nb.name, course.assignment, student)
-            except MissingEntry:
-                continue
+        for nb, submission in _submitted_notebooks(gb, course, student):
             rows[nb.name] = {
                 "grades": {g.name: {f: getattr(g, f) for f in GRADE_FIELDS}
                            for g in submission.grades},

@@ -140,8 +140,7 @@ def grade_submission(course, student, submission_dir, scratch_dir=None, manifest
             return grade_submission(course, student, submission_dir, scratch_dir, manifest)
     with locks.student_lock(course, student), locks.gradebook_lock(course, shared=True), \
             interrupts.grading():
-        collected = {} if manifest is None else {"manifest": manifest}
-        return _grade_submission(course, student, submission_dir, scratch_dir, **collected)
+        return _grade_submission(course, student, submission_dir, scratch_dir, manifest)
 
 
 @contextmanager

@@ -159,7 +159,7 @@ except locks.LockBusy:
 def test_same_student_is_never_graded_twice_at_once(bare, tmp_path, monkeypatch, capsys):
     ran, rebuild = {}, []
 
-    def fake_grading(course, student, folder, scratch_dir):
+    def fake_grading(course, student, folder, scratch_dir, manifest=None):
         ran[student] = time.monotonic()
         # Meanwhile no other run may rebuild the assignment in the gradebook.
         rebuild.append(subprocess.run(
@@ -351,7 +351,7 @@ def test_grade_submission_without_a_worker_removes_the_scratch_it_made(bare, tmp
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     seen = []
 
-    def fake_grading(course, student, folder, scratch_dir):
+    def fake_grading(course, student, folder, scratch_dir, manifest=None):
         seen.append(Path(scratch_dir))
         raise RuntimeError("a grader bug")
 
