@@ -14,11 +14,15 @@ there as on the index, an instructor's score reads "graded by hand", the grader'
 show; no script, formulas as MathML, formulas.py); `index.html` lists the notebooks in
 question order and every graded item with its score, message and comment, escaped.
 """
+import functools
 import re
 from pathlib import Path
 
 import jinja2
 import nbformat
+from nbconvert.exporters import TemplateExporter
+from nbconvert.filters import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
@@ -100,13 +104,33 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
+class FeedbackExporter(MathMLHTMLExporter):
+    """The notebook pages' exporter: nbconvert's HTMLExporter without its last pass, which
+    parses the whole page again with BeautifulSoup to add alt text to images and tabindex to
+    JupyterLab's cells (our template is classic: it writes the alt text itself and has no such
+    cells); that pass was over half of a page's time."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        language = nb.metadata.get("language_info", {})
+        lexer = language.get("pygments_lexer", language.get("name"))
+        self.register_filter("highlight_code", self.filters.get(
+            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+
+@functools.cache
 def _exporter():
+    """One exporter per process, built on first use (its templates compile once): it keeps
+    nothing of one page for the next (the preprocessors read each page's resources)."""
     templates = Path(__file__).parent / "templates"
     c = Config()
     c.HTMLExporter.template_name = "feedback_notebook"
     c.HTMLExporter.extra_template_basedirs = [str(templates)]
     c.Exporter.default_preprocessors = []
-    exporter = MathMLHTMLExporter(config=c)
+    exporter = FeedbackExporter(config=c)
     exporter.register_preprocessor(HideHiddenTests(), enabled=True)
     exporter.register_preprocessor(TruncateOutput(), enabled=True)
     exporter.register_preprocessor(SanitizeOutputs(), enabled=True)

@@ -196,3 +196,34 @@ def test_a_notebook_page_reads_pending_from_the_result_not_the_gradebooks_zero(t
     assert "Score: 3 / 5" in page and "1 point still to be graded by hand" in page
     assert "<script" not in page                              # MathJax and its CDN neither
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+
+
+def test_a_notebook_page_escapes_code_and_embeds_images_with_alt_text(tiny_course, tmp_path):
+    """The page writes code cells through pygments alone (no sanitizer pass) and images
+    itself: markup in any code cell's source is text, and an image output is embedded with a
+    text alternative, never loaded from a path the kernel named."""
+    from tinycourse import tiny_settings
+
+    course = tiny_settings(tiny_course)
+    nb = nbformat.read(str(course.source_dir / "adder.ipynb"), as_version=4)
+    attack = "</div></pre><script>alert(1)</script><img src=x onerror=alert(2)>"
+    graded = next(c for c in nb.cells if c.cell_type == "code"
+                  and c.metadata.get("nbgrader", {}).get("solution"))
+    graded.source = f"x = 1  # {attack}"
+    plain = new_code_cell(f"s = '{attack}'")
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJ"
+           "RU5ErkJggg==")
+    plain.outputs = [new_output("display_data", data={"image/png": png},
+                                metadata={"filenames": {"image/png": "/etc/passwd"},
+                                          "image/png": {"width": 7}})]
+    nb.cells.append(plain)
+    nbformat.write(nb, str(tmp_path / "adder.ipynb"))
+    page = notebook_feedback_html(course, "fay", "adder", tmp_path / "adder.ipynb",
+                                  Result("fay", "assignment1"))
+    body = page[page.index("<body"):]
+    assert "<script" not in body
+    assert body.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    images = re.findall(r"<img\b[^>]*>", body)
+    assert len(images) == 1 and "/etc/passwd" not in body
+    assert 'alt="' in images[0] and f'src="data:image/png;base64,{png}"' in images[0]
+    assert 'width="7"' in images[0]
