@@ -3,6 +3,11 @@
     collect -> nbgrade (each notebook) -> inline -> notebook scores (gradebook) ->
     module checks -> reviews -> feedback -> publish -> result JSON
 
+The module checks read only the collected package, never what the notebooks make: they run in
+a thread of their own beside the notebooks (their student code in its own sandbox process, as
+always), so one student's grading waits for the longer of the two, not for their sum. Their
+CPU time is the same either way.
+
 Everything is built in a staging folder next to autograded/ and moved into place at the end
 (rename), the per-student JSON (result.Result) last: it is the mark that a student is done.
 An interrupted run leaves at worst a stale staging folder, never a half-written result.
@@ -18,6 +23,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -175,6 +181,36 @@ def _grade_submission(course, student, submission_dir, scratch_dir, manifest=Non
         shutil.rmtree(stage, ignore_errors=True)
 
 
+class Background:
+    """`function(*args, **kwargs)` run in a daemon thread from now on; `result()` waits for it
+    and returns its value (or raises its exception); `seconds` is how long it ran. A grading
+    stopped meanwhile does not wait for it (daemon): its sandbox processes end with the
+    grading process."""
+
+    def __init__(self, function, *args, **kwargs):
+        self.seconds = None
+        self._outcome = None
+        self._thread = threading.Thread(target=self._run, args=(function, args, kwargs),
+                                        name=f"coursekit-{function.__name__}", daemon=True)
+        self._thread.start()
+
+    def _run(self, function, args, kwargs):
+        start = time.monotonic()
+        try:
+            self._outcome = (True, function(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller of result(), never lost
+            self._outcome = (False, exc)
+        finally:
+            self.seconds = round(time.monotonic() - start, 2)
+
+    def result(self):
+        self._thread.join()
+        done, value = self._outcome
+        if not done:
+            raise value
+        return value
+
+
 @contextmanager
 def _timed(timing, name):
     """Add the seconds the block takes (however it ends) to timing[name]."""
@@ -200,6 +236,9 @@ def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=Non
         pristine = untrusted.snapshot(submitted)
     notebooks = {}
     test_errors = {}
+    untrusted.verify(submitted, pristine)
+    modules = Background(module_checks.run_module_checks, course, submitted,
+                         cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
     with _timed(timing, "nbgrader"):
         for name in course.notebooks:
             info = dict(manifest["notebooks"][name])
@@ -254,10 +293,11 @@ def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=Non
                 items.append(notebook_item(name, g, inline_messages.get(g["name"]) or
                                            _cell_message(g, notebooks[name],
                                                          test_errors.get(name, {}).get(g["name"]))))
-    with _timed(timing, "modules"):
+    with _timed(timing, "modules_wait"):
+        module_items, module_notices, grader_notes = modules.result()
+        # Checked again after: what the checks read was the collected package all along.
         untrusted.verify(submitted, pristine)
-        module_items, module_notices, grader_notes = module_checks.run_module_checks(
-            course, submitted, cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
+        timing["modules"] = modules.seconds
         items += module_items + other_inline
         notices += module_notices
     notices += manifest["skipped"]
