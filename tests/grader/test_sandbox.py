@@ -168,18 +168,58 @@ def test_nan_arrives_as_nan(probe):
     assert isinstance(value, np.ndarray) and np.isnan(value).all()
 
 
-def test_decode_refuses_object_arrays():
-    import io
+def array_message(section):
+    """A message whose JSON is one array, with `section` as the array's bytes."""
     import struct
 
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.array([object()], dtype=object), allow_pickle=True)
-    data = buf.getvalue()
     header = b'{"$a": 0}'
-    body = (struct.pack("<I", len(header)) + header + struct.pack("<I", 1)
-            + struct.pack("<Q", len(data)) + data)
+    return (struct.pack("<I", len(header)) + header + struct.pack("<I", 1)
+            + struct.pack("<Q", len(section)) + section)
+
+
+def array_section(kind, shape, data):
+    import struct
+
+    return (struct.pack("<B", len(kind)) + kind + struct.pack("<B", len(shape))
+            + struct.pack(f"<{len(shape)}Q", *shape) + data)
+
+
+def test_decode_refuses_object_arrays():
+    import io
+
+    buf = io.BytesIO()   # an .npy file of objects (pickled) where an array's bytes go
+    np.lib.format.write_array(buf, np.array([object()], dtype=object), allow_pickle=True)
+    for section in (buf.getvalue(), array_section(b"|O8", (1,), b"\0" * 8)):
+        with pytest.raises(wire.WireError):
+            wire.decode(array_message(section))
+
+
+@pytest.mark.parametrize("kind, shape, data", [
+    (b"|S5", (1,), b"abcde"),                 # bytes, not numbers
+    (b"<V8", (1,), b"\0" * 8),                # raw records
+    (b"<M8[s]", (1,), b"\0" * 8),             # dates
+    (b"<f8", (2, 2), b"\0" * 24),             # fewer bytes than the shape needs
+    (b"<f8", (2,), b"\0" * 24),               # more
+    (b"<f8", (1,) * 40, b"\0" * 8),           # too many dimensions
+    (b"<f8", (2**40, 2**40), b""),            # a shape whose size overflows 64 bits
+])
+def test_decode_refuses_arrays_that_are_not_plain_numbers_of_their_stated_size(kind, shape,
+                                                                                data):
     with pytest.raises(wire.WireError):
-        wire.decode(body)
+        wire.decode(array_message(array_section(kind, shape, data)))
+
+
+def test_arrays_cross_the_wire_unchanged():
+    values = [np.arange(6, dtype=">i4").reshape(2, 3), np.zeros((0, 5)), np.float16([1.5]),
+              np.array([True, False]), np.uint8([[1, 255]]), np.random.default_rng(0).normal(
+                  size=(3, 4, 5)).transpose(2, 0, 1), np.float64(2.5), np.int32(-7)]
+    back = wire.decode(wire.encode(values))
+    for sent, got in zip(values, back, strict=True):
+        if isinstance(sent, np.generic):   # np.float64 is a float: it crosses as a float
+            assert got == sent and getattr(got, "dtype", sent.dtype) == sent.dtype
+        else:
+            assert got.dtype == sent.dtype and got.shape == sent.shape
+            assert np.array_equal(got, sent) and got.flags.writeable
 
 
 def test_decode_refuses_truncated_and_garbage_messages():
