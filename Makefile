@@ -65,8 +65,12 @@ release: $(STAMP) ## Build the student release into release/assignment1 (runs th
 leakcheck: $(STAMP) ## Check that release/ holds no solution, hidden test, answer key or grader file
 	$(VENV)/bin/coursekit leakcheck
 
+# --dist loadfile: a file's module fixtures (the wheel's virtualenv, the sixth notebook's course,
+# check.py on the untouched release) are built once, on the worker that runs the whole file.
+# Not loadgroup: pytest-xdist 3.8 names groups by rewriting item._nodeid, which pytest 9 no longer
+# reads, so xdist_group marks are ignored and each worker built those fixtures again.
 test-release: $(STAMP) ## Run the slow release suites (release notebooks, check.py, a sixth notebook, the wheel)
-	$(PY) -m pytest tests/release -m slow -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest tests/release -m slow -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # The master notebooks (source/assignment1): grading-mode validation and the full real-data run.
 validate: $(STAMP) ## Run the master notebooks through nbgrader's validator in grading mode (synthetic data unless CS231N_CIFAR10_DIR; ~2 min)

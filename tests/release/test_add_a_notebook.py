@@ -22,8 +22,8 @@ from coursekit.course import Course, current
 from coursekit.release.build import build_release
 from coursekit.synthetic import write_synthetic_cifar10
 
-# One worker copies and releases the course once for the three tests (--dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sixth_notebook")]
+# One worker copies and releases the course once for the three tests (--dist loadfile).
+pytestmark = pytest.mark.slow
 REPO = current().root
 COURSEKIT = Path(sys.executable).with_name("coursekit")
 EXTRA_ENTRY = '\n[[notebooks]]\nname = "extra"\nquestion = "q6"\ntitle = "an extra question"\n'

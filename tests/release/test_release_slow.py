@@ -28,10 +28,14 @@ def grading_cifar_dir(tmp_path_factory):
                                    num_train=GRADING_MIN_TRAIN, num_test=GRADING_MIN_TEST)
 
 
+def grading_settings(cifar_dir):
+    return {"CS231N_GRADING_MODE": "1", "CS231N_CIFAR10_DIR": cifar_dir, "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 @pytest.fixture
 def grading_env(grading_cifar_dir, monkeypatch):
-    env = {"CS231N_GRADING_MODE": "1", "CS231N_CIFAR10_DIR": grading_cifar_dir,
-           "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = grading_settings(grading_cifar_dir)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("PYTHONPATH", raising=False)
@@ -99,9 +103,18 @@ def run_check(folder, env):
         return result, json.load(f)
 
 
-def test_check_reports_every_question_not_done_on_the_untouched_release(release_copy,
-                                                                         grading_env):
-    result, report = run_check(release_copy, grading_env)
+@pytest.fixture(scope="module")
+def untouched_check(release_dir, grading_cifar_dir, tmp_path_factory):
+    """check.py run once on an untouched copy of the release: (its process, its JSON report).
+    Every notebook runs in it: the tests reading it share one run (make test-release
+    hands a file to one worker, --dist loadfile)."""
+    folder = tmp_path_factory.mktemp("untouched") / "assignment1"
+    shutil.copytree(release_dir, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return run_check(folder, grading_settings(grading_cifar_dir))
+
+
+def test_check_reports_every_question_not_done_on_the_untouched_release(untouched_check):
+    result, report = untouched_check
     assert result.returncode == 1
     assert {s["question"]: s["state"] for s in report["summary"]} == {
         q: "not done" for q in ("q1", "q2", "q3", "q4", "q5")}, result.stdout
@@ -119,10 +132,9 @@ def test_check_reports_everything_passing_on_the_master_solutions(release_copy, 
         "check.py must leave cs231n/saved/ as it was"
 
 
-def test_check_names_the_untouched_solution_cell_of_features_and_what_to_do(release_copy,
-                                                                          grading_env):
+def test_check_names_the_untouched_solution_cell_of_features_and_what_to_do(untouched_check):
     # The walk-through's Q4: its first error was a bare `NotImplementedError:` in "cell 8".
-    result, report = run_check(release_copy, grading_env)
+    result, report = untouched_check
     first = report["notebooks"]["q4"]["first_error"]
     assert first["message"].startswith("NotImplementedError: fill in this cell"), first
     assert isinstance(first["execution_count"], int)

@@ -13,8 +13,8 @@ import pytest
 
 from coursekit.course import current
 
-# One worker builds the virtualenv once for the three tests (make test-release: --dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
+# One worker builds the virtualenv once for the three tests (make test-release: --dist loadfile).
+pytestmark = pytest.mark.slow
 REPO = current().root
 
 
