@@ -169,7 +169,7 @@ def grader_settings(course):
 
 # The GradingRun knobs a worker takes from the client as they are (numbers).
 RUN_KNOBS = ("kernel_memory_mb", "kernel_cpu_seconds", "kernel_threads", "kernel_tmp_mb",
-             "kernel_processes", "notebook_seconds", "submission_seconds")
+             "kernel_processes", "cell_seconds", "notebook_seconds", "submission_seconds")
 
 
 def run_settings(course):

@@ -54,7 +54,7 @@ def course_from_args(args):
         value = getattr(args, name, None)
         if value:
             changes[name] = grader_from_spec(value)
-    for name in ("notebook_seconds", "submission_seconds"):
+    for name in ("cell_seconds", "notebook_seconds", "submission_seconds"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -265,6 +265,9 @@ def add_parser(subparsers):
     p.add_argument("--no-wait", action="store_true",
                    help="when another run holds the output root, refuse at once (exit code 75) "
                         "instead of waiting for it to finish")
+    p.add_argument("--cell-seconds", type=_positive_seconds, metavar="S",
+                   help="wall-clock limit of one cell (default: nbgrader_config.py's "
+                        "c.Execute.timeout)")
     p.add_argument("--notebook-seconds", type=_positive_seconds, metavar="S",
                    help="wall-clock limit of one notebook's grading (default "
                         f"{GradingRun.notebook_seconds} s)")

@@ -49,6 +49,8 @@ class GradingRun:
     kernel_processes: int = 256
     notebook_seconds: int = 900
     submission_seconds: int = 2400
+    # A cell's limit; None: nbgrader_config.py's c.Execute.timeout.
+    cell_seconds: int | None = None
     # Extra environment for the grading kernels (e.g. CS231N_CIFAR10_DIR).
     kernel_env: dict = field(default_factory=dict)
     # Paths a grading kernel may never read (on top of the course root and the gradebook).

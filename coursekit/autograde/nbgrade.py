@@ -765,6 +765,8 @@ def autograde_config(course, stage_root):
     cfg.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
     cfg.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
     cfg.Autograde.create_student = True
+    if course.cell_seconds:
+        cfg.Execute.timeout = course.cell_seconds
     # Deleted grade cells go back where the master notebook has them.
     cfg.RobustOverwriteCells.master_dir = str(course.source_dir)
     cfg.HostSideAutograde.graded_dir = str(Path(stage_root) / GRADED_DIR)

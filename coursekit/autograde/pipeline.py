@@ -364,7 +364,9 @@ _ERROR_HINTS = {
 
 
 def cell_timeout(course):
-    return load_nbgrader_config(course.config_file).Execute.get("timeout", 30)
+    """A cell's time limit: the run's (--cell-seconds), else nbgrader_config.py's."""
+    return course.cell_seconds or load_nbgrader_config(course.config_file).Execute.get(
+        "timeout", 30)
 
 
 def cell_errors(graded_notebook, timeout):

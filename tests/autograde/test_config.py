@@ -32,6 +32,24 @@ def test_kernel_and_per_cell_timeout_are_set():
     assert 30 <= c.Execute.timeout <= 600
 
 
+def test_a_run_may_set_its_own_cell_limit(tmp_path):
+    """--cell-seconds (make autograde CELL_SECONDS=...) replaces the config's Execute.timeout for
+    the kernels and for the messages that name the limit; without it the config's holds."""
+    import argparse
+
+    from coursekit.autograde import command, nbgrade, pipeline
+
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers())
+    course = command.course_from_args(parser.parse_args(["autograde", "--cell-seconds", "7"]))
+    assert course.cell_seconds == 7
+    assert nbgrade.autograde_config(course, tmp_path).Execute.timeout == 7
+    assert pipeline.cell_timeout(course) == 7
+    default = GradingRun()
+    assert pipeline.cell_timeout(default) == config().Execute.timeout
+    assert nbgrade.autograde_config(default, tmp_path).Execute.timeout == config().Execute.timeout
+
+
 def test_stderr_warnings_are_ignored_with_pattern_and_enabled():
     c = config()
     assert c.IgnorePattern.enabled is True

@@ -345,11 +345,12 @@ def module_mutant(dest, name):
     return dest
 
 
-# The batch's time limits (make autograde NOTEBOOK_SECONDS=...): a notebook of the master
-# takes well under a minute in grading mode, two cells of nearly the per-cell limit
-# (nbgrader_config.py: Execute.timeout) pass it.
-NOTEBOOK_SECONDS = 150
-CELL_SECONDS = 120
+# The batch's time limits (make autograde CELL_SECONDS=... NOTEBOOK_SECONDS=...): a notebook of
+# the master takes well under a minute in grading mode, two cells of nearly the per-cell limit
+# pass it. Shorter than the course's (120 s a cell) so that the students who run into them
+# (an endless loop, a cell that ignores interrupts, slow cells) cost the batch minutes less.
+NOTEBOOK_SECONDS = 75
+CELL_SECONDS = 40
 # The honest student graded after every attacker (the batch goes in name order).
 HONEST_LAST = "zzz_honest_after_the_attacks"
 ATTACKERS = [f"attack_{name}" for name in ATTACKS]
@@ -445,7 +446,7 @@ def graded_course(tmp_path_factory):
         ["make", "--no-print-directory", "-o", ".venv/.installed", "-o",
          ".venv/.mutation-installed", "autograde", "-j", "2",
          f"SUBMITTED={submitted}", f"OUTPUT_ROOT={out}", f"GRADING_DATA={data}",
-         f"NOTEBOOK_SECONDS={NOTEBOOK_SECONDS}"],
+         f"CELL_SECONDS={CELL_SECONDS}", f"NOTEBOOK_SECONDS={NOTEBOOK_SECONDS}"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3000)
     survivors = processes_with(OUTLIVES_MARKER)
     # coursekit exits 1 as it left a folder out (make then exits 2); that nothing else failed
