@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import nbformat
@@ -37,6 +37,7 @@ from coursekit.autograde import (
     nbgrade,
     reviews,
     scratch,
+    student_gradebook,
 )
 from coursekit.autograde.grading_run import check_student_id, load_nbgrader_config
 from coursekit.autograde.result import Item, Result
@@ -162,8 +163,17 @@ def _grade_submission(course, student, submission_dir, scratch_dir, manifest=Non
     timing = {}
     course.staging_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=course.staging_dir))
+    stack = ExitStack()
     try:
-        result = _grade_in_stage(course, student, Path(submission_dir), stage, timing, manifest)
+        # The student's own gradebook, their rows written to the course's once, before the
+        # results are published: a grading that fails or is stopped writes nothing there.
+        with _timed(timing, "gradebook"):
+            grading = stack.enter_context(
+                student_gradebook.private(course, student, scratch_dir))
+        result = _grade_in_stage(grading.course, student, Path(submission_dir), stage, timing,
+                                 manifest)
+        with _timed(timing, "gradebook"):
+            grading.write_back()
         with _timed(timing, "publish"):
             swap_in(stage / "autograded" / student / course.assignment,
                     course.autograded_dir / student / course.assignment)
@@ -172,6 +182,7 @@ def _grade_submission(course, student, submission_dir, scratch_dir, manifest=Non
         atomic_write_text(course.result_path(student), result.dumps())
         return result
     finally:
+        stack.close()
         shutil.rmtree(stage, ignore_errors=True)
 
 
