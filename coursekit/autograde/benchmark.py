@@ -92,14 +92,16 @@ def gradebook_activity(db_url=None):
     """Count, in this process, the gradebook sessions opened (nbgrader's `Gradebook`, by
     nbgrader and by us), the seconds spent opening them, and the commits to the database
     (with their seconds); of every database, or of `db_url`'s only. Yields a dict filled as it
-    goes: {"opened", "open_seconds", "commits", "commit_seconds"}."""
+    goes: {"opened", "open_seconds", "commits", "commit_seconds", "writes"}: "writes" counts
+    the commits that wrote rows (nbgrader's `Gradebook` commits once as it opens, a read)."""
     from nbgrader.api import Gradebook
     from sqlalchemy import event
     from sqlalchemy.engine import make_url
     from sqlalchemy.orm import Session
 
-    seen = {"opened": 0, "open_seconds": 0.0, "commits": 0, "commit_seconds": 0.0}
-    began = []
+    seen = {"opened": 0, "open_seconds": 0.0, "commits": 0, "commit_seconds": 0.0,
+            "writes": 0}
+    began, wrote = [], set()
     original = Gradebook.__init__
 
     def counted(url):
@@ -120,23 +122,38 @@ def gradebook_activity(db_url=None):
     def before(session):
         began.append(time.monotonic())
 
+    def flushed(session, _context, _instances):
+        # Before the flush: what it is about to write.
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            wrote.add(id(session))
+
+    def rolled_back(session):
+        wrote.discard(id(session))
+
     def commit(session):
         start = began.pop() if began else None
+        writing = id(session) in wrote
+        wrote.discard(id(session))
         if not counted(session.get_bind().url):
             return
         seen["commits"] += 1
+        seen["writes"] += writing
         if start is not None:
             seen["commit_seconds"] += time.monotonic() - start
 
     Gradebook.__init__ = counted_init
     event.listen(Session, "before_commit", before)
     event.listen(Session, "after_commit", commit)
+    event.listen(Session, "before_flush", flushed)
+    event.listen(Session, "after_rollback", rolled_back)
     try:
         yield seen
     finally:
         Gradebook.__init__ = original
         event.remove(Session, "before_commit", before)
         event.remove(Session, "after_commit", commit)
+        event.remove(Session, "before_flush", flushed)
+        event.remove(Session, "after_rollback", rolled_back)
 
 
 def time_submission(submission, course=None, student="bench"):

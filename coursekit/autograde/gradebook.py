@@ -381,15 +381,17 @@ def _new_submission(gb, assignment, person):
     Gradebook.add_submission makes it, without its commit."""
     from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook
 
-    submission = SubmittedAssignment(assignment=gb.find_assignment(assignment), student=person)
-    for notebook in submission.assignment.notebooks:
-        nb = SubmittedNotebook(notebook=notebook, assignment=submission)
-        for cell in notebook.grade_cells:
-            Grade(cell=cell, notebook=nb)
-        for cell in notebook.solution_cells:
-            Comment(cell=cell, notebook=nb)
-        for cell in notebook.task_cells:
-            Comment(cell=cell, notebook=nb)
-            Grade(cell=cell, notebook=nb)
-    gb.db.add(submission)
+    master = gb.find_assignment(assignment)
+    with gb.db.no_autoflush:    # the rows are flushed together, when they are complete
+        submission = SubmittedAssignment(assignment=master, student=person)
+        for notebook in master.notebooks:
+            nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+            for cell in notebook.grade_cells:
+                Grade(cell=cell, notebook=nb)
+            for cell in notebook.solution_cells:
+                Comment(cell=cell, notebook=nb)
+            for cell in notebook.task_cells:
+                Comment(cell=cell, notebook=nb)
+                Grade(cell=cell, notebook=nb)
+        gb.db.add(submission)
     return submission

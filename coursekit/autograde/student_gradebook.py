@@ -72,7 +72,7 @@ def private(course, student, scratch_dir):
         yield Grading(course, student)
         return
     folder = Path(scratch_dir) / "gradebooks"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     template = template_for(course, folder)
     path = folder / f"{student}.db"
     _copy(template, path)
