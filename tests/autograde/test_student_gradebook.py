@@ -220,7 +220,8 @@ def test_one_session_and_one_commit_write_a_student_to_the_course_gradebook(both
         old = both_ways["old"][student]["activity"]
         # One session reads the student's rows in, one writes them back with one commit.
         assert (new["opened"], new["writes"]) == (2, 1)
-        assert old["opened"] > 10 and old["writes"] > 10
+        # Straight into it: a session per step and per notebook, a commit per cell scored.
+        assert old["opened"] > 10 and old["writes"] > 2
 
 
 @pytest.mark.slow
