@@ -91,11 +91,13 @@ def private(course, student, scratch_dir):
 
 
 def template_for(course, folder):
-    """This process's template of the course's gradebook (step 1), made when the master
-    notebooks changed or the file went missing."""
+    """This process's template of the course's gradebook (step 1), made again when the master
+    notebooks changed, the course's gradebook is another file (deleted and built again) or the
+    template went missing."""
     from coursekit.autograde.pipeline import source_digest
 
-    key = (str(course.sqlite_path.resolve()), source_digest(course))
+    db = course.sqlite_path.resolve()
+    key = (str(db), os.stat(db).st_ino, source_digest(course))
     path = _TEMPLATES.get(key)
     if path is None or not Path(path).is_file():
         path = Path(folder) / f"template-{len(_TEMPLATES)}.db"
