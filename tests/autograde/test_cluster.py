@@ -228,7 +228,8 @@ def test_rows_naming_cells_the_gradebook_lacks_are_refused(course, tmp_path):
                                     {("adder", "test_add"): 2.0})
     client = copied_gradebook(course, tmp_path, "client")
     rows = gradebook.student_rows(worker, "hal")
-    rows["notebooks"]["adder"]["grades"]["test_renamed"] = rows["notebooks"]["adder"]["grades"]["test_add"]
+    adder = rows["notebooks"]["adder"]["grades"]
+    adder["test_renamed"] = adder["test_add"]
     with pytest.raises(gradebook.GradebookError, match="test_renamed"):
         gradebook.merge_student_rows(client, "hal", rows)
 
