@@ -361,9 +361,10 @@ def gradebook_once_rows(once):
     same = "" if new["score"] == old["score"] else ", but the scores differ"
     rows = [
         Row("course gradebook per student, a gradebook of their own / straight into it: "
-            "sessions, commits", f"{new['sessions']}, {new['commits']} / {old['sessions']}, "
-            f"{old['commits']} ({new['commit_seconds']:.2f} s / {old['commit_seconds']:.2f} s "
-            "committing)", "1 commit", new["commits"] == 1),
+            "sessions, commits (those that wrote)",
+            f"{new['sessions']}, {new['commits']} ({new['writes']}) / {old['sessions']}, "
+            f"{old['commits']} ({old['writes']}); {new['commit_seconds']:.2f} s / "
+            f"{old['commit_seconds']:.2f} s committing", "1 write", new["writes"] == 1),
         Row("one student graded, own gradebook / straight into the course's",
             f"{new['one_seconds'] / old['one_seconds']:.2f}x ({new['one_seconds']:.1f} s / "
             f"{old['one_seconds']:.1f} s{same})"),

@@ -481,8 +481,8 @@ def gradebook_once(submissions, course=None, jobs=2):
     """The same submissions graded the old way (straight into the course's gradebook) and
     through a gradebook per student, side by side in this one run: one student each way, then
     a `-j jobs` batch of all of them each way. Returns {"old": ..., "new": ...}, each
-    {"sessions", "commits", "commit_seconds" (the course's gradebook while one student is
-    graded, counted as gradebook_activity counts), "one_seconds" (that student's grading,
+    {"sessions", "commits", "writes", "commit_seconds" (the course's gradebook while one
+    student is graded, counted as gradebook_activity counts), "one_seconds" (that student's grading,
     without the once-per-run gradebook set-up), "score", "batch": batch_throughput's}."""
     course = course or GradingRun()
     ways = {"old": course.with_(private_gradebook=False),
@@ -492,6 +492,7 @@ def gradebook_once(submissions, course=None, jobs=2):
         one = time_submission(submissions[0], run)
         out[name] = {"sessions": one["gradebook"]["opened"],
                      "commits": one["gradebook"]["commits"],
+                     "writes": one["gradebook"]["writes"],
                      "commit_seconds": round(one["gradebook"]["commit_seconds"], 2),
                      "one_seconds": round(one["total_seconds"] - one["prepare_seconds"], 2),
                      "score": one["score"]}
