@@ -3,6 +3,9 @@
     collect -> nbgrade (each notebook) -> inline -> notebook scores (gradebook) ->
     module checks -> reviews -> feedback -> publish -> result JSON
 
+With a SQLite gradebook the steps read and write a gradebook of the student's own, and the
+student's rows go to the course's gradebook once, before publishing (student_gradebook.py).
+
 Everything is built in a staging folder next to autograded/ and moved into place at the end
 (rename), the per-student JSON (result.Result) last: it is the mark that a student is done.
 An interrupted run leaves at worst a stale staging folder, never a half-written result.
