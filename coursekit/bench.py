@@ -248,6 +248,9 @@ def bench_autograde():
         serial = b.batch_throughput(subs[:2], jobs=1)
         pair = b.batch_throughput(subs, jobs=2)
         dask = b.dask_throughput(subs, workers=2)
+        print("[bench] autograde: the gradebook written once per student, and as before ...",
+              flush=True)
+        once = b.gradebook_once(subs)
     rows += _floor_rows(floor, one, plain, kind)
     rows.append(Row("one grading kernel (jail, guard): start until it answers / shut-down, "
                     "seconds", f"{kernel[0]:.2f} s / {kernel[1]:.2f} s"))
@@ -258,6 +261,7 @@ def bench_autograde():
         *_slowest_notebook_row(one["notebooks"]),
     ]
     rows += throughput_rows(floor["seconds"], serial, pair, dask)
+    rows += gradebook_once_rows(once)
     return rows
 
 
@@ -307,7 +311,8 @@ def _floor_rows(floor, one, plain, kind):
         Row("plain `nbgrader autograde` of the same submission / floor",
             f"{plain['seconds'] / base:.2f}x ({plain['seconds']:.0f} s, "
             f"{len(plain['graded'])} notebooks graded)"),
-        Row("gradebook while grading one student: sessions opened, commits (their seconds)",
+        Row("course gradebook while grading one student: sessions opened, commits (their "
+            "seconds)",
             "{opened} ({open_seconds:.1f} s), {commits} commits ({commit_seconds:.1f} s)"
             .format(**one["gradebook"])),
     ]
@@ -351,6 +356,30 @@ def throughput_rows(floor, serial, pair, dask):
         Row("class of 600 on ten 32-core machines (Dask), same computation",
             f"{class_cost(cpu, 600, 32, 10) * 60:.1f} min"),
     ]
+    return rows
+
+
+def gradebook_once_rows(once):
+    """Issue 15: the gradebook written once per student (student_gradebook.py) against
+    grading straight into the course's gradebook, measured side by side (benchmark.py)."""
+    old, new = once["old"], once["new"]
+    same = "" if new["score"] == old["score"] else ", but the scores differ"
+    rows = [
+        Row("course gradebook per student, a gradebook of their own / straight into it: "
+            "sessions, commits (those that wrote)",
+            f"{new['sessions']}, {new['commits']} ({new['writes']}) / {old['sessions']}, "
+            f"{old['commits']} ({old['writes']}); {new['commit_seconds']:.2f} s / "
+            f"{old['commit_seconds']:.2f} s committing", "1 write", new["writes"] == 1),
+        Row("one student graded, own gradebook / straight into the course's",
+            f"{new['one_seconds'] / old['one_seconds']:.2f}x ({new['one_seconds']:.1f} s / "
+            f"{old['one_seconds']:.1f} s{same})"),
+    ]
+    a, b = new["batch"], old["batch"]
+    errors = sorted(set(a["errors"]) | set(b["errors"]))
+    rows.append(Row(f"batch of {a['students']} with -j {a['jobs']}, own gradebook / straight "
+                    "into the course's", f"{a['seconds'] / b['seconds']:.2f}x "
+                    f"({a['seconds']:.0f} s / {b['seconds']:.0f} s"
+                    + (f", errors: {', '.join(errors)}" if errors else "") + ")"))
     return rows
 
 

@@ -88,44 +88,72 @@ def _scratch_course(course, tmp):
 
 
 @contextmanager
-def gradebook_activity():
+def gradebook_activity(db_url=None):
     """Count, in this process, the gradebook sessions opened (nbgrader's `Gradebook`, by
     nbgrader and by us), the seconds spent opening them, and the commits to the database
-    (with their seconds). Yields a dict filled as it goes: {"opened", "open_seconds",
-    "commits", "commit_seconds"}."""
+    (with their seconds); of every database, or of `db_url`'s only. Yields a dict filled as it
+    goes: {"opened", "open_seconds", "commits", "commit_seconds", "writes"}: "writes" counts
+    the commits that wrote rows (nbgrader's `Gradebook` commits once as it opens, a read)."""
     from nbgrader.api import Gradebook
     from sqlalchemy import event
+    from sqlalchemy.engine import make_url
     from sqlalchemy.orm import Session
 
-    seen = {"opened": 0, "open_seconds": 0.0, "commits": 0, "commit_seconds": 0.0}
-    began = []
+    seen = {"opened": 0, "open_seconds": 0.0, "commits": 0, "commit_seconds": 0.0,
+            "writes": 0}
+    began, wrote = [], set()
     original = Gradebook.__init__
+
+    def counted(url):
+        if db_url is None:
+            return True
+        url, target = make_url(url), make_url(db_url)
+        return (url.drivername, url.database) == (target.drivername, target.database)
 
     def counted_init(self, *args, **kwargs):
         start = time.monotonic()
         try:
             return original(self, *args, **kwargs)
         finally:
-            seen["opened"] += 1
-            seen["open_seconds"] += time.monotonic() - start
+            if counted(args[0] if args else kwargs["db_url"]):
+                seen["opened"] += 1
+                seen["open_seconds"] += time.monotonic() - start
 
-    def before(_session):
+    def before(session):
         began.append(time.monotonic())
 
-    def commit(_session):
+    def flushed(session, _context, _instances):
+        # Before the flush: what it is about to write.
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            wrote.add(id(session))
+
+    def rolled_back(session):
+        wrote.discard(id(session))
+
+    def commit(session):
+        start = began.pop() if began else None
+        writing = id(session) in wrote
+        wrote.discard(id(session))
+        if not counted(session.get_bind().url):
+            return
         seen["commits"] += 1
-        if began:
-            seen["commit_seconds"] += time.monotonic() - began.pop()
+        seen["writes"] += writing
+        if start is not None:
+            seen["commit_seconds"] += time.monotonic() - start
 
     Gradebook.__init__ = counted_init
     event.listen(Session, "before_commit", before)
     event.listen(Session, "after_commit", commit)
+    event.listen(Session, "before_flush", flushed)
+    event.listen(Session, "after_rollback", rolled_back)
     try:
         yield seen
     finally:
         Gradebook.__init__ = original
         event.remove(Session, "before_commit", before)
         event.remove(Session, "after_commit", commit)
+        event.remove(Session, "before_flush", flushed)
+        event.remove(Session, "after_rollback", rolled_back)
 
 
 def time_submission(submission, course=None, student="bench"):
@@ -134,7 +162,8 @@ def time_submission(submission, course=None, student="bench"):
     {"total_seconds", "prepare_seconds" (gradebook from the master notebooks, once per run),
      "scratch_seconds" (scratch folder set-up), "stages": {collect, nbgrader, inline,
      notebook_scores, modules, feedback, publish}, "notebooks": {name: seconds},
-     "score", "max_score", "gradebook": gradebook_activity's counts while grading}
+     "score", "max_score", "gradebook": gradebook_activity's counts of the course's gradebook
+     while grading}
     """
     tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
     scratch_dir = None
@@ -145,7 +174,7 @@ def time_submission(submission, course=None, student="bench"):
         prepared = time.monotonic()
         scratch_dir = nbgrade.prepare_scratch(course)
         ready = time.monotonic()
-        with gradebook_activity() as activity:
+        with gradebook_activity(course.db_url) as activity:
             result = pipeline.grade_submission(course, student, Path(submission),
                                                scratch_dir=scratch_dir)
         end = time.monotonic()
@@ -444,3 +473,29 @@ def class_cost(cpu_seconds_per_student, students=600, cores=32, machines=1):
         raise ValueError("class_cost: CPU seconds per student must be > 0, students >= 0, "
                          "cores and machines >= 1")
     return students * cpu_seconds_per_student / (cores * machines) / 3600
+
+
+# --- the gradebook written once per student (issue 15; student_gradebook.py) ------------
+
+def gradebook_once(submissions, course=None, jobs=2):
+    """The same submissions graded the old way (straight into the course's gradebook) and
+    through a gradebook per student, side by side in this one run: one student each way, then
+    a `-j jobs` batch of all of them each way. Returns {"old": ..., "new": ...}, each
+    {"sessions", "commits", "writes", "commit_seconds" (the course's gradebook while one
+    student is graded, counted as gradebook_activity counts), "one_seconds" (that student's grading,
+    without the once-per-run gradebook set-up), "score", "batch": batch_throughput's}."""
+    course = course or GradingRun()
+    ways = {"old": course.with_(private_gradebook=False),
+            "new": course.with_(private_gradebook=True)}
+    out = {}
+    for name, run in ways.items():
+        one = time_submission(submissions[0], run)
+        out[name] = {"sessions": one["gradebook"]["opened"],
+                     "commits": one["gradebook"]["commits"],
+                     "writes": one["gradebook"]["writes"],
+                     "commit_seconds": round(one["gradebook"]["commit_seconds"], 2),
+                     "one_seconds": round(one["total_seconds"] - one["prepare_seconds"], 2),
+                     "score": one["score"]}
+    for name, run in ways.items():
+        out[name]["batch"] = batch_throughput(submissions, jobs=jobs, course=run)
+    return out

@@ -401,7 +401,10 @@ def worker_course(request, state):
     data = worker_data(request.get("data"))
     if data:
         kernel_env[DATA_ENV] = data
+    # A worker's SQLite gradebook is its own already, and the client writes each student's rows
+    # to the course's once (receive): graded straight into, as before, not through a copy.
     return GradingRun(root=Course.find().root, output_root=state / "out", db_url=db_url,
+                      private_gradebook=False,
                       module_grader=grader_from_spec(request["module_grader"]),
                       inline_grader=grader_from_spec(request["inline_grader"]),
                       kernel_env=kernel_env, private_paths=(str(state),),

@@ -256,60 +256,142 @@ def cell_comments(course, student):
     return out
 
 
-# --- one student's rows, carried from a Dask worker's gradebook to the client's ----------------
-# With a SQLite gradebook each Dask worker grades into a gradebook of its own (cluster.py) and
-# the client, the one writer of the course's gradebook, merges each student's rows into it. Only
-# what grading writes is carried: the automatic scores and comments. What an instructor entered
-# in formgrader (manual scores and comments, flags) stays as it is in the client's gradebook.
-GRADE_FIELDS = ("auto_score", "extra_credit", "needs_manual_grade")
+# --- one student's rows, carried from one gradebook to another ------------------------------
+# A student is graded in a gradebook of their own (student_gradebook.py: a private SQLite file;
+# cluster.py: a Dask worker's) and their rows are then written to the course's gradebook in one
+# session and one commit. Only what grading writes is carried back: the fields of
+# GRADING_FIELDS. What an instructor enters in formgrader or `nbgrader db` (INSTRUCTOR_FIELDS)
+# stays as it is in the course's gradebook, also when it was changed while the student was
+# being graded.
+GRADING_FIELDS = {
+    "student": (),
+    "submission": ("timestamp",),                   # nbgrader's Autograde, from timestamp.txt
+    "notebook": ("late_submission_penalty",),       # AssignLatePenalties
+    "grade": ("auto_score", "needs_manual_grade"),  # SaveAutoGrades, zero_*, inline scores
+    "comment": ("auto_comment",),                   # SaveAutoGrades ("No response.")
+}
+INSTRUCTOR_FIELDS = {
+    "student": ("first_name", "last_name", "email", "lms_user_id"),
+    "submission": ("extension",),
+    "notebook": ("flagged",),
+    "grade": ("manual_score", "extra_credit"),
+    "comment": ("manual_comment",),
+}
+ALL_FIELDS = {kind: GRADING_FIELDS[kind] + INSTRUCTOR_FIELDS[kind] for kind in GRADING_FIELDS}
 
 
-def student_rows(course, student):
-    """{notebook: {"grades": {cell: {field: value}}, "comments": {cell: auto_comment}}} of the
-    student's automatic scores and comments (empty for a student without a submission)."""
-    rows = {}
+def student_rows(course, student, fields=GRADING_FIELDS):
+    """The student's rows of the assignment, as plain data: {"student": {field: value},
+    "submission": {field: value}, "notebooks": {notebook: {"notebook": {field: value},
+    "grades": {cell: {field: value}}, "comments": {cell: {field: value}}}}}, with the
+    `fields` of each kind (GRADING_FIELDS, ALL_FIELDS). {} for a student the gradebook does
+    not know; no "submission" and "notebooks" for one without a submission."""
     with Gradebook(course.db_url) as gb:
-        for nb, submission in _submitted_notebooks(gb, course, student):
-            rows[nb.name] = {
-                "grades": {g.name: {f: getattr(g, f) for f in GRADE_FIELDS}
-                           for g in submission.grades},
-                "comments": {c.name: c.auto_comment for c in submission.comments},
-            }
+        try:
+            person = gb.find_student(student)
+        except MissingEntry:
+            return {}
+        rows = {"student": _fields(person, fields["student"])}
+        try:
+            submission = gb.find_submission(course.assignment, student)
+        except MissingEntry:
+            return rows
+        rows["submission"] = _fields(submission, fields["submission"])
+        rows["notebooks"] = {
+            nb.name: {"notebook": _fields(nb, fields["notebook"]),
+                      "grades": {g.name: _fields(g, fields["grade"]) for g in nb.grades},
+                      "comments": {c.name: _fields(c, fields["comment"]) for c in nb.comments}}
+            for nb in submission.notebooks}
     return rows
 
 
+def _fields(row, names):
+    return {name: getattr(row, name) for name in names}
+
+
 def merge_student_rows(course, student, rows):
-    """Write `rows` (student_rows of another gradebook, same master notebooks) into the course's
-    gradebook: the student and their submission are created when missing, the automatic scores
-    and comments replaced, manual ones kept. GradebookError for a cell or notebook the course's
-    gradebook does not have (its master notebooks differ from the ones graded)."""
+    """Write `rows` (student_rows of another gradebook of the same master notebooks) into the
+    course's gradebook in one session and one commit: the student and their submission are
+    created when missing (as nbgrader's add_submission makes them), the fields `rows` holds
+    are set, every other field is kept. GradebookError, and nothing written, for a notebook or
+    cell the course's gradebook does not have (its master notebooks differ)."""
     import warnings
 
+    if not rows:
+        return
     with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
         # nbgrader's own autoflush notices of a new submission (pipeline.py silences them too)
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        gb.update_or_create_student(student)
-        gb.update_or_create_submission(course.assignment, student)
-        for name, notebook in rows.items():
-            try:
-                submission = gb.find_submission_notebook(name, course.assignment, student)
-            except MissingEntry:
-                raise GradebookError(
-                    f"coursekit autograde: {student}'s grades name the notebook {name!r}, which "
-                    f"the gradebook {describe_url(course.db_url)} does not know; the workers "
-                    "graded other master notebooks: run the batch again") from None
-            grades = {g.name: g for g in submission.grades}
-            comments = {c.name: c for c in submission.comments}
-            unknown = (notebook["grades"].keys() - grades.keys()) | \
-                (notebook["comments"].keys() - comments.keys())
-            if unknown:
-                raise GradebookError(
-                    f"coursekit autograde: {student}'s grades of {name} name cells the gradebook "
-                    f"{describe_url(course.db_url)} does not know ({', '.join(sorted(unknown))}); "
-                    "the workers graded other master notebooks: run the batch again")
-            for cell, values in notebook["grades"].items():
-                for field_name in GRADE_FIELDS:
-                    setattr(grades[cell], field_name, values[field_name])
-            for cell, text in notebook["comments"].items():
-                comments[cell].auto_comment = text
+        try:
+            _set_rows(gb, course, student, rows)
+        except BaseException:
+            gb.db.rollback()
+            raise
         gb.db.commit()
+
+
+def _set_rows(gb, course, student, rows):
+    # nbgrader's update_or_create_* commit as they go: the rows are made here, committed once.
+    from nbgrader.api import Student
+
+    try:
+        person = gb.find_student(student)
+    except MissingEntry:
+        person = Student(id=student)
+        gb.db.add(person)
+    _set_fields(person, rows.get("student", {}))
+    if "submission" not in rows:
+        return
+    try:
+        submission = gb.find_submission(course.assignment, student)
+    except MissingEntry:
+        submission = _new_submission(gb, course.assignment, person)
+    _set_fields(submission, rows["submission"])
+    notebooks = {nb.name: nb for nb in submission.notebooks}
+    where = describe_url(course.db_url)
+    for name, notebook in rows.get("notebooks", {}).items():
+        if name not in notebooks:
+            raise GradebookError(
+                f"coursekit autograde: {student}'s grades name the notebook {name!r}, which "
+                f"the gradebook {where} does not know; they were graded with other master "
+                "notebooks: run the batch again")
+        _set_fields(notebooks[name], notebook.get("notebook", {}))
+        grades = {g.name: g for g in notebooks[name].grades}
+        comments = {c.name: c for c in notebooks[name].comments}
+        unknown = (notebook["grades"].keys() - grades.keys()) | \
+            (notebook["comments"].keys() - comments.keys())
+        if unknown:
+            raise GradebookError(
+                f"coursekit autograde: {student}'s grades of {name} name cells the gradebook "
+                f"{where} does not know ({', '.join(sorted(unknown))}); they were graded with "
+                "other master notebooks: run the batch again")
+        for cell, values in notebook["grades"].items():
+            _set_fields(grades[cell], values)
+        for cell, values in notebook["comments"].items():
+            _set_fields(comments[cell], values)
+
+
+def _set_fields(row, values):
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+def _new_submission(gb, assignment, person):
+    """A new submission of `assignment` with a row per graded and answer cell, as nbgrader's
+    Gradebook.add_submission makes it, without its commit."""
+    from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook
+
+    master = gb.find_assignment(assignment)
+    with gb.db.no_autoflush:    # the rows are flushed together, when they are complete
+        submission = SubmittedAssignment(assignment=master, student=person)
+        for notebook in master.notebooks:
+            nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+            for cell in notebook.grade_cells:
+                Grade(cell=cell, notebook=nb)
+            for cell in notebook.solution_cells:
+                Comment(cell=cell, notebook=nb)
+            for cell in notebook.task_cells:
+                Comment(cell=cell, notebook=nb)
+                Grade(cell=cell, notebook=nb)
+        gb.db.add(submission)
+    return submission

@@ -60,6 +60,9 @@ class GradingRun:
     given_files: tuple | None = None
     # What a submission may hold (files, sizes, notebook size, depth): untrusted.Limits.
     submission_limits: Limits = LIMITS
+    # A SQLite gradebook: grade each student in a gradebook of their own and write their rows
+    # to the course's once at the end (student_gradebook.py); False grades straight into it.
+    private_gradebook: bool = True
 
     def __post_init__(self):
         root = Path(self.root).resolve() if self.root else Course.find().root

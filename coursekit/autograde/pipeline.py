@@ -8,6 +8,9 @@ a thread of their own beside the notebooks (their student code in its own sandbo
 always), so one student's grading waits for the longer of the two, not for their sum. Their
 CPU time is the same either way.
 
+With a SQLite gradebook the steps read and write a gradebook of the student's own, and the
+student's rows go to the course's gradebook once, before publishing (student_gradebook.py).
+
 Everything is built in a staging folder next to autograded/ and moved into place at the end
 (rename), the per-student JSON (result.Result) last: it is the mark that a student is done.
 An interrupted run leaves at worst a stale staging folder, never a half-written result.
@@ -26,7 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import nbformat
@@ -43,6 +46,7 @@ from coursekit.autograde import (
     nbgrade,
     reviews,
     scratch,
+    student_gradebook,
 )
 from coursekit.autograde.grading_run import check_student_id, load_nbgrader_config
 from coursekit.autograde.result import Item, Result
@@ -168,8 +172,17 @@ def _grade_submission(course, student, submission_dir, scratch_dir, manifest=Non
     timing = {}
     course.staging_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=course.staging_dir))
+    stack = ExitStack()
     try:
-        result = _grade_in_stage(course, student, Path(submission_dir), stage, timing, manifest)
+        # The student's own gradebook, their rows written to the course's once, before the
+        # results are published: a grading that fails or is stopped writes nothing there.
+        with _timed(timing, "gradebook"):
+            grading = stack.enter_context(
+                student_gradebook.private(course, student, scratch_dir))
+        result = _grade_in_stage(grading.course, student, Path(submission_dir), stage, timing,
+                                 manifest)
+        with _timed(timing, "gradebook"):
+            grading.write_back()
         with _timed(timing, "publish"):
             swap_in(stage / "autograded" / student / course.assignment,
                     course.autograded_dir / student / course.assignment)
@@ -178,6 +191,7 @@ def _grade_submission(course, student, submission_dir, scratch_dir, manifest=Non
         atomic_write_text(course.result_path(student), result.dumps())
         return result
     finally:
+        stack.close()
         shutil.rmtree(stage, ignore_errors=True)
 
 

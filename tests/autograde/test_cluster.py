@@ -205,7 +205,7 @@ def test_a_workers_rows_replace_the_automatic_scores_and_keep_the_manual_ones(co
                                     {("adder", "test_add"): 0.0, ("ops", "test_mul"): 3.0})
     tinycourse.set_manual_score(client.db_url, "fay", 1.0)   # entered in formgrader
     rows = gradebook.student_rows(worker, "fay")
-    assert rows["adder"]["grades"]["test_add"]["auto_score"] == 2.0
+    assert rows["notebooks"]["adder"]["grades"]["test_add"]["auto_score"] == 2.0
     gradebook.merge_student_rows(client, "fay", rows)
     grades = {(g["name"]): g for nb in gradebook.notebook_grades(client, "fay").values()
               for g in nb}
@@ -228,7 +228,8 @@ def test_rows_naming_cells_the_gradebook_lacks_are_refused(course, tmp_path):
                                     {("adder", "test_add"): 2.0})
     client = copied_gradebook(course, tmp_path, "client")
     rows = gradebook.student_rows(worker, "hal")
-    rows["adder"]["grades"]["test_renamed"] = rows["adder"]["grades"]["test_add"]
+    adder = rows["notebooks"]["adder"]["grades"]
+    adder["test_renamed"] = adder["test_add"]
     with pytest.raises(gradebook.GradebookError, match="test_renamed"):
         gradebook.merge_student_rows(client, "hal", rows)
 
