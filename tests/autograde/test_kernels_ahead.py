@@ -1,6 +1,7 @@
 """A student's next kernel started while the notebook before it runs, and one judge per student
 (coursekit/autograde/kernels_ahead.py)."""
 import json
+import time
 
 import psutil
 import pytest
@@ -36,14 +37,15 @@ def _kernel_view(nb):
     return json.loads(text.strip().splitlines()[0])
 
 
-def _run(course, stage, staged, name, logs, sleep):
+def _run(course, stage, staged, name, logs, sleep, startup_timeout=60):
     """One notebook of one probe cell, as autograde_notebook runs it (its guard, its name)."""
     nbgrade.KernelSettings.guard = nbgrade.guard_settings(course, stage, logs[name])
     nbgrade.KernelSettings.notebook = name
     nb = new_notebook(cells=[new_code_cell(PROBE.replace("SLEEP", str(sleep)))],
                       metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                "language": "python"}})
-    executor = nbgrade.GuardedExecute(timeout=60, kernel_name="python3")
+    executor = nbgrade.GuardedExecute(timeout=60, kernel_name="python3",
+                                      startup_timeout=startup_timeout)
     nb, _ = executor.preprocess(nb, {"metadata": {"path": str(staged)}})
     return _kernel_view(nb)
 
@@ -69,6 +71,7 @@ def test_the_kernel_started_ahead_is_the_one_used_and_sees_the_same_jail(tmp_pat
     kernel started for it at its own start sees, and writes its own guard log."""
     course = GradingRun()
     stage, staged, logs = _one_student(course, tmp_path, monkeypatch)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     with kernels_ahead.student_kernels(course, stage, logs) as session:
         _run(course, stage, staged, "first", logs, sleep=0)
         waiting = session.ahead["second"]
@@ -87,6 +90,50 @@ def test_the_kernel_started_ahead_is_the_one_used_and_sees_the_same_jail(tmp_pat
     first_log = logs["first"].read_text().splitlines()
     second_log = logs["second"].read_text().splitlines()
     assert first_log == ["ok cell 1"] and second_log == ["ok cell 1", "ok cell 1"]
+    assert list((tmp_path / "scratch" / "ipc").iterdir()) == []
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+def _stop_the_kernel_inside(km):
+    """SIGSTOP the kernel's interpreter inside its jail: bwrap lives on, the kernel never
+    answers."""
+    import signal
+
+    jail_process = psutil.Process(km.provisioner.process.pid)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        kernels = [p for p in jail_process.children(recursive=True)
+                   if "ipykernel" in " ".join(p.cmdline())]
+        if kernels:
+            for kernel in kernels:
+                kernel.send_signal(signal.SIGSTOP)
+            return
+        time.sleep(0.05)
+    raise AssertionError("the kernel started ahead never ran ipykernel")
+
+
+@needs_bwrap
+@pytest.mark.parametrize("fate", [
+    "died", pytest.param("hangs", marks=pytest.mark.slow)])
+def test_a_kernel_started_ahead_that_died_or_hangs_is_replaced_by_a_fresh_one(
+        tmp_path, monkeypatch, fate):
+    course = GradingRun()
+    stage, staged, logs = _one_student(course, tmp_path, monkeypatch)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with kernels_ahead.student_kernels(course, stage, logs) as session:
+        _run(course, stage, staged, "first", logs, sleep=0)
+        waiting = session.ahead["second"]
+        pid = waiting.provisioner.process.pid
+        if fate == "died":
+            waiting.provisioner.process.kill()
+            waiting.provisioner.process.wait()
+        else:
+            _stop_the_kernel_inside(waiting)
+        view = _run(course, stage, staged, "second", logs, sleep=0, startup_timeout=5)
+    assert [(u.notebook, u.ahead) for u in session.used] == [("first", False), ("second", False)]
+    assert "answer.py" in view["files"]
+    assert not psutil.pid_exists(pid)
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
     assert list((tmp_path / "scratch" / "ipc").iterdir()) == []
 
 
