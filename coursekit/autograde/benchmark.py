@@ -189,7 +189,8 @@ def batch_throughput(submissions, jobs=2, course=None):
 def kernel_start_seconds(course=None, repeats=3):
     """Best seconds to start one grading kernel (GuardedKernelManager: the jail, the copy of
     the submission, the guard) until it answers, and to shut it down: what starting the next
-    notebook's kernel ahead could hide. Returns (start, shutdown)."""
+    notebook's kernel ahead and killing it at the end hide (kernels_ahead.py). Returns
+    (start, shutdown)."""
     import asyncio
 
     course = course or GradingRun()
