@@ -129,7 +129,10 @@ def test_a_kernel_started_ahead_that_died_or_hangs_is_replaced_by_a_fresh_one(
             waiting.provisioner.process.wait()
         else:
             _stop_the_kernel_inside(waiting)
-        view = _run(course, stage, staged, "second", logs, sleep=0, startup_timeout=5)
+        # A kernel that does not answer is given up after the start-up timeout (nbclient's),
+        # which the fresh kernel gets too.
+        view = _run(course, stage, staged, "second", logs, sleep=0,
+                    startup_timeout=60 if fate == "died" else 15)
     assert [(u.notebook, u.ahead) for u in session.used] == [("first", False), ("second", False)]
     assert "answer.py" in view["files"]
     assert not psutil.pid_exists(pid)
