@@ -244,6 +244,9 @@ def bench_autograde():
         kernel = b.kernel_start_seconds()
         print("[bench] autograde: plain nbgrader autograde ...", flush=True)
         plain = b.plain_nbgrader(subs[0])
+        print("[bench] autograde: kernels started ahead, one judge per student ...",
+              flush=True)
+        gains = b.kernels_ahead_gains(subs[0])
         print("[bench] autograde: batches -j 1, -j 2, Dask ...", flush=True)
         serial = b.batch_throughput(subs[:2], jobs=1)
         pair = b.batch_throughput(subs, jobs=2)
@@ -262,6 +265,24 @@ def bench_autograde():
     ]
     rows += throughput_rows(floor["seconds"], serial, pair, dask)
     rows += gradebook_once_rows(once)
+    rows += kernels_ahead_rows(gains)
+    return rows
+
+
+def kernels_ahead_rows(gains):
+    """Issue 15: each notebook's kernel started while the one before runs, and one judge per
+    student; each gain as the nbgrader stage with it / without it, same submission, one run."""
+    both = gains["both"]
+    rows = []
+    for name, gain in (("no kernels ahead", "kernels started ahead (killed at the end)"),
+                       ("no judge reuse", "one judge per student")):
+        other = gains[name]
+        same = "" if abs(other["score"] - both["score"]) < 1e-6 else ", but the scores differ"
+        rows.append(Row(f"nbgrader stage of one submission, {gain} / without",
+                        f"{both['nbgrader'] / other['nbgrader']:.2f}x ({both['nbgrader']:.1f} s "
+                        f"/ {other['nbgrader']:.1f} s{same})"))
+    rows.append(Row("notebooks graded in a kernel started ahead (the first starts its own)",
+                    f"{both['ahead']} of {both['notebooks']}"))
     return rows
 
 

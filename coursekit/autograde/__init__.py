@@ -5,7 +5,9 @@ A short pipeline of small named steps, each in its own module and each runnable 
     collect       -> normalise a submission folder (renamed, missing, invalid notebooks)
     nbgrade       -> nbgrader autograde of every notebook, in grading mode, in a guarded
                      kernel (kernel_launch: resource limits; kernel_guard: the in-kernel
-                     fence; gradebook: the scores nbgrader records, read back and adjusted)
+                     fence; gradebook: the scores nbgrader records, read back and adjusted;
+                     kernels_ahead: a student's next kernel started while a notebook runs,
+                     one judge per student)
     inline        -> the choice inline answers, scored from the notebook text
     module_checks -> the hidden module checks and saved-model checks (coursekit.grader);
                      reviews: the instructor's decisions on saved models held for review

@@ -218,7 +218,8 @@ def batch_throughput(submissions, jobs=2, course=None):
 def kernel_start_seconds(course=None, repeats=3):
     """Best seconds to start one grading kernel (GuardedKernelManager: the jail, the copy of
     the submission, the guard) until it answers, and to shut it down: what starting the next
-    notebook's kernel ahead could hide. Returns (start, shutdown)."""
+    notebook's kernel ahead and killing it at the end hide (kernels_ahead.py). Returns
+    (start, shutdown)."""
     import asyncio
 
     course = course or GradingRun()
@@ -252,6 +253,41 @@ def kernel_start_seconds(course=None, repeats=3):
         return min(r[0] for r in runs), min(r[1] for r in runs)
     finally:
         scratch.remove_folder(base)
+
+
+# --- kernels started ahead, one judge per student (kernels_ahead.py) --------------------
+
+# The settings compared: (KernelSettings.start_ahead, KernelSettings.one_judge).
+GAIN_SETTINGS = {"both": (True, True), "no kernels ahead": (False, True),
+                 "no judge reuse": (True, False)}
+
+
+def kernels_ahead_gains(submission, course=None, repeats=1):
+    """One submission graded with each of `GAIN_SETTINGS` in turn (interleaved, best of
+    `repeats` each): both gains (the default), without kernels started ahead (each notebook
+    starts its kernel and waits for it to shut down, as before), without one judge per student
+    (a judge per notebook, as before). Returns {setting: {"nbgrader" (the stage's seconds),
+    "total", "ahead" (notebooks that ran in a kernel started ahead), "notebooks", "score"}}."""
+    from coursekit.autograde import kernels_ahead
+
+    saved = (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge)
+    best = {}
+    try:
+        for _ in range(repeats):
+            for name, (ahead, one_judge) in GAIN_SETTINGS.items():
+                nbgrade.KernelSettings.start_ahead = ahead
+                nbgrade.KernelSettings.one_judge = one_judge
+                timing = time_submission(submission, course)
+                used = kernels_ahead.StudentKernels.last_used
+                run = {"nbgrader": timing["stages"]["nbgrader"],
+                       "total": timing["total_seconds"] - timing["prepare_seconds"],
+                       "ahead": sum(u.ahead for u in used), "notebooks": len(used),
+                       "score": timing["score"]}
+                if name not in best or run["nbgrader"] < best[name]["nbgrader"]:
+                    best[name] = run
+    finally:
+        nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge = saved
+    return best
 
 
 # --- the floor: the notebooks' own cells ------------------------------------------------

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.converters import Autograde
@@ -71,6 +72,14 @@ class KernelSettings:
     timed_out = set()
     # The staged submission a kernel works on (a copy of it, in its jail).
     submitted = None
+    # Per student: its kernels started ahead and its judge (kernels_ahead.StudentKernels),
+    # while the pipeline grades its notebooks; None otherwise (each notebook on its own).
+    session = None
+    # Start each notebook's kernel while the notebook before it runs (bubblewrap jail only),
+    # and kill a notebook's kernel at its end rather than wait for it to shut down.
+    start_ahead = True
+    # One judge process for all the notebooks of a student, not one per notebook.
+    one_judge = True
 
 
 _INTERRUPTS = []
@@ -181,6 +190,12 @@ class GuardedKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self._timer = None
         self._uid = None    # the host user id the kernel runs as (uid fallback), at launch
+        # What the kernel is for, bound when it is made: a kernel started ahead is made while
+        # the notebook before its own runs (kernels_ahead.py), and gets its notebook's guard.
+        self.guard = KernelSettings.guard
+        self.submitted = KernelSettings.submitted
+        # Started ahead: its clock (`start_clock`) starts when its notebook does.
+        self.started_ahead = False
 
     @property
     def kernel_spec(self):
@@ -206,7 +221,7 @@ class GuardedKernelManager(AsyncKernelManager):
         for name in ("CS231N_CIFAR10_DIR", GRADING_CACHE_ENV):
             if KernelSettings.env.get(name):
                 readonly.append(KernelSettings.env[name])
-        guard_log = KernelSettings.guard.get("log")
+        guard_log = self.guard.get("log")
         writable = [str(self.kernel_dir)] + ([guard_log] if guard_log else [])
         limits = jail.Limits(memory_mb=KernelSettings.memory_mb,
                              cpu_seconds=KernelSettings.cpu_seconds,
@@ -222,7 +237,7 @@ class GuardedKernelManager(AsyncKernelManager):
         # nbgrader's cwd is its autograded/ folder, not for the kernel's eyes: in grading, the
         # kernel gets the staged submission (autograde_notebook says where).
         cwd = kw.pop("cwd", None)
-        staged = KernelSettings.submitted or cwd or os.getcwd()
+        staged = self.submitted or cwd or os.getcwd()
         box = self.kernel_jail(staged)
         # Inside the jail /tmp is private; outside it (the fallbacks) the kernel's own folder.
         tmp = "/tmp" if box.kind == "bwrap" else str(self.kernel_dir / "tmp")
@@ -232,7 +247,7 @@ class GuardedKernelManager(AsyncKernelManager):
         for name in SCRIPTS:
             shutil.copyfile(Path(__file__).with_name(name), scripts / name)
             os.chmod(scripts / name, 0o644)
-        box.env = {**kernel_env(kw.get("env") or os.environ, tmp),
+        box.env = {**kernel_env(kw.get("env") or os.environ, tmp, self.guard),
                    "COURSEKIT_GUARD_DIR": str(scripts)}
         limits = ["--memory-mb", str(KernelSettings.memory_mb),
                   "--cpu-seconds", str(KernelSettings.cpu_seconds),
@@ -256,11 +271,13 @@ class GuardedKernelManager(AsyncKernelManager):
             info = await super()._async_launch_kernel(box.command(launcher, "/tmp"), **kw)
         finally:
             log.close()
-        self._start_timer()
+        if not self.started_ahead:
+            self.start_clock()
         return info
 
-    def _start_timer(self):
-        """Stop the kernel when the notebook or the whole submission runs out of time."""
+    def start_clock(self):
+        """Stop the kernel when the notebook or the whole submission runs out of time: from
+        its launch, or for a kernel started ahead from the start of its notebook."""
         import threading
 
         seconds = KernelSettings.notebook_seconds
@@ -293,10 +310,39 @@ class GuardedKernelManager(AsyncKernelManager):
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
 
 
-def kernel_env(base, tmp=None):
+async def end_kernel(km, kc=None):
+    """Kill a grading kernel at once (with its jail: the PID namespace ends with it) and free
+    what it held (its client's sockets, its socket folder). Graded notebooks keep nothing of
+    a kernel, so it is not asked to shut down and waited for (0.2 s a notebook)."""
+    from jupyter_core.utils import ensure_async
+
+    if kc is not None:
+        await ensure_async(kc.stop_channels())
+    if km is None:
+        return
+    try:
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+        else:
+            await km.cleanup_resources()
+    finally:
+        if km._timer is not None:
+            km._timer.cancel()
+        shutil.rmtree(km.kernel_dir, ignore_errors=True)
+
+
+def kill_kernel(km, kc=None):
+    """`end_kernel`, from code that is not a coroutine."""
+    run_sync(end_kernel)(km, kc)
+
+
+def kernel_env(base, tmp=None, guard=None):
     """The environment of a grading kernel: what grading needs, nothing of the grader's own
-    (tokens, secrets of a CI runner, the gradebook URL). `tmp`: its private temporary folder."""
+    (tokens, secrets of a CI runner, the gradebook URL). `tmp`: its private temporary folder;
+    `guard`: its guard's settings (default: the current notebook's)."""
     import json
+
+    guard = KernelSettings.guard if guard is None else guard
 
     env = {k: v for k, v in base.items() if k in KERNEL_ENV_KEEP or k.startswith("LC_")}
     env.update(KernelSettings.env)
@@ -307,10 +353,9 @@ def kernel_env(base, tmp=None):
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         **jail.blas_threads(KernelSettings.threads),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "COURSEKIT_GUARD": json.dumps({**KernelSettings.guard,
+        "COURSEKIT_GUARD": json.dumps({**guard,
                                        "allow_write": [f"{tmp}/home", f"{tmp}/mpl",
-                                                       *KernelSettings.guard.get(
-                                                           "allow_write", [])]}),
+                                                       *guard.get("allow_write", [])]}),
     })
     return env
 
@@ -345,12 +390,60 @@ class GuardedExecute(Execute):
         self._judge = None
 
     def preprocess(self, nb, resources=None, km=None):
-        self._judge = judge.JudgeProcess(seconds=self.judge_seconds,
-                                         notebook_utils=self.notebook_utils or None)
+        """Run the notebook. Within a student's grading (`KernelSettings.session`, a
+        kernels_ahead.StudentKernels) its kernel may be the one started ahead for it, the next
+        notebook's kernel starts now, this one is killed at the end, and the judge is the
+        student's; otherwise a kernel and a judge of its own, shut down at the end."""
+        session = KernelSettings.session
+        shared_judge = session is not None and KernelSettings.one_judge
+        utils = self.notebook_utils or None
+        self._judge = session.judge(self.judge_seconds, utils) if shared_judge else \
+            judge.JudgeProcess(seconds=self.judge_seconds, notebook_utils=utils)
         try:
-            return super().preprocess(nb, resources, km)
+            if km is not None or session is None or not session.start_ahead:
+                return super().preprocess(nb, resources, km)
+            notebook = KernelSettings.notebook
+            # Passed in, the kernel is ours to end: nbclient leaves it running.
+            km = session.take(notebook) or self._new_kernel_manager(nb)
+            session.start_next(notebook, self, nb)
+            try:
+                return super().preprocess(nb, resources, km)
+            finally:
+                km, kc, self.km, self.kc = self.km, self.kc, None, None
+                kill_kernel(km, kc)
         finally:
-            self._judge.close()
+            if not shared_judge:
+                self._judge.close()
+
+    def _new_kernel_manager(self, nb):
+        name = self.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        return self.kernel_manager_class(kernel_name=name, config=self.config)
+
+    async def async_start_new_kernel_client(self):
+        """nbclient's, and for a kernel started ahead that does not answer (the notebook before
+        it used up the student's processes while it started, say), a fresh kernel as without
+        starting ahead: what one notebook did never costs the next."""
+        session = KernelSettings.session
+        ahead = getattr(self.km, "started_ahead", False)
+        try:
+            client = await super().async_start_new_kernel_client()
+        except Exception as exc:  # noqa: BLE001 (any failure: the fresh kernel decides)
+            if not ahead:
+                raise
+            # nbclient has ended the kernel started ahead (and forgotten it) already, unless
+            # it failed before making a client.
+            await end_kernel(self.km)
+            self.log.warning("the kernel started ahead did not answer (%s); starting another",
+                             exc)
+            self.km = self._new_kernel_manager(self.nb)
+            await self.async_start_new_kernel()
+            client = await super().async_start_new_kernel_client()
+        if session is not None:
+            session.record(KernelSettings.notebook, self.km)
+        return client
+
+    # nbclient's setup_kernel calls the blocking form, bound to its own coroutine.
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def preprocess_cell(self, cell, resources, index):
         """A test cell is judged outside the kernel (coursekit/autograde/judge.py): the kernel

@@ -41,6 +41,7 @@ from coursekit.autograde import (
     gradebook,
     inline,
     interrupts,
+    kernels_ahead,
     locks,
     module_checks,
     nbgrade,
@@ -253,11 +254,14 @@ def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=Non
     untrusted.verify(submitted, pristine)
     modules = Background(module_checks.run_module_checks, course, submitted,
                          cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
-    with _timed(timing, "nbgrader"):
+    # The guard log of each notebook to grade; its kernel may start while the one before runs.
+    logs = {name: stage / f"guard-{name}.log" for name in course.notebooks
+            if manifest["notebooks"][name]["status"] in ("ok", "renamed")}
+    with _timed(timing, "nbgrader"), kernels_ahead.student_kernels(course, stage, logs):
         for name in course.notebooks:
             info = dict(manifest["notebooks"][name])
-            if info["status"] in ("ok", "renamed"):
-                log = stage / f"guard-{name}.log"
+            if name in logs:
+                log = logs[name]
                 # nbgrader copies the staged submission into a build folder of its own: not
                 # one the previous notebook's kernel may have filled with links.
                 untrusted.verify(submitted, pristine)
