@@ -14,16 +14,18 @@ the workers only grade, with nothing shared but the scheduler:
 3. a task per student carries the submission as bytes: collected on the client with the
    grading host's rules (collect.py, untrusted.py: no link followed, sizes capped) and packed
    (`pack_folder`); the worker grades it with the same pipeline (pipeline.grade_submission,
-   given the collect manifest) in a fresh process and answers with the Result JSON, the
-   autograded/ and feedback/ folders as bytes and, with a SQLite gradebook, the student's rows
-   of its own gradebook;
+   given the collect manifest) in a warm grading process kept from one student to the next
+   (cluster_task.Graders, `serve` below) and answers with the Result JSON, the autograded/
+   and feedback/ folders as bytes and, with a SQLite gradebook, the student's rows of its own
+   gradebook;
 4. the client checks and writes them the way the pipeline does (staging, swap, JSON last) and
    merges the rows into the course's gradebook (gradebook.merge_student_rows: one writer);
    with PostgreSQL (NBGRADER_DB_URL) the workers write the course's gradebook themselves.
 
 A worker that dies mid-grading has its students graded again elsewhere (the scheduler's
 `allowed-failures`; a task that kills its worker that many times ends as KilledWorker, the
-student's failure, recorded as an error: a rerun grades them again). Ctrl-C cancels the
+student's failure, recorded as an error: a rerun grades them again); a grading process that
+dies costs its student only (an error), and the worker's next task starts a fresh one. Ctrl-C cancels the
 tasks and interrupts the grading processes on the workers (cluster_task.stop_grading).
 
 This module never imports dask at import time: `coursekit` works without it; --scheduler
