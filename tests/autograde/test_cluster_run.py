@@ -124,7 +124,10 @@ def gradings(worker_dirs):
     grades now (cluster_task.RUNNING: a file named by the pid, holding the student)."""
     found = {}
     for folder in worker_dirs:
-        for marker in folder.rglob(f"{cluster_task.RUNNING}/*"):
+        # Only the markers' folders are listed (dask worker --local-directory FOLDER works in
+        # FOLDER/dask-scratch-space/worker-*): a walk of the whole tree would meet the
+        # gradings' folders as they are removed.
+        for marker in folder.glob(f"dask-scratch-space/*/{cluster_task.RUNNING}/*"):
             try:
                 student = marker.read_text()
                 stat = Path(f"/proc/{marker.name}/stat").read_text()
