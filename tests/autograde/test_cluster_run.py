@@ -127,7 +127,11 @@ def gradings(worker_dirs):
         # Only the markers' folders are listed (dask worker --local-directory FOLDER works in
         # FOLDER/dask-scratch-space/worker-*): a walk of the whole tree would meet the
         # gradings' folders as they are removed.
-        for marker in folder.glob(f"dask-scratch-space/*/{cluster_task.RUNNING}/*"):
+        try:
+            markers = list(folder.glob(f"dask-scratch-space/*/{cluster_task.RUNNING}/*"))
+        except OSError:
+            continue        # a killed worker's folder, removed as it was listed: next time
+        for marker in markers:
             try:
                 student = marker.read_text()
                 stat = Path(f"/proc/{marker.name}/stat").read_text()
