@@ -439,7 +439,11 @@ def dask_throughput(submissions, workers=2, course=None):
     own, and `coursekit autograde --all --scheduler ...` timed as a command (worker start-up
     not counted). Returns {"available": False, "why"} when it cannot run here, else
     {"available": True, "students", "workers", "seconds", "seconds_per_student",
-    "cpu_seconds_per_student" (the CLI, scheduler, workers and kernels: `tree_cpu`)}."""
+    "cpu_seconds_per_student" (the CLI, scheduler, workers and kernels: `tree_cpu`)}.
+    The workers read the shared grading data from this machine's grading cache
+    (grading_cache.machine_cache_root): the first run on a machine prepares it, inside the
+    timing (minutes of CPU on the real CIFAR-10); later runs find it, as a local batch finds
+    the course's."""
     import subprocess
     import sys
 

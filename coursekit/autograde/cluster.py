@@ -14,16 +14,18 @@ the workers only grade, with nothing shared but the scheduler:
 3. a task per student carries the submission as bytes: collected on the client with the
    grading host's rules (collect.py, untrusted.py: no link followed, sizes capped) and packed
    (`pack_folder`); the worker grades it with the same pipeline (pipeline.grade_submission,
-   given the collect manifest) in a fresh process and answers with the Result JSON, the
-   autograded/ and feedback/ folders as bytes and, with a SQLite gradebook, the student's rows
-   of its own gradebook;
+   given the collect manifest) in a warm grading process kept from one student to the next
+   (cluster_task.Graders, `serve` below) and answers with the Result JSON, the autograded/
+   and feedback/ folders as bytes and, with a SQLite gradebook, the student's rows of its own
+   gradebook;
 4. the client checks and writes them the way the pipeline does (staging, swap, JSON last) and
    merges the rows into the course's gradebook (gradebook.merge_student_rows: one writer);
    with PostgreSQL (NBGRADER_DB_URL) the workers write the course's gradebook themselves.
 
 A worker that dies mid-grading has its students graded again elsewhere (the scheduler's
 `allowed-failures`; a task that kills its worker that many times ends as KilledWorker, the
-student's failure, recorded as an error: a rerun grades them again). Ctrl-C cancels the
+student's failure, recorded as an error: a rerun grades them again); a grading process that
+dies costs its student only (an error), and the worker's next task starts a fresh one. Ctrl-C cancels the
 tasks and interrupts the grading processes on the workers (cluster_task.stop_grading).
 
 This module never imports dask at import time: `coursekit` works without it; --scheduler
@@ -382,10 +384,14 @@ def _stop(client, task, course, futures):
             batch.mark_interrupted(course, student)
 
 
-# --- the worker side: `python -m coursekit.autograde.cluster VERB JOB STATE` -----------------
-# Started by cluster_task.run_grading with the bundle's course/ first on PYTHONPATH; JOB holds
-# request.pickle and gets answer.pickle; STATE is this bundle's folder of the worker (its own
-# gradebook and output root, kept between students).
+# --- the worker side: `python -m coursekit.autograde.cluster serve STATE` ------------------
+# A warm grading process of a Dask worker (cluster_task.Graders starts it with the bundle's
+# course/ first on PYTHONPATH and keeps it from one student to the next, as a local -j worker
+# is kept): it reads "VERB JOB" lines on stdin, answers each job (JOB/request.pickle in,
+# JOB/answer.pickle out) and writes "done" on the pipe it got as stdout. STATE is this bundle's
+# folder of the worker (its own gradebook and output root). Kept between students: the
+# imports, the scratch folder (kernel sockets, matplotlib cache, data settings), the
+# memory-mapped inputs of the saved models.
 
 def worker_course(request, state):
     """The GradingRun of a worker: the bundle's course, outputs and (SQLite) gradebook in
@@ -459,46 +465,73 @@ def where():
 
 
 def probe(request, state):
-    """Can this worker grade? Its sandbox and data checked, its gradebook prepared."""
+    """Can this worker grade? Its sandbox and data checked, its gradebook and data prepared."""
     problem = sandbox_problem()
     if problem:
         raise WorkerUnfit(problem)
-    course = worker_course(request, state)
-    _prepare(course, state)
+    warm(request, state)
     return {"where": where()}
 
 
+# What a serving process keeps between jobs: {"key", "course", "scratch"} (`warm`).
+_WARM = {}
+
+
+def warm(request, state):
+    """(GradingRun, scratch folder) of this process for the request's settings: made by the
+    first job (and again should the settings change: cluster_task keys its processes by them,
+    so they do not), then kept for every student this process grades."""
+    from coursekit.autograde import nbgrade, scratch
+    from coursekit.autograde.cluster_task import settings_key
+
+    key = settings_key(request)
+    if _WARM.get("key") != key:
+        if "scratch" in _WARM:
+            scratch.remove_folder(_WARM["scratch"])
+        _WARM.clear()
+        course = worker_course(request, state)
+        _prepare(course, state)
+        _WARM.update(key=key, course=course, scratch=nbgrade.prepare_scratch(course))
+    return _WARM["course"], _WARM["scratch"]
+
+
 def _prepare(course, state):
-    """This worker's gradebook (SQLite) and shared data, once per bundle and settings: the
-    probe does it, and the first student after a worker restarted (a new folder)."""
-    from coursekit.autograde import gradebook, module_checks, pipeline
+    """This worker's gradebook (SQLite), once per bundle and settings, and the shared data in
+    the machine's grading cache (grading_cache.machine_cache_root, unless the worker's
+    environment names one): prepared by the first of this machine's workers, whose lock the
+    others wait on, then found by every later worker and run."""
+    from coursekit.autograde import gradebook, grading_cache, locks, module_checks, pipeline
 
     key = hashlib.sha256(f"{course.db_url}\0{course.kernel_env}".encode()).hexdigest()[:16]
     marker = Path(state) / f"prepared-{key}"
-    if marker.exists():
-        return
-    if course.sqlite_path is not None:  # the client prepared a shared gradebook itself
-        gradebook.check_gradebook(course)
-        pipeline.prepare(course)
-    module_checks.prepare_shared_data(course, log=lambda *_: None)
-    marker.touch()
+    if not marker.exists():
+        if course.sqlite_path is not None:  # the client prepared a shared gradebook itself
+            gradebook.check_gradebook(course)
+            pipeline.prepare(course)
+        marker.touch()
+    cache = grading_cache.cache_root()
+    cache.mkdir(parents=True, exist_ok=True)
+    with locks.file_lock(cache / ".prepare.lock", log=lambda *_: None):
+        module_checks.prepare_shared_data(course, log=lambda *_: None)
 
 
 def grade(request, state, job):
-    """Grade the request's student on this worker; the answer the client's `receive` takes."""
-    from coursekit.autograde import gradebook, pipeline
+    """Grade the request's student in this warm process; the answer the client's `receive`
+    takes."""
+    from coursekit.autograde import gradebook, pipeline, scratch
 
     problem = sandbox_problem()
     if problem:
         raise WorkerUnfit(problem)
     start = time.monotonic()
-    course = worker_course(request, state)
-    _prepare(course, state)
+    course, base = warm(request, state)
     student = request["student"]
     submission = unpack_folder(request["submission"], Path(job) / "submission",
                                course.submission_limits.max_entries,
                                course.submission_limits.max_total_bytes)
-    pipeline.grade_submission(course, student, submission, manifest=request["manifest"])
+    with scratch.redirect_tempfile(base / "py"):
+        pipeline.grade_submission(course, student, submission, scratch_dir=base,
+                                  manifest=request["manifest"])
     graded = course.autograded_dir / student
     answer = {
         "result": course.result_path(student).read_text(encoding="utf-8"),
@@ -514,14 +547,11 @@ def grade(request, state, job):
     return answer
 
 
-def main(argv=None):
-    from coursekit.autograde import interrupts
-
-    verb, job, state = (argv or sys.argv[1:])[:3]
-    interrupts.install_worker()
+def answer_job(verb, job, state):
+    """Answer one job: JOB/request.pickle graded (or probed), JOB/answer.pickle written."""
     job = Path(job)
-    request = pickle.loads((job / "request.pickle").read_bytes())
     try:
+        request = pickle.loads((job / "request.pickle").read_bytes())
         if verb == "probe":
             answer = probe(request, state)
         elif verb == "grade":
@@ -537,6 +567,42 @@ def main(argv=None):
     tmp = job / "answer.pickle.tmp"
     tmp.write_bytes(pickle.dumps(answer))
     os.replace(tmp, job / "answer.pickle")
+    return answer
+
+
+def serve(state, jobs=sys.stdin, replies=None):
+    """Answer the jobs named on `jobs` ("VERB JOB" lines) one after another, each with a
+    "done" line on `replies`, until `jobs` ends or a stop (SIGINT: the client's Ctrl-C) was
+    received: a process told to stop is never used again."""
+    from coursekit.autograde import grading_cache, interrupts, scratch
+
+    interrupts.install_worker()
+    scratch.sweep_stale()   # the scratch folders of this machine's killed grading processes
+    # The data every student shares is prepared once per machine, not per bundle folder.
+    os.environ.setdefault(grading_cache.CACHE_ENV, str(grading_cache.machine_cache_root()))
+    while True:
+        line = jobs.readline()
+        if not line.strip():
+            return
+        verb, job = line.rstrip("\n").split(" ", 1)
+        answer_job(verb, job, state)
+        replies.write("done\n")
+        replies.flush()
+        if interrupts.received():
+            return
+
+
+def main(argv=None):
+    verb, state = (argv or sys.argv[1:])[:2]
+    if verb != "serve":
+        print(f"usage: python -m coursekit.autograde.cluster serve STATE (not {verb!r})",
+              file=sys.stderr)
+        return 2
+    # The replies keep the pipe this process got as stdout; whatever grading prints goes to
+    # the log (stderr) instead, never between two replies.
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    serve(state, sys.stdin, replies)
     return 0
 
 

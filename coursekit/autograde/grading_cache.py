@@ -13,9 +13,12 @@ student's saved models), so the grader prepares it once per dataset, as .npy fil
   models.py, `model_inputs`), memory-mapped by every grading process.
 
 The fingerprint (cs231n/data_utils.py `dataset_fingerprint`) names the dataset: a changed
-dataset gets new folders, never stale images. Every file is checked against the digest written
-with it; a damaged folder is prepared again. The format (`write_array_folder`,
-`read_array_folder`) is the given data_utils.py's, the one place both sides read.
+dataset gets new folders, never stale images. A Dask worker grades with a copy of the course
+unpacked per course version: its cache is the machine's (`machine_cache_root`), shared by its
+workers and kept between runs, one per version of the code that computes it. Every file is
+checked against the digest written with it; a damaged folder is prepared again. The format
+(`write_array_folder`, `read_array_folder`) is the given data_utils.py's, the one place both
+sides read.
 """
 import os
 import time
@@ -30,6 +33,29 @@ CACHE_ENV = "COURSEKIT_GRADING_CACHE"
 def cache_root():
     """$COURSEKIT_GRADING_CACHE, else .cache/grading-data/ of the course."""
     return Path(os.environ.get(CACHE_ENV) or REPO_ROOT / ".cache" / "grading-data")
+
+
+def machine_cache_root():
+    """The grading cache of every copy of this course's grading code on this machine (a Dask
+    worker's bundles, cluster.py): <user cache>/coursekit/grading-data/<code>, where <code> is
+    a digest of the files that compute the arrays (`producers`). Preparing it costs minutes of
+    CPU (the features of 49,000 training images); in the bundle's own folder every new worker,
+    and every change of the course, would pay them again."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in producers():
+        digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "coursekit" / "grading-data" / digest.hexdigest()[:16]
+
+
+def producers():
+    """The files whose code computes what the cache holds: the course's data_utils.py and
+    features.py, the saved models' inputs (coursekit/grader/models.py) and this module."""
+    from coursekit.grader import models
+
+    return [data_utils().__file__, master_module("features").__file__, models.__file__, __file__]
 
 
 def data_utils():

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from attack_corpus import copies_master, symlink_package
 
-from coursekit.autograde import benchmark
+from coursekit.autograde import benchmark, cluster_task
 from coursekit.synthetic import write_synthetic_cifar10
 from tests.grader.conftest import edit
 from tests.grader.test_mutants import MUTANTS
@@ -94,7 +94,10 @@ class Cluster:
             self.procs.append(self._start(
                 ["worker", self.address, "--nworkers", "1", "--nthreads", "1",
                  "--local-directory", str(folder), "--no-dashboard"],
-                folder, {**clean, "CS231N_CIFAR10_DIR": str(data)}))
+                folder, {**clean, "CS231N_CIFAR10_DIR": str(data),
+                         # One grading cache for both (this machine's, as by default), in the
+                         # test's folder: not one more synthetic dataset's in ~/.cache.
+                         "COURSEKIT_GRADING_CACHE": str(root / "grading-cache")}))
 
     def _start(self, args, folder, env):
         folder.mkdir(parents=True, exist_ok=True)
@@ -115,22 +118,26 @@ class Cluster:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def gradings():
-    """{pid: (student, parent pid)} of the grading processes running on this machine's workers
-    (`python -m coursekit.autograde.cluster grade JOB`; JOB's name starts with the student)."""
+def gradings(worker_dirs):
+    """{pid: (student, parent pid)} of the grading processes busy on this machine's workers:
+    a warm grading process grades student after student, and its worker marks which one it
+    grades now (cluster_task.RUNNING: a file named by the pid, holding the student)."""
     found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for folder in worker_dirs:
+        # Only the markers' folders are listed (dask worker --local-directory FOLDER works in
+        # FOLDER/dask-scratch-space/worker-*): a walk of the whole tree would meet the
+        # gradings' folders as they are removed.
         try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            markers = list(folder.glob(f"dask-scratch-space/*/{cluster_task.RUNNING}/*"))
         except OSError:
-            continue
-        if b"coursekit.autograde.cluster" in argv and b"grade" in argv:
-            job = Path(os.fsdecode(argv[argv.index(b"grade") + 1]))
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            found[int(entry)] = (job.name.rsplit("-", 1)[0], parent)
+            continue        # a killed worker's folder, removed as it was listed: next time
+        for marker in markers:
+            try:
+                student = marker.read_text()
+                stat = Path(f"/proc/{marker.name}/stat").read_text()
+            except OSError:
+                continue    # done meanwhile
+            found[int(marker.name)] = (student, int(stat.rsplit(")", 1)[1].split()[1]))
     return found
 
 
@@ -138,15 +145,16 @@ class Killer(threading.Thread):
     """Kills the worker process grading KILLED_ONCE once (a few seconds into its grading), and
     the one grading DOOMED every time, with SIGKILL."""
 
-    def __init__(self):
+    def __init__(self, worker_dirs):
         super().__init__(daemon=True)
+        self.worker_dirs = worker_dirs
         self.kills, self.seen = [], {}
         self.done = threading.Event()
 
     def run(self):
         while not self.done.is_set():
-            for pid, (student, parent) in gradings().items():
-                first = self.seen.setdefault(pid, time.monotonic())
+            for pid, (student, parent) in gradings(self.worker_dirs).items():
+                first = self.seen.setdefault((pid, student), time.monotonic())
                 once = student == KILLED_ONCE and not any(s == KILLED_ONCE for s, _ in self.kills)
                 if (once and time.monotonic() - first > 5) or student == DOOMED:
                     try:
@@ -176,7 +184,7 @@ def runs(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_DB_URL", "PYTHONPATH")}
     env["CS231N_CIFAR10_DIR"] = str(data)
     cluster = Cluster(tmp / "cluster", data)
-    killer = Killer()
+    killer = Killer(cluster.worker_dirs)
     try:
         start = time.monotonic()
         local = autograde(["-j", "1"], {**env, "NBGRADER_DB_URL":
