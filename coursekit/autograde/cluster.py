@@ -25,8 +25,8 @@ the workers only grade, with nothing shared but the scheduler:
 A worker that dies mid-grading has its students graded again elsewhere (the scheduler's
 `allowed-failures`; a task that kills its worker that many times ends as KilledWorker, the
 student's failure, recorded as an error: a rerun grades them again); a grading process that
-dies costs its student only (an error), and the worker's next task starts a fresh one. Ctrl-C cancels the
-tasks and interrupts the grading processes on the workers (cluster_task.stop_grading).
+dies costs its student only (an error), and the worker's next task starts a fresh one. Ctrl-C
+cancels the tasks and interrupts the grading processes on the workers (cluster_task.stop_grading).
 
 This module never imports dask at import time: `coursekit` works without it; --scheduler
 without it says how to install it (`require_dask`).
