@@ -306,11 +306,6 @@ def _cli_start_up_rows():
     return rows
 
 
-# Stages whose name alone would mislead: the module checks run beside the notebooks.
-STAGE_LABELS = {"modules": "modules (in a thread beside nbgrader: not part of the total)",
-                "modules_wait": "modules_wait (after nbgrader, for the module checks)"}
-
-
 def _floor_rows(floor, one, plain, kind):
     """Issue 15: the floor, each stage of grading and the whole grading as ratios to it."""
     base = floor["seconds"]
@@ -321,8 +316,8 @@ def _floor_rows(floor, one, plain, kind):
                 f"{base:.1f} s ({shown}){errors}")]
     stages = {"scratch set-up": one["scratch_seconds"], **{
         k: v for k, v in one["stages"].items() if isinstance(v, (int, float))}}
-    rows += [Row(f"autograde stage {STAGE_LABELS.get(name, name)} / floor",
-                 f"{t / base:.2f}x ({t:.1f} s)") for name, t in stages.items()]
+    rows += [Row(f"autograde stage {name} / floor", f"{t / base:.2f}x ({t:.1f} s)")
+             for name, t in stages.items()]
     rows += [
         Row("gradebook from the master notebooks (once per class, not per student) / floor",
             f"{one['prepare_seconds'] / base:.2f}x ({one['prepare_seconds']:.1f} s)"),

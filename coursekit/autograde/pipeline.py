@@ -3,11 +3,6 @@
     collect -> nbgrade (each notebook) -> inline -> notebook scores (gradebook) ->
     module checks -> reviews -> feedback -> publish -> result JSON
 
-The module checks read only the collected package, never what the notebooks make: they run in
-a thread of their own beside the notebooks (their student code in its own sandbox process, as
-always), so one student's grading waits for the longer of the two, not for their sum. Their
-CPU time is the same either way.
-
 With a SQLite gradebook the steps read and write a gradebook of the student's own, and the
 student's rows go to the course's gradebook once, before publishing (student_gradebook.py).
 
@@ -26,7 +21,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import threading
 import time
 import warnings
 from contextlib import ExitStack, contextmanager
@@ -196,36 +190,6 @@ def _grade_submission(course, student, submission_dir, scratch_dir, manifest=Non
         shutil.rmtree(stage, ignore_errors=True)
 
 
-class Background:
-    """`function(*args, **kwargs)` run in a daemon thread from now on; `result()` waits for it
-    and returns its value (or raises its exception); `seconds` is how long it ran. A grading
-    stopped meanwhile does not wait for it (daemon): its sandbox processes end with the
-    grading process."""
-
-    def __init__(self, function, *args, **kwargs):
-        self.seconds = None
-        self._outcome = None
-        self._thread = threading.Thread(target=self._run, args=(function, args, kwargs),
-                                        name=f"coursekit-{function.__name__}", daemon=True)
-        self._thread.start()
-
-    def _run(self, function, args, kwargs):
-        start = time.monotonic()
-        try:
-            self._outcome = (True, function(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller of result(), never lost
-            self._outcome = (False, exc)
-        finally:
-            self.seconds = round(time.monotonic() - start, 2)
-
-    def result(self):
-        self._thread.join()
-        done, value = self._outcome
-        if not done:
-            raise value
-        return value
-
-
 @contextmanager
 def _timed(timing, name):
     """Add the seconds the block takes (however it ends) to timing[name]."""
@@ -251,9 +215,6 @@ def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=Non
         pristine = untrusted.snapshot(submitted)
     notebooks = {}
     test_errors = {}
-    untrusted.verify(submitted, pristine)
-    modules = Background(module_checks.run_module_checks, course, submitted,
-                         cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
     # The guard log of each notebook to grade; its kernel may start while the one before runs.
     logs = {name: stage / f"guard-{name}.log" for name in course.notebooks
             if manifest["notebooks"][name]["status"] in ("ok", "renamed")}
@@ -311,11 +272,15 @@ def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=Non
                 items.append(notebook_item(name, g, inline_messages.get(g["name"]) or
                                            _cell_message(g, notebooks[name],
                                                          test_errors.get(name, {}).get(g["name"]))))
-    with _timed(timing, "modules_wait"):
-        module_items, module_notices, grader_notes = modules.result()
-        # Checked again after: what the checks read was the collected package all along.
+    # After the notebooks, not beside them in a thread: CPython 3.11's compiler keeps its AST
+    # recursion depth per interpreter, and two threads compiling at once (pytest formatting a
+    # failure, the judge parsing a test) fail with "SystemError: AST constructor recursion
+    # depth mismatch"; and in the jail's uid fallback a notebook's kernel shares the module
+    # worker's host user, whose processes end with the kernel.
+    with _timed(timing, "modules"):
         untrusted.verify(submitted, pristine)
-        timing["modules"] = modules.seconds
+        module_items, module_notices, grader_notes = module_checks.run_module_checks(
+            course, submitted, cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
         items += module_items + other_inline
         notices += module_notices
     notices += manifest["skipped"]

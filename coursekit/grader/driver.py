@@ -33,8 +33,8 @@ def hidden_targets(hidden_dir=HIDDEN_DIR, models=True, code=True):
             or (f.name != MODELS_FILE and code)]
 
 
-# A quiet run prints nothing and changes nothing of the process that other threads see
-# (autograde runs the checks in a thread beside the notebooks): no terminal report (its
+# A quiet run prints nothing and swaps none of the process's streams, which other threads
+# (nbclient's, a caller's) may be writing: no terminal report (its
 # errors are collected by `_Errors`), no capture of the process's stdout/stderr, no logging
 # handlers on the root logger, no faulthandler or unraisable/thread-exception hooks (these last
 # also cost a full garbage collection per run).

@@ -1,5 +1,6 @@
-"""driver.run_pytest quiet: nothing on the process's streams (autograde runs it in a thread
-beside the notebooks), and an error that stops the hidden tests is named in the GraderError."""
+"""driver.run_pytest quiet: nothing on the process's streams and none of them swapped (other
+threads of a grading process may write), and an error that stops the hidden tests is named in
+the GraderError."""
 import threading
 
 import pytest
