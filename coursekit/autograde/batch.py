@@ -133,12 +133,17 @@ def is_done(course, student, folder):
         result.fingerprint == submission_fingerprint(course, folder)
 
 
-def mark_interrupted(course, student):
-    """A regrade stopped half-way has already changed the student's gradebook rows, so the
+def mark_interrupted(course, student, since=None):
+    """A regrade stopped half-way may have changed the student's gradebook rows, so the
     earlier result no longer matches them: it is marked, and the next run grades the student
-    again (until then, export keeps its scores without refreshing them from the gradebook)."""
+    again (until then, export keeps its scores without refreshing them from the gradebook).
+    `since` (time.time() when this grading of the student began): a result written since then
+    is this grading's own, complete (the result is its last step; the stop came after it), and
+    stays as it is."""
     path = course.result_path(student)
     try:
+        if since is not None and path.stat().st_mtime >= since:
+            return
         result = Result.load(path)
     except (OSError, ValueError):
         return
@@ -301,10 +306,11 @@ def _run_serial(course, todo, outcomes, shown):
         _WORKER.update(course=course, scratch=base)
         for student, folder in todo:
             interrupts.checkpoint()     # a stop whose KeyboardInterrupt got lost
+            began = time.time()
             try:
                 outcome = _grade_task(student, folder)
             except KeyboardInterrupt:
-                mark_interrupted(course, student)
+                mark_interrupted(course, student, since=began)
                 raise
             shown.done(outcomes, *outcome)
 
@@ -319,7 +325,7 @@ def _pool_round(course, pending, jobs, outcomes, shown, attempts):
     """Grade `pending` in one process pool, at most `jobs` students at a time (so a stop has
     nothing queued to cancel). Returns the students to grade in a fresh pool when a worker
     died (killed from outside, or a crash in C code): each is tried three times at most."""
-    queue, running, again = deque(pending), {}, []
+    queue, running, again, began = deque(pending), {}, [], {}
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(queue)), mp_context=context,
                                initializer=_init_worker, initargs=(course,))
@@ -328,6 +334,7 @@ def _pool_round(course, pending, jobs, outcomes, shown, attempts):
             while queue and len(running) < jobs and not again:
                 student, folder = queue.popleft()
                 try:
+                    began[student] = time.time()
                     running[pool.submit(_pool_task, student, folder)] = (student, folder)
                 except BrokenProcessPool:
                     again.append((student, folder))
@@ -349,14 +356,14 @@ def _pool_round(course, pending, jobs, outcomes, shown, attempts):
                     raise KeyboardInterrupt
                 shown.done(outcomes, *outcome)
     except KeyboardInterrupt:
-        _stop_pool(course, pool, running, outcomes, shown)
+        _stop_pool(course, pool, running, outcomes, shown, began)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return again + list(queue)
 
 
-def _stop_pool(course, pool, running, outcomes, shown):
+def _stop_pool(course, pool, running, outcomes, shown, began=None):
     """Interrupt the students being graded and give their workers STOP_GRACE_SECONDS to stop
     their kernels and clean up (a second Ctrl-C: no grace); kill the workers still busy then.
     A student who finished meanwhile counts as graded; the others' earlier results are marked
@@ -377,7 +384,7 @@ def _stop_pool(course, pool, running, outcomes, shown):
         if outcome is not None and outcome[3] != INTERRUPTED:
             shown.done(outcomes, *outcome)
         else:
-            mark_interrupted(course, student)
+            mark_interrupted(course, student, since=(began or {}).get(student))
 
 
 def _signal_all(pids, signum):

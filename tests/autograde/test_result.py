@@ -250,3 +250,24 @@ def test_notebooks_come_back_in_the_course_order_not_the_records():
     ("module:layers.relu", MODULE, ""), ("model:best_softmax", MODEL, "")])
 def test_an_item_knows_its_notebook(item_id, kind, notebook):
     assert Item(item_id, kind, 0, 1).notebook == notebook
+
+
+def test_a_stop_marks_the_earlier_result_not_the_one_this_grading_finished(tmp_path):
+    """A stop that lands after a student's result was written (the result is the grading's
+    last step) leaves it complete; a result older than this grading is marked interrupted."""
+    import time
+
+    from coursekit.autograde.result import INTERRUPTED
+
+    course = GradingRun(root=tmp_path, module_grader=None, inline_grader=None)
+    path = course.result_path("ann")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pipeline.atomic_write_text(path, Result("ann", "assignment1").dumps())
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    began = time.time() - 30                      # this grading began after that result
+    batch.mark_interrupted(course, "ann", since=began)
+    assert Result.load(path).status == INTERRUPTED
+    pipeline.atomic_write_text(path, Result("bob", "assignment1").dumps())   # written since
+    batch.mark_interrupted(course, "ann", since=began)
+    assert Result.load(path).status != INTERRUPTED
