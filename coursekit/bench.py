@@ -255,11 +255,13 @@ def bench_autograde():
               flush=True)
         once = b.gradebook_once(subs)
     rows += _floor_rows(floor, one, plain, kind)
+    per_student = one["total_seconds"] - one["prepare_seconds"]
     rows.append(Row("one grading kernel (jail, guard): start until it answers / shut-down, "
                     "seconds", f"{kernel[0]:.2f} s / {kernel[1]:.2f} s"))
     rows += [
-        Row(f"full autograde of one submission ({kind}), seconds", f"{one['total_seconds']:.0f} s",
-            "<= 120 s", one["total_seconds"] <= 120),
+        Row(f"full autograde of one submission ({kind}), seconds: the student's grading "
+            "(with the once-per-class gradebook set-up)",
+            f"{per_student:.1f} s ({one['total_seconds']:.1f} s)", "<= 30 s", per_student <= 30),
         *_jail_rows(jailed, bare, one),
         *_slowest_notebook_row(one["notebooks"]),
     ]
@@ -306,6 +308,13 @@ def _cli_start_up_rows():
     return rows
 
 
+# Stages whose time is not on the student's wall-clock path, named so.
+STAGE_NAMES = {
+    "modules": "modules (the wait for them after the notebooks)",
+    "modules_beside": "modules, their own time beside the notebooks (not added to the total)",
+}
+
+
 def _floor_rows(floor, one, plain, kind):
     """Issue 15: the floor, each stage of grading and the whole grading as ratios to it."""
     base = floor["seconds"]
@@ -316,8 +325,8 @@ def _floor_rows(floor, one, plain, kind):
                 f"{base:.1f} s ({shown}){errors}")]
     stages = {"scratch set-up": one["scratch_seconds"], **{
         k: v for k, v in one["stages"].items() if isinstance(v, (int, float))}}
-    rows += [Row(f"autograde stage {name} / floor", f"{t / base:.2f}x ({t:.1f} s)")
-             for name, t in stages.items()]
+    rows += [Row(f"autograde stage {STAGE_NAMES.get(name, name)} / floor",
+                 f"{t / base:.2f}x ({t:.1f} s)") for name, t in stages.items()]
     rows += [
         Row("gradebook from the master notebooks (once per class, not per student) / floor",
             f"{one['prepare_seconds'] / base:.2f}x ({one['prepare_seconds']:.1f} s)"),

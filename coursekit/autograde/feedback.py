@@ -104,6 +104,27 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
+class CachedHighlight(Highlight2HTML):
+    """nbconvert's code highlighting, remembered per process: most of a page's code is the
+    assignment's given code, the same on every student's page, and pygments was a third of a
+    page's time. The HTML depends only on the source, the language and the cell's
+    magics_language (the formatter's options are the exporter's, the same for every page)."""
+
+    CACHED = 4096
+    _html = {}
+
+    def __call__(self, source, language=None, metadata=None):
+        key = (source, language or self.pygments_lexer,
+               (metadata or {}).get("magics_language"))
+        html = self._html.get(key)
+        if html is None:
+            html = super().__call__(source, language, metadata)
+            if len(self._html) >= self.CACHED:
+                self._html.clear()
+            self._html[key] = html
+        return html
+
+
 class FeedbackExporter(MathMLHTMLExporter):
     """The notebook pages' exporter: nbconvert's HTMLExporter without its last pass, which
     parses the whole page again with BeautifulSoup to add alt text to images and tabindex to
@@ -114,7 +135,7 @@ class FeedbackExporter(MathMLHTMLExporter):
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name"))
         self.register_filter("highlight_code", self.filters.get(
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            "highlight_code", CachedHighlight(pygments_lexer=lexer, parent=self)))
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))

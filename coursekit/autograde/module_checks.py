@@ -8,8 +8,12 @@ one per model. A model the checks hold for review keeps what its release would e
 `Item.review` (reviews.py). `prepare_shared_data` computes, once per batch, the data every
 student's checks share.
 """
+import os
+import pickle
+import signal
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from coursekit.autograde import reviews
@@ -102,3 +106,154 @@ def prepare_shared_data(course, log=print):
         return computed
     log(f"coursekit autograde: saved models' inputs ready ({time.monotonic() - start:.0f} s)")
     return True
+
+
+class Beside:
+    """Whether the module checks run beside the notebooks (a switch for benchmarks and tests)."""
+
+    enabled = True
+
+
+def _die_with_parent():
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's clean-up kills the child
+        pass
+
+
+def _warm_imports():
+    """What a forked child would otherwise import again for every student: pytest, the grader,
+    and the hidden tests themselves (one collection, once per process)."""
+    if _warm_imports.done:
+        return
+    _warm_imports.done = True
+    from coursekit.grader import driver
+
+    try:
+        driver.collect_checks()
+    except Exception:  # noqa: BLE001 - the child meets the same problem and reports it
+        pass
+
+
+_warm_imports.done = False
+
+
+class ModuleChecks:
+    """One student's module checks, started by `beside()`: `result()` gives what
+    `run_module_checks` returns."""
+
+    forked = 0  # students whose checks this process forked
+
+    def __init__(self, course, submission_dir, cifar_dir):
+        self.args = (course, submission_dir, cifar_dir)
+        self.pid = None
+        self.fd = None
+        self.started = None
+        self.seconds = None  # the child's own wall time, when it ran beside the notebooks
+
+    def start(self):
+        """Fork a child that runs the checks now, in a process group of its own."""
+        course = self.args[0]
+        if ModuleChecks.forked and course.module_grader is driver_grade_submission():
+            # From the second student of this process on: the first one's child imports
+            # them itself, beside the notebooks, rather than before they start.
+            _warm_imports()
+        ModuleChecks.forked += 1
+        read_fd, write_fd = os.pipe()
+        self.started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            status = 1
+            try:
+                os.close(read_fd)
+                os.setpgid(0, 0)
+                _die_with_parent()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(signum, signal.SIG_DFL)
+                start = time.monotonic()
+                outcome = run_module_checks(*self.args)
+                payload = pickle.dumps(("ok", outcome, time.monotonic() - start))
+                with os.fdopen(write_fd, "wb") as out:
+                    out.write(payload)
+                status = 0
+            except BaseException:  # noqa: BLE001 - the parent turns it into a notice
+                try:
+                    with os.fdopen(write_fd, "wb", closefd=False) as out:
+                        out.write(pickle.dumps(("error", traceback.format_exc(limit=-3), 0)))
+                except BaseException:  # noqa: BLE001
+                    pass
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        self.pid, self.fd = pid, read_fd
+        return self
+
+    def result(self):
+        if self.pid is None:
+            return run_module_checks(*self.args)
+        chunks = []
+        with os.fdopen(self.fd, "rb") as pipe:
+            self.fd = None
+            while chunk := pipe.read(1 << 16):
+                chunks.append(chunk)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        try:
+            kind, outcome, seconds = pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - no (whole) answer: the child died
+            how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                   else f"exit code {os.waitstatus_to_exitcode(status)}")
+            return [], [f"module checks failed to run (their process ended without a result, "
+                        f"{how}); this is a grader problem, not the student's: report it to "
+                        "the instructor"], []
+        if kind != "ok":
+            tail = outcome.strip().splitlines()[-1] if outcome.strip() else "no detail"
+            return [], [f"module checks failed to run ({tail}); this is a grader problem, "
+                        "not the student's: report it to the instructor"], []
+        self.seconds = round(seconds, 2)
+        return outcome
+
+    def stop(self):
+        """Kill the child and everything it started, if it still runs."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+
+def driver_grade_submission():
+    from coursekit.grader import grade_submission
+
+    return grade_submission
+
+
+@contextmanager
+def beside(course, submission_dir, cifar_dir=None):
+    """The student's module checks, started now in a forked process when the jail is bubblewrap
+    (so they run while the notebooks do), else run by `result()` when it is called.
+
+    A process, not a thread: CPython 3.11's compiler keeps its AST recursion depth per
+    interpreter, and two threads compiling at once (pytest formatting a failure while the judge
+    parses a test) fail with "SystemError: AST constructor recursion depth mismatch". Only in
+    the bubblewrap jail: under the uid fallback a notebook's kernel shares the module worker's
+    host user, whose processes end with the kernel. However the block ends, the child and what
+    it started are gone after it (and the child dies with its parent)."""
+    checks = ModuleChecks(course, submission_dir, cifar_dir)
+    if Beside.enabled and course.module_grader is not None and hasattr(os, "fork"):
+        from coursekit import jail
+
+        if jail.mode() == "bwrap":
+            checks.start()
+    try:
+        yield checks
+    finally:
+        checks.stop()

@@ -201,6 +201,11 @@ def _timed(timing, name):
 
 
 def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=None):
+    with ExitStack() as stack:
+        return _grade_with(stack, course, student, submission_dir, stage, timing, manifest)
+
+
+def _grade_with(stack, course, student, submission_dir, stage, timing, manifest=None):
     submitted = stage / "submitted" / student / course.assignment
     workdir = stage / "autograded" / student / course.assignment
     graded = stage / nbgrade.GRADED_DIR
@@ -218,6 +223,10 @@ def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=Non
     # The guard log of each notebook to grade; its kernel may start while the one before runs.
     logs = {name: stage / f"guard-{name}.log" for name in course.notebooks
             if manifest["notebooks"][name]["status"] in ("ok", "renamed")}
+    # The module checks start now, in a process of their own, and run while the notebooks do
+    # (bubblewrap jail only; module_checks.beside says why not a thread, and why not elsewhere).
+    modules = stack.enter_context(module_checks.beside(
+        course, submitted, cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR")))
     with _timed(timing, "nbgrader"), kernels_ahead.student_kernels(course, stage, logs):
         for name in course.notebooks:
             info = dict(manifest["notebooks"][name])
@@ -272,15 +281,11 @@ def _grade_in_stage(course, student, submission_dir, stage, timing, manifest=Non
                 items.append(notebook_item(name, g, inline_messages.get(g["name"]) or
                                            _cell_message(g, notebooks[name],
                                                          test_errors.get(name, {}).get(g["name"]))))
-    # After the notebooks, not beside them in a thread: CPython 3.11's compiler keeps its AST
-    # recursion depth per interpreter, and two threads compiling at once (pytest formatting a
-    # failure, the judge parsing a test) fail with "SystemError: AST constructor recursion
-    # depth mismatch"; and in the jail's uid fallback a notebook's kernel shares the module
-    # worker's host user, whose processes end with the kernel.
-    with _timed(timing, "modules"):
+    with _timed(timing, "modules"):  # the wait for them, when they ran beside the notebooks
         untrusted.verify(submitted, pristine)
-        module_items, module_notices, grader_notes = module_checks.run_module_checks(
-            course, submitted, cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR"))
+        module_items, module_notices, grader_notes = modules.result()
+        if modules.seconds is not None:
+            timing["modules_beside"] = modules.seconds
         items += module_items + other_inline
         notices += module_notices
     notices += manifest["skipped"]

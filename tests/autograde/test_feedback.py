@@ -227,3 +227,34 @@ def test_a_notebook_page_escapes_code_and_embeds_images_with_alt_text(tiny_cours
     assert len(images) == 1 and "/etc/passwd" not in body
     assert 'alt="' in images[0] and f'src="data:image/png;base64,{png}"' in images[0]
     assert 'width="7"' in images[0]
+
+
+def test_remembered_highlighting_is_nbconverts_for_every_source_language_and_magic(
+        monkeypatch):
+    from nbconvert.filters import Highlight2HTML
+
+    from coursekit.autograde.feedback import CachedHighlight
+
+    monkeypatch.setattr(CachedHighlight, "_html", {})
+    cases = [("x = 1  # <b>not bold</b>", None, None), ("x = 1  # <b>not bold</b>", "python", None),
+             ("%%bash\necho hi", None, {"magics_language": "bash"}), ("", None, None),
+             ("def f(a):\n    return a @ a.T", "ipython3", {})]
+    for lexer in ("ipython3", "python"):
+        cached, plain = CachedHighlight(pygments_lexer=lexer), Highlight2HTML(pygments_lexer=lexer)
+        for source, language, metadata in cases * 2:  # the second time from memory
+            assert cached(source, language, metadata) == plain(source, language, metadata)
+    # Different lexers and magics are different entries, the repeats are not.
+    assert len(CachedHighlight._html) == len({(s, lang or lexer, (m or {}).get("magics_language"))
+                                             for lexer in ("ipython3", "python")
+                                             for s, lang, m in cases})
+
+
+def test_remembered_highlighting_stays_within_its_bound(monkeypatch):
+    from coursekit.autograde.feedback import CachedHighlight
+
+    monkeypatch.setattr(CachedHighlight, "_html", {})
+    monkeypatch.setattr(CachedHighlight, "CACHED", 3)
+    highlight = CachedHighlight(pygments_lexer="python")
+    for k in range(10):
+        assert f"{k}" in highlight(f"x = {k}")
+        assert len(CachedHighlight._html) <= 3

@@ -3,6 +3,7 @@ the folder its kernels ran in (nbgrade.HostSideAutograde, pipeline.publish_grade
 import os
 import stat
 
+import nbformat
 import pytest
 from nbconvert.writers import FilesWriter
 from nbgrader.coursedir import CourseDirectory
@@ -109,3 +110,39 @@ def test_publishing_refuses_a_submission_copy_changed_since_collect(staged, tmp_
     (submitted / "cs231n" / "knn.py").write_text("changed by student code")
     with pytest.raises(untrusted.Tampered, match="cs231n/knn.py"):
         publish_graded(submitted, pristine, graded, tmp_path / "work", tmp_path / "publish")
+
+
+def test_nbgraders_metadata_check_is_jsonschemas_with_the_schema_checked_once(monkeypatch):
+    """nbgrader checks every graded cell's metadata with jsonschema.validate; ours gives the
+    same verdict and the same error, and checks nbgrader's schema itself once."""
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator, common
+
+    from coursekit.autograde import nbgrade
+
+    assert isinstance(common.jsonschema, nbgrade._CheckedSchemaValidation)
+    checked = []
+    real_check = jsonschema.Draft4Validator.check_schema.__func__
+
+    def counting(cls, schema, *args, **kwargs):
+        checked.append(cls)
+        return real_check(cls, schema, *args, **kwargs)
+
+    monkeypatch.setattr(common, "jsonschema", nbgrade._CheckedSchemaValidation())
+    for cls in {jsonschema.validators.validator_for(MetadataValidator().schema)}:
+        monkeypatch.setattr(cls, "check_schema", classmethod(counting))
+    validator = MetadataValidator()
+    good = {"grade": True, "solution": False, "locked": True, "points": 2.0,
+            "grade_id": "t1", "schema_version": validator.schema_version, "task": False}
+    bad = [{**good, "points": "two"}, {**good, "grade_id": 3}, {**good, "solution": "yes"},
+           {**good, "points": -1}]
+    for metadata in [good] * 3:
+        validator.validate_cell(nbformat.v4.new_code_cell(metadata={"nbgrader": metadata}))
+    for metadata in bad:
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            validator.validate_cell(nbformat.v4.new_code_cell(metadata={"nbgrader": metadata}))
+        with pytest.raises(jsonschema.ValidationError) as theirs:
+            jsonschema.validate(metadata, validator.schema)
+        assert (ours.value.message, list(ours.value.path)) == (
+            theirs.value.message, list(theirs.value.path))
+    assert len(checked) == 1 + len(bad)  # ours once; jsonschema.validate once per call
