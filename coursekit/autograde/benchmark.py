@@ -257,26 +257,30 @@ def kernel_start_seconds(course=None, repeats=3):
 
 # --- kernels started ahead, one judge per student (kernels_ahead.py) --------------------
 
-# The settings compared: (KernelSettings.start_ahead, KernelSettings.one_judge).
-GAIN_SETTINGS = {"both": (True, True), "no kernels ahead": (False, True),
-                 "no judge reuse": (True, False)}
+# The settings compared: (KernelSettings.start_ahead, KernelSettings.one_judge,
+# module_checks.Beside.enabled).
+GAIN_SETTINGS = {"both": (True, True, True), "no kernels ahead": (False, True, True),
+                 "no judge reuse": (True, False, True), "modules after": (True, True, False)}
 
 
 def kernels_ahead_gains(submission, course=None, repeats=1):
     """One submission graded with each of `GAIN_SETTINGS` in turn (interleaved, best of
     `repeats` each): both gains (the default), without kernels started ahead (each notebook
     starts its kernel and waits for it to shut down, as before), without one judge per student
-    (a judge per notebook, as before). Returns {setting: {"nbgrader" (the stage's seconds),
-    "total", "ahead" (notebooks that ran in a kernel started ahead), "notebooks", "score"}}."""
-    from coursekit.autograde import kernels_ahead
+    (a judge per notebook, as before), the module checks after the notebooks rather than
+    beside them (as before). Returns {setting: {"nbgrader" (the stage's seconds), "total",
+    "ahead" (notebooks that ran in a kernel started ahead), "notebooks", "score"}}."""
+    from coursekit.autograde import kernels_ahead, module_checks
 
-    saved = (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge)
+    saved = (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge,
+             module_checks.Beside.enabled)
     best = {}
     try:
         for _ in range(repeats):
-            for name, (ahead, one_judge) in GAIN_SETTINGS.items():
+            for name, (ahead, one_judge, beside) in GAIN_SETTINGS.items():
                 nbgrade.KernelSettings.start_ahead = ahead
                 nbgrade.KernelSettings.one_judge = one_judge
+                module_checks.Beside.enabled = beside
                 timing = time_submission(submission, course)
                 used = kernels_ahead.StudentKernels.last_used
                 run = {"nbgrader": timing["stages"]["nbgrader"],
@@ -286,7 +290,8 @@ def kernels_ahead_gains(submission, course=None, repeats=1):
                 if name not in best or run["nbgrader"] < best[name]["nbgrader"]:
                     best[name] = run
     finally:
-        nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge = saved
+        (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge,
+         module_checks.Beside.enabled) = saved
     return best
 
 
