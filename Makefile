@@ -96,11 +96,12 @@ GRADING_OUT = $(if $(OUTPUT_ROOT),--output-root "$(OUTPUT_ROOT)")
 # One run per output root at a time: a second one waits for the first; NO_WAIT=1 refuses instead.
 GRADING_WAIT = $(if $(NO_WAIT),--no-wait)
 # Wall-clock limits: CELL_SECONDS per cell (default: nbgrader_config.py's c.Execute.timeout),
-# NOTEBOOK_SECONDS per notebook, SUBMISSION_SECONDS for a whole submission.
+# NOTEBOOK_SECONDS per notebook, SUBMISSION_SECONDS for a whole submission. MODULES_AFTER=1 runs
+# each student's module checks after their notebooks instead of beside them (less memory at once).
 # SCHEDULER=tcp://HOST:PORT grades on a Dask cluster instead of the local pool (make dask-deps
 # first; docs/grading.md, "Grading on a Dask cluster").
 GRADING_SCHEDULER = $(if $(SCHEDULER),--scheduler "$(SCHEDULER)")
-GRADING_LIMITS = $(if $(CELL_SECONDS),--cell-seconds $(CELL_SECONDS)) $(if $(NOTEBOOK_SECONDS),--notebook-seconds $(NOTEBOOK_SECONDS)) $(if $(SUBMISSION_SECONDS),--submission-seconds $(SUBMISSION_SECONDS))
+GRADING_LIMITS = $(if $(CELL_SECONDS),--cell-seconds $(CELL_SECONDS)) $(if $(NOTEBOOK_SECONDS),--notebook-seconds $(NOTEBOOK_SECONDS)) $(if $(SUBMISSION_SECONDS),--submission-seconds $(SUBMISSION_SECONDS)) $(if $(MODULES_AFTER),--modules-after-notebooks)
 
 autograde: $(STAMP) $(if $(SCHEDULER),$(DASK_STAMP)) ## Grade every submission of submitted/ (make autograde -j 2; FORCE=1 regrades; SCHEDULER=tcp://HOST:PORT on a Dask cluster; CS231N_CIFAR10_DIR=dir SUBMITTED=dir OUTPUT_ROOT=dir)
 	$(GRADING_ENV) $(VENV)/bin/coursekit autograde --all -j $(JOBS) $(if $(FORCE),--force) $(if $(SUBMITTED),--submitted "$(SUBMITTED)") $(GRADING_OUT) $(GRADING_WAIT) $(GRADING_LIMITS) $(GRADING_SCHEDULER)

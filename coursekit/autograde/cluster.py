@@ -171,7 +171,8 @@ def grader_settings(course):
 
 # The GradingRun knobs a worker takes from the client as they are (numbers).
 RUN_KNOBS = ("kernel_memory_mb", "kernel_cpu_seconds", "kernel_threads", "kernel_tmp_mb",
-             "kernel_processes", "cell_seconds", "notebook_seconds", "submission_seconds")
+             "kernel_processes", "cell_seconds", "notebook_seconds", "submission_seconds",
+             "modules_beside")
 
 
 def run_settings(course):

@@ -58,6 +58,8 @@ def course_from_args(args):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
+    if getattr(args, "modules_after_notebooks", False):
+        changes["modules_beside"] = False
     return GradingRun(**changes)
 
 
@@ -274,6 +276,10 @@ def add_parser(subparsers):
     p.add_argument("--submission-seconds", type=_positive_seconds, metavar="S",
                    help="wall-clock limit of all five notebooks of one submission (default "
                         f"{GradingRun.submission_seconds} s)")
+    p.add_argument("--modules-after-notebooks", action="store_true",
+                   help="run a student's module checks after their notebooks, not beside them "
+                        "(in the bubblewrap jail they run beside them by default: their memory "
+                        "then adds to the notebook kernel's)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (each student's line is still printed as they finish; "
                         "without a terminal on stderr there is no bar anyway)")

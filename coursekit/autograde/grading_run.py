@@ -63,6 +63,10 @@ class GradingRun:
     # A SQLite gradebook: grade each student in a gradebook of their own and write their rows
     # to the course's once at the end (student_gradebook.py); False grades straight into it.
     private_gradebook: bool = True
+    # Run the module checks beside the notebooks, in a forked process (bubblewrap jail only;
+    # module_checks.beside); False runs them after the notebooks (their memory then never adds
+    # to a kernel's).
+    modules_beside: bool = True
 
     def __post_init__(self):
         root = Path(self.root).resolve() if self.root else Course.find().root

@@ -173,3 +173,35 @@ def test_formgrader_lists_the_assignment_grading_put_in_the_gradebook(tmp_path, 
     assignments = NbGraderAPI(coursedir=coursedir, config=cfg).get_assignments()
     assert [a["name"] for a in assignments] == [course.assignment]
     assert assignments[0]["max_score"] > 0
+
+
+def test_a_run_may_keep_the_module_checks_after_the_notebooks(tmp_path, monkeypatch):
+    """--modules-after-notebooks (make autograde MODULES_AFTER=1): the checks run in the
+    grading process after the notebooks even in the bubblewrap jail, and a Dask worker's run
+    gets the same setting."""
+    import argparse
+    import os
+
+    from coursekit.autograde import cluster, command, module_checks
+    from coursekit.grader.results import GradeResult
+
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers())
+    after = command.course_from_args(parser.parse_args(["autograde",
+                                                        "--modules-after-notebooks"]))
+    default = command.course_from_args(parser.parse_args(["autograde"]))
+    assert (after.modules_beside, default.modules_beside) == (False, True)
+    assert cluster.run_settings(after)["modules_beside"] is False
+
+    monkeypatch.setenv("COURSEKIT_JAIL", "bwrap")
+    pids = []
+
+    def grader(submission, cifar_dir=None):
+        pids.append(os.getpid())
+        return GradeResult(submission, [])
+
+    for course, forked in ((after, False), (default, True)):
+        with module_checks.beside(course.with_(module_grader=grader), tmp_path) as checks:
+            assert (checks.pid is not None) == forked
+            checks.result()
+    assert pids[0] == os.getpid() and len(pids) == 1  # the forked child's append is its own
