@@ -282,6 +282,11 @@ class JudgeProcess:
             preexec_fn=functools.partial(jail.cap_address_space, self.memory_mb))
         self._buffer = b""
 
+    def start(self):
+        """Start the process now if it does not run (the first test then finds it ready)."""
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+
     def close(self):
         if self.process is not None:
             try:

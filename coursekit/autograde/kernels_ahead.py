@@ -123,9 +123,14 @@ class StudentKernels:
 
     def judge(self, seconds, notebook_utils):
         """The student's judge process (the first notebook's settings: they are the course's,
-        the same for every notebook)."""
+        the same for every notebook), started at once: it gets ready while the first
+        notebook's kernel starts and its first cells run, not when the first test waits."""
         if self._judge is None:
             self._judge = judge.JudgeProcess(seconds=seconds, notebook_utils=notebook_utils)
+            try:
+                self._judge.start()
+            except OSError:  # the first test starts it again, and reports what fails
+                pass
         return self._judge
 
     def close(self):

@@ -264,3 +264,15 @@ def test_one_judge_serves_a_students_notebooks_and_is_replaced_when_it_dies(tmp_
         assert failed[0]["ename"] == "AssertionError" and judge.process.pid != first
         last = judge.process
     assert last.poll() is not None and session._judge is None
+
+
+def test_the_students_judge_starts_as_soon_as_the_first_notebook_asks_for_it(tmp_path):
+    """Its start-up overlaps the first kernel's and the first cells, instead of delaying the
+    first test; the process that starts is the one that judges."""
+    with kernels_ahead.student_kernels(GradingRun(), tmp_path, {}) as session:
+        judge = session.judge(30, None)
+        assert judge.process is not None and judge.process.poll() is None
+        started = judge.process.pid
+        assert judge.judge("assert x == 1", json.dumps({"x": 1})) == []
+        assert judge.process.pid == started
+    assert judge.process is None
