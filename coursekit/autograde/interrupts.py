@@ -20,7 +20,9 @@ Every signal is also recorded, because a KeyboardInterrupt can be lost: nbgrader
 swallows it (the notebook would count as failed and grading would go on: `nbgrade.
 autograde_notebook` looks at the record and raises it again), and Python drops one raised
 inside a weakref callback or `__del__` ("Exception ignored in ..."). `checkpoint()`, called
-before each student and each notebook, raises it again, so a stop is late at worst, never lost.
+before each student and each notebook, raises it again, so a stop is late at worst, never lost;
+and the grading kernels of the process are killed at once (`nbgrade.kill_live_kernels`), so a
+lost KeyboardInterrupt never waits for a student's long cell to end.
 """
 import os
 import signal
@@ -46,6 +48,8 @@ def _record(signum):
     nbgrade = sys.modules.get("coursekit.autograde.nbgrade")
     if nbgrade is not None:
         nbgrade._INTERRUPTS.append(signum)
+        if not _State.shield:
+            nbgrade.kill_live_kernels()     # whatever becomes of the KeyboardInterrupt
 
 
 # Libraries that log a stop's aftermath as an error with a traceback: nbclient's abandoned cell

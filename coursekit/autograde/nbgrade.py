@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -216,6 +217,8 @@ class GuardedKernelManager(AsyncKernelManager):
     over IPC sockets in a folder of its own, with a clean environment, limits, a copy of the
     staged submission as its working folder, a wall-clock limit, and the in-kernel guard."""
 
+    live = weakref.WeakSet()  # the managers of this process (kill_live_kernels)
+
     def __init__(self, **kwargs):
         kwargs.setdefault("transport", "ipc")
         # Unique per kernel: workers never share a socket path. The folder is the only one of
@@ -232,6 +235,7 @@ class GuardedKernelManager(AsyncKernelManager):
         self.submitted = KernelSettings.submitted
         # Started ahead: its clock (`start_clock`) starts when its notebook does.
         self.started_ahead = False
+        GuardedKernelManager.live.add(self)
 
     @property
     def kernel_spec(self):
@@ -344,6 +348,22 @@ class GuardedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
+
+
+def kill_live_kernels():
+    """Kill every grading kernel of this process now (a stop: Ctrl-C or SIGTERM, called from
+    the signal handler, coursekit/autograde/interrupts.py). The KeyboardInterrupt that stops
+    grading can be lost (raised inside a `__del__` or a weakref callback, Python drops it):
+    nbclient would then wait for the running cell to end (the student's cell may sleep for its
+    whole time limit) before grading looks at the stop again. With its kernel dead, the cell
+    ends at nbclient's next liveness poll, and the stop is acted on."""
+    for km in list(GuardedKernelManager.live):
+        process = getattr(km.provisioner, "process", None) if km.provisioner else None
+        try:
+            if process is not None and process.returncode is None:
+                process.kill()  # the jail (bwrap --die-with-parent) ends with it
+        except OSError:
+            pass
 
 
 async def end_kernel(km, kc=None):

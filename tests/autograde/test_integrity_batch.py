@@ -170,6 +170,49 @@ def test_sigint_stops_the_batch_promptly_writes_grades_leaves_nothing_and_a_reru
     assert_nothing_left(patient_course, out, temp)
 
 
+LOST_STOP = """
+import os, signal, sys, threading, time
+import tinycourse
+from coursekit.autograde import interrupts, nbgrade, pipeline
+
+course = tinycourse.tiny_settings(sys.argv[1], output_root=sys.argv[2])
+interrupts.install_worker()          # a process of a -j N batch: SIGINT stops its student once
+stopped = []
+
+
+def stop_while_add_sleeps():
+    while nbgrade.KernelSettings.notebook != "adder":
+        time.sleep(0.05)
+    time.sleep(4)                    # adder's first graded cell: its add() sleeps 30 s
+    interrupts._State.raised = True  # as if this student's KeyboardInterrupt had been raised
+    stopped.append(time.monotonic())  # already and lost (in a __del__: Python drops it)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+threading.Thread(target=stop_while_add_sleeps, daemon=True).start()
+try:
+    pipeline.grade_submission(course, "bob", sys.argv[3])
+    print("graded")
+except KeyboardInterrupt:
+    print(f"stopped after {time.monotonic() - stopped[0]:.1f} s")
+"""
+
+
+def test_a_stop_whose_keyboard_interrupt_is_lost_still_ends_a_long_cell_at_once(
+        patient_course, tmp_path, temp):
+    # Once in a clean-clone CI run, -j 2 Ctrl-C took 22 s: the worker's KeyboardInterrupt was
+    # lost, bob's cell went on sleeping, and the batch killed the worker after its 20 s grace.
+    folder = tinycourse.make_submission(patient_course, tmp_path / "bob" / "assignment1",
+                                        add_body="import time; time.sleep(30); return a + b")
+    proc = subprocess.run([sys.executable, "-c", LOST_STOP, str(patient_course),
+                           str(tmp_path / "out"), str(folder)], env=environment(temp),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.stdout.startswith("stopped after "), proc.stdout + proc.stderr
+    seconds = float(proc.stdout.split()[2])
+    assert seconds < 15, f"the running cell went on for {seconds} s after the stop"
+    assert processes_using(temp) == [], "processes of the grading outlived it"
+
+
 def test_two_batches_into_one_output_root_at_once_both_end_with_every_right_score(
         tiny_course, tmp_path, temp):
     submitted = make_class(tiny_course, tmp_path / "submitted")
