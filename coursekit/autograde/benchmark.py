@@ -258,7 +258,7 @@ def kernel_start_seconds(course=None, repeats=3):
 # --- kernels started ahead, one judge per student (kernels_ahead.py) --------------------
 
 # The settings compared: (KernelSettings.start_ahead, KernelSettings.one_judge,
-# module_checks.Beside.enabled).
+# GradingRun.modules_beside).
 GAIN_SETTINGS = {"both": (True, True, True), "no kernels ahead": (False, True, True),
                  "no judge reuse": (True, False, True), "modules after": (True, True, False)}
 
@@ -270,18 +270,17 @@ def kernels_ahead_gains(submission, course=None, repeats=1):
     (a judge per notebook, as before), the module checks after the notebooks rather than
     beside them (as before). Returns {setting: {"nbgrader" (the stage's seconds), "total",
     "ahead" (notebooks that ran in a kernel started ahead), "notebooks", "score"}}."""
-    from coursekit.autograde import kernels_ahead, module_checks
+    from coursekit.autograde import kernels_ahead
 
-    saved = (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge,
-             module_checks.Beside.enabled)
+    course = course or GradingRun()
+    saved = (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge)
     best = {}
     try:
         for _ in range(repeats):
             for name, (ahead, one_judge, beside) in GAIN_SETTINGS.items():
                 nbgrade.KernelSettings.start_ahead = ahead
                 nbgrade.KernelSettings.one_judge = one_judge
-                module_checks.Beside.enabled = beside
-                timing = time_submission(submission, course)
+                timing = time_submission(submission, course.with_(modules_beside=beside))
                 used = kernels_ahead.StudentKernels.last_used
                 run = {"nbgrader": timing["stages"]["nbgrader"],
                        "total": timing["total_seconds"] - timing["prepare_seconds"],
@@ -290,8 +289,7 @@ def kernels_ahead_gains(submission, course=None, repeats=1):
                 if name not in best or run["nbgrader"] < best[name]["nbgrader"]:
                     best[name] = run
     finally:
-        (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge,
-         module_checks.Beside.enabled) = saved
+        nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge = saved
     return best
 
 

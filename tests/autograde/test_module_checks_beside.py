@@ -76,10 +76,10 @@ def test_outside_bubblewrap_they_run_in_the_grading_process_when_asked(
     assert int(pid_file.read_text()) == os.getpid()
 
 
-def test_the_switch_keeps_them_in_the_grading_process(tmp_path, bwrap, monkeypatch):
-    monkeypatch.setattr(module_checks.Beside, "enabled", False)
+def test_the_switch_keeps_them_in_the_grading_process(tmp_path, bwrap):
     pid_file = tmp_path / "pid"
-    (items, _, _), forked, _ = _outcome(_course(tmp_path, _passing(pid_file)), tmp_path)
+    course = _course(tmp_path, _passing(pid_file)).with_(modules_beside=False)
+    (items, _, _), forked, _ = _outcome(course, tmp_path)
     assert forked is None and int(pid_file.read_text()) == os.getpid() and len(items) == 2
 
 
