@@ -205,3 +205,40 @@ def test_a_run_may_keep_the_module_checks_after_the_notebooks(tmp_path, monkeypa
             assert (checks.pid is not None) == forked
             checks.result()
     assert pids[0] == os.getpid() and len(pids) == 1  # the forked child's append is its own
+
+
+def test_grading_validates_each_notebook_once_after_its_preprocessors_and_still_rejects(
+        tmp_path, monkeypatch):
+    """The notebook is validated once after the preprocessors (not after each of them), and a
+    preprocessor that breaks the notebook's format is still caught."""
+    import nbformat
+    from nbconvert.exporters import NotebookExporter
+    from nbconvert.preprocessors import Preprocessor
+
+    from coursekit.autograde import nbgrade
+
+    class Passes(Preprocessor):
+        def preprocess(self, nb, resources):
+            return nb, resources
+
+    class Breaks(Preprocessor):
+        def preprocess(self, nb, resources):
+            nb.cells[0]["outputs"] = "not a list"
+            return nb, resources
+
+    calls = []
+    real = nbformat.validate
+    monkeypatch.setattr(nbformat, "validate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cfg = nbgrade.autograde_config(GradingRun(), tmp_path)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    counts = []
+    for passes in (1, 6):
+        calls.clear()
+        exporter = NotebookExporter(config=cfg, preprocessors=[Passes(enabled=True)] * passes)
+        exporter.from_notebook_node(nb)
+        counts.append(len(calls))
+    assert counts[0] == counts[1] > 0        # five more preprocessors, no more validations
+    exporter = NotebookExporter(config=cfg, preprocessors=[Passes(enabled=True),
+                                                           Breaks(enabled=True)])
+    with pytest.raises(nbformat.ValidationError):
+        exporter.from_notebook_node(nb)
