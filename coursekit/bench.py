@@ -239,6 +239,8 @@ def bench_autograde():
         subs = [b.master_submission(os.path.join(tmp, f"s{i}")) for i in range(4)]
         print(f"[bench] autograde: floor ({kind}) ...", flush=True)
         floor = b.notebook_floor(subs[0])
+        print("[bench] autograde: the floor of two submissions side by side ...", flush=True)
+        side = b.floor_side_by_side(subs[:2])
         print("[bench] autograde: coursekit autograde, jailed and bare ...", flush=True)
         one, jailed, bare = _jail_cost(subs[0])
         kernel = b.kernel_start_seconds()
@@ -265,7 +267,7 @@ def bench_autograde():
         *_jail_rows(jailed, bare, one),
         *_slowest_notebook_row(one["notebooks"]),
     ]
-    rows += throughput_rows(floor["seconds"], serial, pair, dask)
+    rows += throughput_rows(floor["seconds"], serial, pair, dask, side)
     rows += gradebook_once_rows(once)
     rows += kernels_ahead_rows(gains)
     return rows
@@ -357,18 +359,30 @@ def _floor_rows(floor, one, plain, kind):
     return rows
 
 
-def throughput_rows(floor, serial, pair, dask):
+def throughput_rows(floor, serial, pair, dask, side=None):
     """Students per minute with -j 1, -j 2 and Dask, against the per-student floor (N
-    workers: within 1.2x of floor / N per student), and a class of 600 from the CPU time."""
+    workers: within 1.2x of floor / N per student), and a class of 600 from the CPU time.
+    `side` (benchmark.floor_side_by_side of two submissions): how much sharing the machine
+    slows the cells alone, and the -j 2 batch against that floor (no target: what this
+    machine allows)."""
     from coursekit.autograde.benchmark import class_cost
 
     rows = []
+    if side:
+        errors = f"; errors: {', '.join(side['errors'][:3])}" if side["errors"] else ""
+        rows.append(Row(f"floor of {side['jobs']} submissions side by side (a process each, as "
+                        f"-j {side['jobs']} shares the machine): per submission / floor alone",
+                        f"{side['seconds'] / floor:.2f}x ({side['seconds']:.1f} s{errors})"))
     for run in (serial, pair):
         jobs, per = run["jobs"], run["seconds_per_student"]
         failed = f", errors: {', '.join(run['errors'])}" if run["errors"] else ""
         rows.append(Row(f"batch of {run['students']} with -j {jobs}: per student / (floor / "
                         f"{jobs})", f"{per / (floor / jobs):.2f}x ({60 / per:.1f} students/min, "
                         f"{per:.0f} s each{failed})", "<= 1.20x", per <= 1.2 * floor / jobs))
+        if side and jobs == side["jobs"]:
+            rows.append(Row(f"batch of {run['students']} with -j {jobs}: per student / (floor "
+                            f"side by side / {jobs})",
+                            f"{per / (side['seconds'] / jobs):.2f}x"))
     if dask["available"]:
         per = dask["seconds_per_student"]
         workers = dask["workers"]

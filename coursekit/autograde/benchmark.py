@@ -359,6 +359,22 @@ def notebook_floor(submission, course=None, timeout=600):
             "errors": errors}
 
 
+def floor_side_by_side(submissions):
+    """The floor (`notebook_floor`) of each of `submissions`, all measured at once, each in a
+    process of its own: what the cells alone take when a -j N batch (N = how many) shares the
+    machine between N students (caches, memory bandwidth, the cores' clocks). Returns
+    {"jobs", "seconds" (the mean per submission), "each", "errors"}."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(len(submissions), mp_context=context) as pool:
+        floors = list(pool.map(notebook_floor, [str(s) for s in submissions]))
+    each = [f["seconds"] for f in floors]
+    return {"jobs": len(each), "seconds": round(sum(each) / len(each), 2), "each": each,
+            "errors": [e for f in floors for e in f["errors"]]}
+
+
 def plain_nbgrader(submission, course=None, student="bench"):
     """The same submission graded by plain `nbgrader autograde` (the tool a course would
     otherwise run): a throw-away course folder whose source/ holds the master notebooks,

@@ -111,6 +111,21 @@ def test_throughput_rows_compare_each_batch_with_the_floor_divided_by_its_worker
     assert [r.figure for r in class_rows] == ["0.10 h (6 min)", "0.6 min"]  # 600*20/32 s; /10
 
 
+
+def test_throughput_rows_measure_the_pair_against_the_floor_of_two_side_by_side_too():
+    dask = {"available": False, "why": "not installed"}
+    side = {"jobs": 2, "seconds": 12.5, "each": [12.0, 13.0], "errors": []}
+    rows = bench.throughput_rows(10.0, batch(1, 11.0), batch(2, 6.5), dask, side)
+    slowed = next(r for r in rows if r.what.startswith("floor of 2 submissions"))
+    assert slowed.figure == "1.25x (12.5 s)" and slowed.ok is None         # 12.5 / 10
+    against = next(r for r in rows if r.what.endswith("per student / (floor / 2)"))
+    assert against.figure.startswith("1.30x") and against.ok is False      # the target's
+    shared = next(r for r in rows if r.what.endswith("(floor side by side / 2)"))
+    assert shared.figure == "1.04x" and shared.ok is None                  # 6.5 / (12.5 / 2)
+    assert not any("side by side" in r.what for r in
+                   bench.throughput_rows(10.0, batch(1, 11.0), batch(2, 6.5), dask))
+
+
 def test_floor_rows_give_every_stage_and_the_whole_as_ratios_to_the_floor():
     floor = {"notebooks": {"knn": 4.0, "softmax": 6.0}, "seconds": 10.0, "errors": []}
     one = {"total_seconds": 16.0, "prepare_seconds": 3.0, "scratch_seconds": 0.5,
