@@ -286,7 +286,7 @@ def kernels_ahead_rows(gains):
         rows.append(Row(f"nbgrader stage of one submission, {gain} / without",
                         f"{both['nbgrader'] / other['nbgrader']:.2f}x ({both['nbgrader']:.1f} s "
                         f"/ {other['nbgrader']:.1f} s{same})"))
-    rows.append(Row("notebooks graded in a kernel started ahead (the first starts its own)",
+    rows.append(Row("notebooks graded in a kernel started ahead",
                     f"{both['ahead']} of {both['notebooks']}"))
     after = gains["modules after"]
     same = "" if abs(after["score"] - both["score"]) < 1e-6 else ", but the scores differ"

@@ -9,10 +9,12 @@ loop: `student_kernels`) removes it:
 
 - while notebook k runs, the kernel of the student's next notebook is started exactly as it
   would be when that notebook starts (same jail, limits and user, the next notebook's own guard
-  log), with its clock stopped: the notebook and submission time limits count from when its
-  notebook starts, as before. The notebook adopts it if it is still alive; one that does not
-  answer is replaced by a fresh kernel (nbgrade.GuardedExecute), so what a notebook does (a fork
-  bomb using up the student's processes) never costs the next one;
+  log), and the first notebook's (and the judge) when the student's grading starts, while
+  nbgrader sets that notebook up; each with its clock stopped: the notebook and submission
+  time limits count from when its notebook starts, as before. The notebook adopts it if it is
+  still alive; one that does not answer is replaced by a fresh kernel (nbgrade.GuardedExecute),
+  so what a notebook does (a fork bomb using up the student's processes) never costs the next
+  one;
 - a notebook's kernel is killed when the notebook ends (nbgrade.end_kernel), not asked to shut
   down and waited for;
 - one judge serves the student's notebooks; it restarts itself after a test it could not
@@ -35,6 +37,7 @@ measures both ways).
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import nbformat
 from jupyter_core.utils import run_sync
 
 from coursekit import jail
@@ -80,12 +83,31 @@ class StudentKernels:
         at = self.order.index(notebook) + 1
         return self.order[at] if at < len(self.order) else None
 
+    def start_first(self, student):
+        """Start the first notebook's kernel now, as its notebook would (nbgrader's settings
+        for the course, that notebook's guard): it gets ready while nbgrader sets the notebook
+        up (its first pass, the gradebook), not after."""
+        if not self.start_ahead or not self.order:
+            return
+        from nbgrader.utils import setenv
+
+        nbgrade.open_stage(self.course, self.stage, student)
+        executor = nbgrade.GuardedExecute(config=nbgrade.autograde_config(self.course,
+                                                                          self.stage))
+        # The environment nbgrader's autograding pass gives the kernels it starts.
+        with setenv(NBGRADER_EXECUTION="autograde"):
+            self._start(self.order[0], executor, nbformat.v4.new_notebook())
+        if KernelSettings.one_judge:
+            self.judge(executor.judge_seconds, executor.notebook_utils or None)
+
     def start_next(self, notebook, executor, nb):
         """Start the kernel of the notebook after `notebook`, as `executor` (the GuardedExecute
         running `nb`, the notebook `notebook`) would start it, with that notebook's guard
         settings and log. A kernel that cannot start costs nothing: its notebook starts its
         own."""
-        after = self.following(notebook)
+        self._start(self.following(notebook), executor, nb)
+
+    def _start(self, after, executor, nb):
         if not self.start_ahead or after is None or after in self.ahead:
             return
         saved = KernelSettings.guard
@@ -147,12 +169,15 @@ class StudentKernels:
 
 
 @contextmanager
-def student_kernels(course, stage, logs):
+def student_kernels(course, stage, logs, student=None):
     """The block grades one student's notebooks (`logs`: {notebook: guard log}, in order):
-    kernels started ahead and one judge for them (`StudentKernels`), all ended when it ends."""
+    kernels started ahead and one judge for them (`StudentKernels`), all ended when it ends.
+    With `student` (the pipeline's), the first notebook's kernel starts at once too."""
     session = StudentKernels(course, stage, logs)
     KernelSettings.session = session
     try:
+        if student is not None:
+            session.start_first(student)
         yield session
     finally:
         KernelSettings.session = None

@@ -927,18 +927,23 @@ def autograde_config(course, stage_root):
     return cfg
 
 
-def autograde_notebook(course, stage_root, student, notebook, guard_log):
-    """nbgrader autograde of one notebook of one student. Returns a status dict."""
-    KernelSettings.guard = guard_settings(course, stage_root, guard_log)
-    # What the kernel gets is the student's own submission, never nbgrader's autograded/
-    # folder, which holds the notebooks graded so far with their hidden tests put back. The
-    # staging folder is crossable but not listable; autograded/ is the grader's alone (the
-    # kernel's user could otherwise open it by name where there is no jail).
+def open_stage(course, stage_root, student):
+    """Make the staging folder ready for the student's kernels. What a kernel gets is the
+    student's own submission, never nbgrader's autograded/ folder, which holds the notebooks
+    graded so far with their hidden tests put back. The staging folder is crossable but not
+    listable; autograded/ is the grader's alone (the kernel's user could otherwise open it by
+    name where there is no jail)."""
     KernelSettings.submitted = str(Path(stage_root) / "submitted" / student / course.assignment)
     os.chmod(stage_root, 0o711)
     for private in ("autograded", GRADED_DIR):  # graded notebooks: hidden tests put back
         (Path(stage_root) / private).mkdir(mode=0o700, exist_ok=True)
         os.chmod(Path(stage_root) / private, 0o700)
+
+
+def autograde_notebook(course, stage_root, student, notebook, guard_log):
+    """nbgrader autograde of one notebook of one student. Returns a status dict."""
+    KernelSettings.guard = guard_settings(course, stage_root, guard_log)
+    open_stage(course, stage_root, student)
     cfg = autograde_config(course, stage_root)
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = course.assignment

@@ -227,7 +227,8 @@ def _grade_with(stack, course, student, submission_dir, stage, timing, manifest=
     # (bubblewrap jail only; module_checks.beside says why not a thread, and why not elsewhere).
     modules = stack.enter_context(module_checks.beside(
         course, submitted, cifar_dir=course.kernel_env.get("CS231N_CIFAR10_DIR")))
-    with _timed(timing, "nbgrader"), kernels_ahead.student_kernels(course, stage, logs):
+    with _timed(timing, "nbgrader"), kernels_ahead.student_kernels(course, stage, logs,
+                                                                     student):
         for name in course.notebooks:
             info = dict(manifest["notebooks"][name])
             if name in logs:

@@ -25,7 +25,8 @@ folder = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])
 mounts = sorted(line.split()[4].replace(folder, '<kernel>')
                 for line in open('/proc/self/mountinfo'))
 print(json.dumps({'mounts': mounts, 'uid': os.getuid(), 'cwd': os.getcwd(),
-                  'files': sorted(os.listdir('.'))}))
+                  'files': sorted(os.listdir('.')),
+                  'env': {k: v.replace(folder, '<kernel>') for k, v in os.environ.items()}}))
 time.sleep(SLEEP)
 """
 
@@ -92,6 +93,31 @@ def test_the_kernel_started_ahead_is_the_one_used_and_sees_the_same_jail(tmp_pat
     assert first_log == ["ok cell 1"] and second_log == ["ok cell 1", "ok cell 1"]
     assert list((tmp_path / "scratch" / "ipc").iterdir()) == []
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+@needs_bwrap
+def test_the_first_notebooks_kernel_starts_with_the_student_and_sees_what_its_own_would(
+        tmp_path, monkeypatch):
+    """Started when the student's grading starts (before nbgrader's autograding pass sets
+    NBGRADER_EXECUTION), the first notebook's kernel gets what one started by that pass gets:
+    the same jail, files, user and environment."""
+    from nbgrader.utils import setenv
+
+    course = GradingRun()
+    stage, staged, logs = _one_student(course, tmp_path, monkeypatch)
+    with kernels_ahead.student_kernels(course, stage, logs, student="ann") as session:
+        assert set(session.ahead) == {"first"} and session._judge is not None
+        ahead = _run(course, stage, staged, "first", logs, sleep=0)
+    assert session.used[0].notebook == "first" and session.used[0].ahead is True
+    monkeypatch.setattr(nbgrade.KernelSettings, "start_ahead", False)
+    with kernels_ahead.student_kernels(course, stage, logs, student="ann") as session, \
+            setenv(NBGRADER_EXECUTION="autograde"):  # as nbgrader's autograding pass runs it
+        assert session.ahead == {}
+        fresh = _run(course, stage, staged, "first", logs, sleep=0)
+    assert session.used[0].ahead is False
+    assert ahead == fresh and ahead["env"]["NBGRADER_EXECUTION"] == "autograde"
+    assert "answer.py" in ahead["files"]
+    assert list((tmp_path / "scratch" / "ipc").iterdir()) == []
 
 
 def _stop_the_kernel_inside(km):
@@ -196,8 +222,8 @@ def test_the_next_students_kernels_are_never_the_previous_students(tiny_course, 
         assert result.score == 10, result.items
         used[student] = kernels_ahead.StudentKernels.last_used
         assert list((scratch / "ipc").iterdir()) == []
-    for kernels in used.values():
-        assert [(u.notebook, u.ahead) for u in kernels] == [("adder", False), ("ops", True)]
+    for kernels in used.values():  # the first notebook's starts with the student's grading
+        assert [(u.notebook, u.ahead) for u in kernels] == [("adder", True), ("ops", True)]
     pids = {s: {u.pid for u in kernels} for s, kernels in used.items()}
     assert not pids["ann"] & pids["bob"]
     folders = {s: {u.folder for u in kernels} for s, kernels in used.items()}
