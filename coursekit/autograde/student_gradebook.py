@@ -8,7 +8,8 @@ pipeline._grade_submission):
 
 1. a template: a snapshot of the course's gradebook (the SQLite backup API: its assignment,
    notebooks, cells, due date; every student and submission then deleted), made once per
-   grading process and master notebooks (`source_digest`), kept in the process's scratch;
+   grading process, master notebooks (`source_digest`) and assignment rows (a due date moved
+   mid-batch makes a new one), kept in the process's scratch;
 2. the student's gradebook: a copy of the template in the scratch, with the student's current
    rows of the course's gradebook copied in (every field, one read session): the manual scores,
    comments and extensions entered in formgrader show in the feedback and the result as
@@ -92,18 +93,28 @@ def private(course, student, scratch_dir):
 
 def template_for(course, folder):
     """This process's template of the course's gradebook (step 1), made again when the master
-    notebooks changed, the course's gradebook is another file (deleted and built again) or the
-    template went missing."""
+    notebooks changed, the course's gradebook is another file (deleted and built again), its
+    assignments changed (a due date moved while a batch runs: the next student's late penalty
+    follows it) or the template went missing."""
     from coursekit.autograde.pipeline import source_digest
 
     db = course.sqlite_path.resolve()
-    key = (str(db), os.stat(db).st_ino, source_digest(course))
+    key = (str(db), os.stat(db).st_ino, source_digest(course), _assignments(db))
     path = _TEMPLATES.get(key)
     if path is None or not Path(path).is_file():
         path = Path(folder) / f"template-{len(_TEMPLATES)}.db"
         make_template(course.sqlite_path, path)
         _TEMPLATES[key] = str(path)
     return Path(path)
+
+
+def _assignments(course_db):
+    """The rows of the course gradebook's assignment table (names, due dates): one small read."""
+    connection = sqlite3.connect(f"{Path(course_db).as_uri()}?mode=ro", uri=True, timeout=60)
+    try:
+        return tuple(connection.execute("SELECT * FROM assignment ORDER BY id").fetchall())
+    finally:
+        connection.close()
 
 
 def make_template(course_db, path):

@@ -63,6 +63,30 @@ def test_the_template_keeps_the_assignment_and_drops_every_student(tiny_course, 
     assert rows(run, "cat")["student"]["first_name"] == "Cat"    # the course's is untouched
 
 
+def test_a_due_date_moved_during_a_batch_reaches_the_next_students_gradebook(tiny_course,
+                                                                             tmp_path):
+    """The template is made once per process; a due date the instructor moves meanwhile (late
+    penalties depend on it) is in the gradebook of every student graded after the move."""
+    import datetime
+
+    run = copied(tiny_course, tmp_path, "course")
+    scratch = tmp_path / "scratch"
+    due = {}
+    for student, when in (("ann", datetime.datetime(2026, 12, 1, 9)), ("bob", None),
+                          ("cat", datetime.datetime(2026, 12, 8, 9))):
+        if when is not None:
+            with Gradebook(run.db_url) as gb:
+                gb.update_or_create_assignment(run.assignment, duedate=when)
+        with student_gradebook.private(run, student, scratch) as grading, \
+                Gradebook(grading.course.db_url) as gb:
+            due[student] = gb.find_assignment(run.assignment).duedate
+    assert due == {"ann": datetime.datetime(2026, 12, 1, 9),
+                   "bob": datetime.datetime(2026, 12, 1, 9),
+                   "cat": datetime.datetime(2026, 12, 8, 9)}
+    templates = list((scratch / "gradebooks").glob("template-*.db"))
+    assert len(templates) == 2          # made again for the move only, not for every student
+
+
 def test_the_students_gradebook_starts_with_their_rows_manual_ones_included(tiny_course,
                                                                             tmp_path):
     run = copied(tiny_course, tmp_path, "course")
