@@ -384,9 +384,18 @@ def throughput_rows(floor, serial, pair, dask, side=None):
                             f"side by side / {jobs})",
                             f"{per / (side['seconds'] / jobs):.2f}x"))
     if dask["available"]:
+        workers, students = dask["workers"], dask["students"]
+        fresh = dask.get("fresh")
+        if fresh:
+            per = fresh["seconds_per_student"]
+            rows.append(Row(f"Dask, {workers} workers on this machine, batch of {students}, "
+                            f"first run on a fresh cluster (each worker's set-up included): "
+                            f"per student / (floor / {workers})",
+                            f"{per / (floor / workers):.2f}x ({60 / per:.1f} students/min, "
+                            f"{fresh['cpu_seconds_per_student']:.0f} s CPU each)"))
         per = dask["seconds_per_student"]
-        workers = dask["workers"]
-        rows.append(Row(f"Dask, {workers} workers on this machine, batch of {dask['students']}: "
+        rows.append(Row(f"Dask, {workers} workers on this machine, batch of {students}"
+                        f"{', again on the running cluster' if fresh else ''}: "
                         f"per student / (floor / {workers})",
                         f"{per / (floor / workers):.2f}x ({60 / per:.1f} students/min, "
                         f"{dask['cpu_seconds_per_student']:.0f} s CPU each)",

@@ -111,6 +111,21 @@ def test_throughput_rows_compare_each_batch_with_the_floor_divided_by_its_worker
     assert [r.figure for r in class_rows] == ["0.10 h (6 min)", "0.6 min"]  # 600*20/32 s; /10
 
 
+def test_dask_rows_give_the_first_run_on_a_fresh_cluster_and_hold_the_running_one_to_the_target():
+    dask = {"available": True, "students": 4, "workers": 2, "seconds": 24.0,
+            "seconds_per_student": 6.0, "cpu_seconds_per_student": 11.0,
+            "fresh": {"seconds": 40.0, "seconds_per_student": 10.0,
+                      "cpu_seconds_per_student": 19.0}}
+    rows = [r for r in bench.throughput_rows(10.0, batch(1, 11.0), batch(2, 6.5), dask)
+            if r.what.startswith("Dask")]
+    assert len(rows) == 2
+    fresh, running = rows
+    assert "fresh cluster" in fresh.what and fresh.ok is None             # no target
+    assert fresh.figure.startswith("2.00x") and "19 s CPU" in fresh.figure  # 10 / (10 / 2)
+    assert "running cluster" in running.what
+    assert running.figure.startswith("1.20x") and running.ok is True     # 6 / (10 / 2)
+    assert "10.0 students/min" in running.figure                          # 60 / 6
+
 
 def test_throughput_rows_measure_the_pair_against_the_floor_of_two_side_by_side_too():
     dask = {"available": False, "why": "not installed"}
