@@ -6,7 +6,8 @@ in the student's kernel. At its place in the notebook:
 1. `plan` reads the test's source: the names it uses that the judge does not provide
    (`JUDGE_NAMES`), and for each the attributes it reads (`solver.loss_history`);
 2. the kernel runs `fetch_code`, given code that hands those values over as plain data (JSON,
-   with numpy arrays of numbers as raw bytes), published as one display output;
+   with numpy arrays of numbers as raw bytes, or a large array that is a run of the grading
+   subset as that file's name and an offset), published as one display output;
 3. the judge process (judge_process.py, the grader's own Python, outside the jail) decodes
    them without unpickling anything, runs the test on them with its own numpy, and returns the
    cell's outputs: what the visible lines print, and an error when the test fails (for a hidden
@@ -48,6 +49,8 @@ DATA_METHODS = frozenset({
     "lower", "upper", "strip", "split", "is_integer"})
 MIME = "application/x-coursekit-values"
 MAX_VALUES_BYTES = 256 * 2**20
+# Arrays this large that the grader has itself (the grading subset) cross by name (fetch_code).
+KNOWN_MIN_BYTES = 2**20
 JUDGE_SCRIPT = Path(__file__).with_name("judge_process.py")
 
 
@@ -161,12 +164,40 @@ def plan(source):
 # Runs in the student's kernel (its own namespace): hands over the values a test reads. What the
 # kernel does to itself can only change these values, never the judging.
 FETCH_TEMPLATE = '''\
-def _coursekit_fetch(_requests, _ns):
+def _coursekit_fetch(_requests, _ns, _known):
     import base64, json, math
     try:
         import numpy as _np
     except ImportError:
         _np = None
+    _loaded = {}
+
+    def known(a):
+        # A large array whose bytes are a run of one of the grader's own arrays (the grading
+        # subset this kernel read: a prefix of it, a view into such a prefix) is named, not sent.
+        if a.nbytes < KNOWN_MIN_HERE or not a.flags.c_contiguous or not _known:
+            return None
+        starts = [0]
+        base = a.base
+        if isinstance(base, _np.ndarray) and base.flags.c_contiguous and base.dtype == a.dtype:
+            offset = a.ctypes.data - base.ctypes.data
+            if 0 < offset and offset % a.itemsize == 0 and offset + a.nbytes <= base.nbytes:
+                starts.insert(0, offset // a.itemsize)
+        mine = a.reshape(-1).view(_np.uint8)
+        for name, path in _known.items():
+            try:
+                if path not in _loaded:
+                    _loaded[path] = _np.load(path, mmap_mode="r", allow_pickle=False)
+                theirs = _loaded[path]
+            except Exception:
+                continue
+            if theirs.dtype != a.dtype or not theirs.flags.c_contiguous:
+                continue
+            for start in starts:
+                if start + a.size <= theirs.size and _np.array_equal(
+                        theirs.reshape(-1)[start:start + a.size].view(_np.uint8), mine):
+                    return {"known": [name, start]}
+        return None
 
     def plain(v, depth):
         if depth > 60:
@@ -180,7 +211,8 @@ def _coursekit_fetch(_requests, _ns):
         if _np is not None and isinstance(v, (_np.ndarray, _np.generic)) \\
                 and v.dtype.kind in "biufc" and not v.dtype.fields:
             a = _np.asarray(v)    # tobytes() is in C order whatever the layout
-            body = [a.dtype.str, list(a.shape), base64.b64encode(a.tobytes()).decode()]
+            data = known(a) or base64.b64encode(a.tobytes()).decode()
+            body = [a.dtype.str, list(a.shape), data]
             return {"nd": body} if isinstance(v, _np.ndarray) else {"scalar": body}
         if isinstance(v, list):
             return [plain(x, depth + 1) for x in v]
@@ -225,15 +257,20 @@ def _coursekit_fetch(_requests, _ns):
 
 
 __import__("IPython").display.publish_display_data(
-    {MIME_HERE: _coursekit_fetch(REQUESTS_HERE, globals())})
+    {MIME_HERE: _coursekit_fetch(REQUESTS_HERE, globals(), KNOWN_HERE)})
 del _coursekit_fetch
 '''
 
 
-def fetch_code(requests):
-    """Given code that hands the values `requests` names over (see FETCH_TEMPLATE)."""
-    return FETCH_TEMPLATE.replace("MIME_HERE", repr(MIME)).replace("REQUESTS_HERE",
-                                                                   repr(dict(requests)))
+def fetch_code(requests, known=None):
+    """Given code that hands the values `requests` names over (see FETCH_TEMPLATE). `known`:
+    {name: path of an .npy file} the kernel and the judge both read (the grading subset,
+    `known_arrays`): an array of at least KNOWN_MIN_BYTES whose bytes are a run of one of them
+    crosses as that name and an offset instead of its bytes."""
+    return (FETCH_TEMPLATE.replace("MIME_HERE", repr(MIME))
+            .replace("REQUESTS_HERE", repr(dict(requests)))
+            .replace("KNOWN_MIN_HERE", str(KNOWN_MIN_BYTES))
+            .replace("KNOWN_HERE", repr(dict(known or {}))))
 
 
 def read_values(outputs, limit=MAX_VALUES_BYTES):
@@ -297,10 +334,11 @@ class JudgeProcess:
                 self.process.wait()
             self.process = None
 
-    def judge(self, source, values=None, problem=None):
-        """The outputs of a test cell (nbformat output dicts)."""
+    def judge(self, source, values=None, problem=None, known=None):
+        """The outputs of a test cell (nbformat output dicts). `known`: the grader's arrays
+        the values may name (fetch_code), {name: path}."""
         request = {"source": source, "segments": segments(source), "values": values or "{}",
-                   "problem": problem}
+                   "problem": problem, "known": dict(known or {})}
         if self.process is None or self.process.poll() is not None:
             self._start()
         try:

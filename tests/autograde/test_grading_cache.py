@@ -123,6 +123,19 @@ def test_the_kernel_gets_the_subset_read_only(data, cache, tmp_path, monkeypatch
     assert data_utils.read_grading_subset(str(data), subsets)["X_train"].shape[0] == 250
 
 
+def test_the_judge_and_the_kernel_are_given_the_prepared_subset_to_name_arrays_by(
+        data, cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(nbgrade.KernelSettings, "guard", {})
+    nbgrade.prepare_scratch(GradingRun(kernel_env={"CS231N_CIFAR10_DIR": str(data)}),
+                            folder=tmp_path / "scratch")
+    known = nbgrade.known_arrays()
+    folder = data_utils.subset_dir(str(data), str(grading_cache.notebook_cache_dir()))
+    assert set(known) == {*data_utils.SUBSET_ARRAYS, *data_utils.GRADING_FEATURES}
+    assert all(path == os.path.join(folder, f"{name}.npy") for name, path in known.items())
+    subset = data_utils.read_grading_subset(str(data), str(grading_cache.notebook_cache_dir()))
+    assert np.array_equal(np.load(known["X_train"]), subset["X_train"])
+
+
 def test_an_unwritable_cache_grades_without_it(data, tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
@@ -131,6 +144,7 @@ def test_an_unwritable_cache_grades_without_it(data, tmp_path, monkeypatch):
     nbgrade.prepare_scratch(GradingRun(kernel_env={"CS231N_CIFAR10_DIR": str(data)}),
                             folder=tmp_path / "scratch")
     assert data_utils.GRADING_CACHE_ENV not in nbgrade.kernel_env({})
+    assert nbgrade.known_arrays() == {}     # every value crosses as its bytes
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])

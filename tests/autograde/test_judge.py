@@ -59,13 +59,13 @@ def test_hidden_region_opened_on_a_line_that_also_names_its_end_stays_open():
 
 # --- the kernel's side: plain data out -------------------------------------------------------
 
-def fetched(requests, namespace, monkeypatch):
+def fetched(requests, namespace, monkeypatch, known=None):
     """What fetch_code hands over from `namespace` (published display data captured)."""
     import IPython.display
 
     sent = []
     monkeypatch.setattr(IPython.display, "publish_display_data", lambda data: sent.append(data))
-    exec(judge.fetch_code(requests), namespace)  # noqa: S102
+    exec(judge.fetch_code(requests, known), namespace)  # noqa: S102
     assert "_coursekit_fetch" not in namespace
     values, problem = judge.read_values([{"output_type": "display_data", "data": sent[0]}])
     assert problem is None
@@ -222,6 +222,104 @@ def test_values_are_read_only_from_the_graders_own_output_kind():
                                "data": {judge.MIME: "x" * 11}}], limit=10)[0] is None
     assert judge.read_values([{"output_type": "error", "ename": "NameError",
                                "evalue": "np"}])[1].endswith("(NameError: np)")
+
+
+# --- large arrays the grader has itself cross by name ------------------------------------------
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory):
+    """A grading subset as the grader prepares it ({name: .npy path}) and its training images."""
+    folder = tmp_path_factory.mktemp("subset")
+    images = np.random.default_rng(3).normal(size=(120, 32, 32, 3))
+    images[7, 0, 0, 0] = 0.0
+    np.save(folder / "X_train.npy", images)
+    np.save(folder / "y_train.npy", np.arange(120) % 10)
+    return {"X_train": str(folder / "X_train.npy"), "y_train": str(folder / "y_train.npy"),
+            "missing": str(folder / "missing.npy")}, images
+
+
+def nodes(values, name):
+    node = json.loads(values)[name]
+    return [n["nd"][2] for n in node] if isinstance(node, list) else node["nd"][2]
+
+
+def test_a_run_of_the_graders_own_data_crosses_by_name_and_arrives_bit_for_bit(
+        subset, monkeypatch, judge_process):
+    known, images = subset
+    X = np.reshape(images[list(range(100))], (100, -1))    # a copy of the first rows, flattened
+    folds = np.array_split(X, 2)                            # views into that copy (1.2 MB)
+    flipped = X.copy()
+    flipped[7, 0] = -0.0                                    # equal to 0.0, not the same bytes
+    ns = {"X_train": X, "X_train_folds": folds, "flipped": flipped,
+          "as_sent": np.asfortranarray(X), "row": X[:1].copy()}
+    values = fetched({name: [] for name in ns}, ns, monkeypatch, known)
+    assert nodes(values, "X_train") == {"known": ["X_train", 0]}
+    assert nodes(values, "X_train_folds") == [{"known": ["X_train", i * 50 * 3072]}
+                                              for i in range(2)]
+    # Not a run of the grader's bytes, not C-ordered, under the size: sent as they are.
+    assert all(isinstance(nodes(values, name), str) for name in ("flipped", "as_sent", "row"))
+    test = ("assert X_train.shape == (100, 3072) and X_train.dtype == np.float64\n"
+            "assert X_train.tobytes() == as_sent.tobytes()\n"
+            "assert np.concatenate(X_train_folds).tobytes() == X_train.tobytes()\n"
+            "assert np.signbit(flipped[7, 0]) and not np.signbit(X_train[7, 0])\n"
+            "X_train[0, 0] = 99.0\n"      # the test's copy: the next test sees the grader's again
+            "print(row.shape)\n")
+    assert verdict_known(judge_process, test, values, known) == [
+        {"output_type": "stream", "name": "stdout", "text": "(1, 3072)\n"}]
+    again = verdict_known(judge_process, "assert X_train[0, 0] != 99.0", values, known)
+    assert again == []
+
+
+def verdict_known(judge_process, source, values, known):
+    return judge_process.judge(source, values, None, known)
+
+
+def test_an_array_the_kernel_cannot_match_is_sent_whole(subset, monkeypatch):
+    known, images = subset
+    X = np.reshape(images[20:120], (100, -1)).copy()        # rows from the middle: no prefix
+    values = fetched({"X": []}, {"X": X}, monkeypatch, {"missing": known["missing"]})
+    assert isinstance(nodes(values, "X"), str)
+    values = fetched({"X": []}, {"X": X}, monkeypatch, known)
+    assert isinstance(nodes(values, "X"), str)
+
+
+@pytest.mark.parametrize("ref", [
+    {"known": ["X_test", 0]},                 # a name the grader did not give
+    {"known": ["X_train", 120 * 3072]},       # past its end
+    {"known": ["X_train", -1]},
+    {"known": ["X_train"]},
+    {"known": ["X_train", 0], "more": 1},
+], ids=["unknown-name", "past-the-end", "negative", "malformed", "extra-keys"])
+def test_a_reference_the_grader_cannot_honour_fails_the_test_with_a_reason(subset, ref,
+                                                                          judge_process):
+    known, _ = subset
+    values = json.dumps({"x": {"nd": ["<f8", [2, 3072], ref]}})
+    outputs = verdict_known(judge_process, "assert x is not None", values, known)
+    assert outputs[0]["ename"] == "GradingError"
+    assert "could not be read" in outputs[0]["evalue"]
+
+
+def test_references_cannot_make_the_judge_copy_more_than_its_budget(subset, judge_process):
+    known, _ = subset
+    whole = {"nd": ["<f8", [120, 3072], {"known": ["X_train", 0]}]}   # 2.9 MB each
+    values = json.dumps({"x": [whole] * 200})
+    outputs = verdict_known(judge_process, "assert x is not None", values, known)
+    assert outputs[0]["ename"] == "GradingError" and "MB of the grader" in outputs[0]["evalue"]
+    assert verdict_known(judge_process, "assert len(x) == 2",
+                         json.dumps({"x": [whole] * 2}), known) == []
+
+
+def test_a_reference_of_another_dtype_or_without_the_graders_data_fails_the_test(
+        subset, judge_process):
+    known, _ = subset
+    as_ints = json.dumps({"x": {"nd": ["<i8", [10], {"known": ["X_train", 0]}]}})
+    assert verdict_known(judge_process, "assert x is not None", as_ints,
+                         known)[0]["ename"] == "GradingError"
+    # The grader named nothing for this test: a reference is not honoured.
+    fine = json.dumps({"x": {"nd": ["<f8", [10], {"known": ["X_train", 0]}]}})
+    assert verdict_known(judge_process, "assert x is not None", fine, known) == []
+    assert verdict_known(judge_process, "assert x is not None", fine,
+                         None)[0]["ename"] == "GradingError"
 
 
 # --- helpers with the same verdicts on both sides -------------------------------------------
