@@ -182,6 +182,30 @@ def test_only_the_students_gradebook_is_written_without_fsync(tiny_course, tmp_p
         assert synchronous(run.db_url) == 2                     # FULL, SQLite's default
 
 
+def test_students_gradebooks_share_one_engine_that_reaches_only_the_one_being_graded(
+        tiny_course, tmp_path):
+    """nbgrader makes an engine per Gradebook; the students' gradebooks of a process share one
+    (compiled statements kept across students), which opens the current student's file at
+    each checkout: a session left from one student never reaches the next one's rows."""
+    run = copied(tiny_course, tmp_path, "course")
+    scratch = tmp_path / "scratch"
+    with student_gradebook.private(run, "ann", scratch) as grading:
+        with Gradebook(grading.course.db_url) as gb, Gradebook(run.db_url) as course_gb:
+            engine = gb.engine
+            assert course_gb.engine is not engine               # the course's: its own engine
+            gb.update_or_create_student("ann", first_name="Ann")
+            gb.db.commit()
+        left_open = Gradebook(grading.course.db_url)
+    with student_gradebook.private(run, "bob", scratch) as grading:
+        with Gradebook(grading.course.db_url) as gb:
+            assert gb.engine is engine
+            assert gb.students == []                 # ann's row stayed in her file
+    with pytest.raises(Exception, match="no student's gradebook is being graded"):
+        left_open.db.execute(text("SELECT 1"))
+    assert rows(run, "ann") == {}                               # nothing written back for ann
+    left_open.close()
+
+
 def test_switched_off_or_not_sqlite_grades_straight_into_the_course_gradebook(tiny_course,
                                                                              tmp_path):
     for run in (copied(tiny_course, tmp_path, "off", private_gradebook=False),
