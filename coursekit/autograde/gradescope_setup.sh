@@ -31,9 +31,13 @@
 #   root only, made here: source/work/autograded/student/ (0700), where grading publishes the
 #     graded notebooks (hidden tests put back) and the result: a process of the student's that
 #     outlived its notebook (no PID namespace in the fallback) cannot read them; and
-#     course/.cache/ (0700), the grading cache (the notebooks' CIFAR-10 subset and features,
-#     the saved models' inputs); the kernels, of another user, cannot read it and load the
-#     full CIFAR-10 instead (data_utils falls back);
+#     course/.cache/grading-data/models/ (0700), the saved models' inputs (only the grader
+#     reads them);
+#   crossable, not listable (0711): course/.cache/ and course/.cache/grading-data/, the way
+#     to the notebooks' grading subset;
+#   open to all (read, no write): course/.cache/grading-data/notebooks/, the notebooks'
+#     grading subset (the first CIFAR-10 images and their features, made with the given
+#     features.py: nothing secret), which the kernels read instead of the whole CIFAR-10;
 #   open to all (read, no write): the CIFAR-10 folder (when it links elsewhere, the link is
 #     left alone and its target checked), the course tooling (course/coursekit/: nothing
 #     secret, and the virtualenv's editable install points there) and the virtualenv $VENV
@@ -181,8 +185,9 @@ fi
     then run setup.sh again"
 
 # --- 4. The gradebook ------------------------------------------------------------------------
-say "4/5 gradebook: recording the graded cells of the master notebooks"
-(cd "$SRC" && "$VENV/bin/python" -m coursekit.autograde.gradescope prepare --root "$SRC") \
+say "4/5 gradebook: recording the graded cells of the master notebooks, then the grading data"
+(cd "$SRC" && CS231N_CIFAR10_DIR="$DATA" \
+    "$VENV/bin/python" -m coursekit.autograde.gradescope prepare --root "$SRC") \
     || fail "coursekit gradescope prepare could not build the gradebook (its message is above)" \
     "rebuild the zip with 'make gradescope' in a checkout whose 'make test' passes, and
     upload it again"
@@ -199,6 +204,13 @@ chmod -R go-rwx "$SRC"
 # in autograded/student/ (the graded notebooks, hidden tests put back) stays root's: a process
 # of the student's that outlived its notebook cannot read it there.
 chmod 0711 "$SRC" "$COURSE" "$COURSE/cs231n" "$(dirname "$DATA")" "$WORK" "$WORK/autograded"
+# The notebooks' grading subset (step 4): the kernels read it; the models' inputs stay root's.
+SUBSETS="$COURSE/.cache/grading-data/notebooks"
+chmod 0711 "$COURSE/.cache"
+if [ -d "$SUBSETS" ]; then
+    chmod 0711 "$(dirname "$SUBSETS")"
+    chmod -R a+rX,go-w "$SUBSETS"
+fi
 chmod go+x "$ROOT"
 # Open to all, written by root only.
 [ -L "$DATA" ] || chmod -R a+rX,go-w "$DATA"

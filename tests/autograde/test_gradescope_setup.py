@@ -54,6 +54,7 @@ HIDDEN = REPO_ROOT / "grading" / "hidden"
 DROPPED_ENV = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CS231N_CIFAR10_DIR",
                "NBGRADER_DB_URL", "GRADESCOPE_PYTHON", "AUTOGRADER_PYTHON", "AUTOGRADER_ROOT")
 DATA_IN_ZIP = Path("source/course/cs231n/datasets/cifar-10-batches-py")
+CACHE_IN_ZIP = Path("source/course/.cache/grading-data")
 CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
 
 
@@ -125,7 +126,8 @@ def gradescope(tmp_path_factory):
             parent.chmod(0o755)   # crossable by all, as / is on Gradescope
             outcome["root"] = str(parent / "autograder")
             try:
-                outcome["output"], outcome["rerun"] = set_up(tmp, Path(outcome["root"]))
+                outcome["output"], outcome["rerun"], outcome["cache"] = set_up(
+                    tmp, Path(outcome["root"]))
             except BaseException:
                 shutil.rmtree(parent, ignore_errors=True)
                 raise
@@ -135,7 +137,7 @@ def gradescope(tmp_path_factory):
             fcntl.flock(users, fcntl.LOCK_SH)
     root = Path(outcome["root"])
     yield (root, autograder_env(root, tmp / "stubs"), tmp / "autograder.zip", outcome["output"],
-           outcome["rerun"])
+           outcome["rerun"], outcome["cache"])
     with stages_lock(tmp_path_factory) as folder:
         users.close()
         with open(root.parent / "users.lock", "a") as probe:
@@ -149,7 +151,8 @@ def gradescope(tmp_path_factory):
 
 def set_up(tmp, root):
     """Build the zip, unzip it into root/source, add the data, run setup.sh twice (Gradescope
-    may run it again: the second run must leave the same autograder); the two outputs."""
+    may run it again: the second run must leave the same autograder); the two outputs and the
+    files of the grading cache setup.sh left (before any submission is graded)."""
     log = downloader_stubs(tmp / "stubs")
     env = autograder_env(root, tmp / "stubs")
     coursekit = Path(sys.executable).with_name("coursekit")
@@ -168,7 +171,9 @@ def set_up(tmp, root):
     again = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env=env,
                            capture_output=True, text=True, timeout=1200)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    return setup.stdout + setup.stderr, again.stdout + again.stderr
+    cache = root / CACHE_IN_ZIP
+    files = sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file())
+    return setup.stdout + setup.stderr, again.stdout + again.stderr, files
 
 
 def run_autograder(gradescope, make_submission, **env):
@@ -332,6 +337,22 @@ def test_setup_sh_records_the_master_notebooks_in_the_gradebook(gradescope):
     assert notebooks == {p.stem for p in SOURCE.glob("*.ipynb")}
 
 
+@pytest.mark.slow
+def test_setup_sh_prepares_the_grading_data_into_the_image(gradescope, master_results):
+    """Gradescope grades each submission in a fresh container of the image setup.sh built:
+    the grading cache must be in it, or every submission prepares it again (minutes of CPU
+    with the real CIFAR-10)."""
+    cache = gradescope[5]
+    subset = {"X_train.npy", "y_train.npy", "X_test.npy", "y_test.npy", "features_train.npy",
+              "features_test.npy"}
+    assert subset <= {Path(f).name for f in cache if f.startswith("notebooks/cifar10-")}
+    assert any(f.startswith("models/cifar10-") and f.endswith(".npy") for f in cache), cache
+    assert "grading subset ready" in gradescope[3]
+    assert "preparing" not in gradescope[4]             # the second setup.sh finds it all
+    _, output = master_results
+    assert "coursekit autograde: preparing" not in output, output[-2000:]
+
+
 def assert_gradescope_format(data):
     assert set(data) >= {"score", "tests"}
     assert data["tests"], "results.json has no tests"
@@ -442,12 +463,14 @@ def python_starts_for_others(root):
 
 
 def secrets_and_their_folders(root):
-    """Every file of the unpacked zip but the tooling, the data and the output root (the
-    master notebooks, the master package, grading/, nbgrader_config.py, the gradebook, the
-    zip's own files, whatever else the zip holds), and every folder holding them."""
+    """Every file of the unpacked zip but the tooling, the data, the notebooks' grading subset
+    and the output root (the master notebooks, the master package, grading/,
+    nbgrader_config.py, the gradebook, the saved models' prepared inputs, the zip's own files,
+    whatever else the zip holds), and every folder holding them."""
     source = root / "source"
     course = source / "course"
-    open_to_all = {course / "coursekit", root / DATA_IN_ZIP, source / "work"}
+    open_to_all = {course / "coursekit", root / DATA_IN_ZIP, source / "work",
+                   root / CACHE_IN_ZIP / "notebooks"}
     files, folders = [root / "run_autograder"], []
     for folder, dirs, names in os.walk(source):
         folders.append(Path(folder))
@@ -463,7 +486,9 @@ PERMISSIONS = {   # what setup.sh's last step leaves (its header says why)
     "source/work/autograded/student": 0o700,
     "source/course/source": 0o700, "source/course/grading": 0o700,
     "source/course/cs231n/classifiers": 0o700, "source/course/coursekit": 0o755,
-    "source/course/.cache": 0o700,
+    "source/course/.cache": 0o711, "source/course/.cache/grading-data": 0o711,
+    "source/course/.cache/grading-data/notebooks": 0o755,
+    "source/course/.cache/grading-data/models": 0o700,
     "source/gradescope.json": 0o600, "source/course/nbgrader_config.py": 0o600,
     "source/course/gradebook.db": 0o600, "source/course/cs231n/layers.py": 0o600,
     "source/setup.sh": 0o700, "source/run_autograder": 0o700, "run_autograder": 0o700,
@@ -536,6 +561,24 @@ def test_setup_sh_says_whether_student_code_can_run_as_an_unprivileged_user(grad
         else:
             assert "setup.sh: warning: an unprivileged user cannot start" in output
             assert "student code will run as root" in output
+
+
+@pytest.mark.slow
+@needs_root
+def test_an_unprivileged_user_reads_the_notebooks_grading_subset_not_the_models_inputs(
+        gradescope):
+    """The kernels (another user, no jail) read the prepared subset instead of the whole
+    CIFAR-10; what only the grader reads stays root's."""
+    from coursekit.autograde import nbgrade
+
+    cache = gradescope[0] / CACHE_IN_ZIP
+    subset = sorted(p for p in (cache / "notebooks").rglob("*") if p.is_file())
+    models = sorted(p for p in (cache / "models").rglob("*") if p.is_file())
+    assert subset and models
+    assert readable_by_others(subset) == subset
+    assert readable_by_others(models) == []
+    assert listable_by_others([cache, cache.parent]) == []
+    assert nbgrade._open_to_all(cache / "notebooks")       # the uid fallback hands it out
 
 
 # --- a cheater graded in the fallback ---------------------------------------------------------
