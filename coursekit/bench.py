@@ -411,6 +411,18 @@ def throughput_rows(floor, serial, pair, dask, side=None):
         Row("class of 600 on ten 32-core machines (Dask), same computation",
             f"{class_cost(cpu, 600, 32, 10) * 60:.1f} min"),
     ]
+    if serial.get("peak_rss_mb") and pair.get("peak_rss_mb"):
+        one, two = serial["peak_rss_mb"], pair["peak_rss_mb"]
+        # One more worker's grading (its kernels, module checks beside, judge) costs what the
+        # -j 2 batch holds beyond the -j 1 one; the batch's own process is counted once.
+        extra = max(0, two - one)
+        rows += [
+            Row("peak resident memory of the batch, -j 1 / -j 2 (summed over the grader's "
+                "process tree, module checks beside: an upper bound, shared pages counted in "
+                "each process)", f"{one / 1024:.1f} GB / {two / 1024:.1f} GB"),
+            Row("-j 32 on one machine, resident memory estimated from them (-j 1 + 31 x the "
+                "difference)", f"{(one + 31 * extra) / 1024:.0f} GB"),
+        ]
     return rows
 
 

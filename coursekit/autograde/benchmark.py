@@ -24,17 +24,22 @@ def tree_cpu(interval=0.25):
     block, read from each process while it lives (psutil, every `interval` seconds). Yields a
     dict whose "seconds" is set at the end. getrusage(RUSAGE_CHILDREN) would miss the grading
     kernels: their sandbox is killed before it reaps them. Missed here: at most the last
-    `interval` of each process under this one."""
+    `interval` of each process under this one. Also sets "peak_rss_mb": the largest sum of the
+    resident memory of this process and every process under it seen at one sample (an upper
+    bound of what the tree needs: pages shared between processes, numpy's libraries and the
+    memory-mapped grading data, count in each)."""
     import threading
 
     import psutil
 
     me = psutil.Process()
     latest = {}
+    peak = [0]
 
     def sample():
         try:
             processes = me.children(recursive=True)
+            resident = me.memory_info().rss
         except psutil.Error:
             return
         for process in processes:
@@ -42,8 +47,10 @@ def tree_cpu(interval=0.25):
                 with process.oneshot():
                     times = process.cpu_times()
                     latest[(process.pid, process.create_time())] = times.user + times.system
+                    resident += process.memory_info().rss
             except psutil.Error:
                 continue    # ended between the listing and the reading
+        peak[0] = max(peak[0], resident)
 
     sample()
     before = dict(latest)
@@ -61,6 +68,7 @@ def tree_cpu(interval=0.25):
         sample()
         out["seconds"] = sum(me.cpu_times()[:2]) - own + sum(
             t - before.get(key, 0.0) for key, t in latest.items())
+        out["peak_rss_mb"] = round(peak[0] / 2**20)
 
 
 def master_submission(dest, saved_params=None, root=None):
@@ -195,8 +203,9 @@ def batch_throughput(submissions, jobs=2, course=None):
     """Grade [folder, ...] (or [(student, folder), ...]) with `jobs` workers.
 
     Returns {"students", "jobs", "seconds", "seconds_per_student", "cpu_seconds_per_student",
-    "errors"}: CPU time (user + sys) is this process's and that of every process under it
-    (workers, sandboxes, kernels, judges: `tree_cpu`)."""
+    "peak_rss_mb", "errors"}: CPU time (user + sys) and peak resident memory are this
+    process's and those of every process under it (workers, sandboxes, kernels, judges, the
+    module checks: `tree_cpu`)."""
     pairs = [s if isinstance(s, tuple) else (f"s{i:03d}", Path(s))
              for i, s in enumerate(submissions)]
     tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
@@ -204,12 +213,13 @@ def batch_throughput(submissions, jobs=2, course=None):
         course = _scratch_course(course, tmp)
         pipeline.prepare(course)
         start = time.monotonic()
-        with tree_cpu() as cpu:
+        with tree_cpu() as tree:
             outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False)
-        seconds, cpu = time.monotonic() - start, cpu["seconds"]
+        seconds, cpu = time.monotonic() - start, tree["seconds"]
         return {"students": len(pairs), "jobs": jobs, "seconds": round(seconds, 2),
                 "seconds_per_student": round(seconds / max(1, len(pairs)), 2),
                 "cpu_seconds_per_student": round(cpu / max(1, len(pairs)), 2),
+                "peak_rss_mb": tree["peak_rss_mb"],
                 "errors": sorted(s for s, o in outcomes.items() if o[2])}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

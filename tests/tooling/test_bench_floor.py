@@ -111,6 +111,17 @@ def test_throughput_rows_compare_each_batch_with_the_floor_divided_by_its_worker
     assert [r.figure for r in class_rows] == ["0.10 h (6 min)", "0.6 min"]  # 600*20/32 s; /10
 
 
+def test_memory_rows_give_each_batch_and_scale_the_extra_worker_to_32():
+    dask = {"available": False, "why": "not installed"}
+    serial, pair = batch(1, 11.0), batch(2, 6.5)
+    assert not [r for r in bench.throughput_rows(10.0, serial, pair, dask)
+                if "memory" in r.what]                  # not measured: no rows
+    serial["peak_rss_mb"], pair["peak_rss_mb"] = 2048, 3072
+    rows = [r for r in bench.throughput_rows(10.0, serial, pair, dask) if "memory" in r.what]
+    assert [r.figure for r in rows] == ["2.0 GB / 3.0 GB", "33 GB"]   # 2 + 31 x 1 GB
+    assert all(r.ok is None for r in rows)
+
+
 def test_dask_rows_give_the_first_run_on_a_fresh_cluster_and_hold_the_running_one_to_the_target():
     dask = {"available": True, "students": 4, "workers": 2, "seconds": 24.0,
             "seconds_per_student": 6.0, "cpu_seconds_per_student": 11.0,
@@ -196,3 +207,21 @@ def test_tree_cpu_counts_the_processes_under_this_one_grandchildren_included():
     with benchmark.tree_cpu(interval=0.05) as cpu:
         subprocess.run([sys.executable, "-c", child], check=True)
     assert 1.0 <= cpu["seconds"] < 3.0
+
+
+def test_tree_cpu_sees_the_peak_memory_of_a_grandchild():
+    # A grandchild that holds 300 MB for a second: the tree's peak includes it, on top of this
+    # process's own memory.
+    import subprocess
+
+    import psutil
+
+    hold = ("import time\nblock = bytearray(300 * 2**20)\n"
+            "block[::4096] = b'x' * (300 * 256)\n"     # every page touched: resident
+            "time.sleep(1.0)\n")
+    child = ("import subprocess, sys\n"
+             f"subprocess.run([sys.executable, '-c', {hold!r}], check=True)\n")
+    own = psutil.Process().memory_info().rss / 2**20
+    with benchmark.tree_cpu(interval=0.05) as tree:
+        subprocess.run([sys.executable, "-c", child], check=True)
+    assert own + 300 <= tree["peak_rss_mb"] < own + 600
