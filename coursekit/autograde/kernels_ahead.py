@@ -36,6 +36,7 @@ measures both ways).
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 from jupyter_core.utils import run_sync
@@ -47,14 +48,16 @@ from coursekit.autograde.nbgrade import KernelSettings
 
 @dataclass(frozen=True)
 class Used:
-    """The kernel a notebook ran in: started ahead or not, the host pid of its jail (bwrap),
-    the host user id it ran as (None: the grader's own), its socket folder."""
+    """The kernel a notebook ran in: started ahead or not, the host pid of its jail (bwrap) or
+    of the kernel itself (forked), the host user id it ran as (None: the grader's own), its
+    socket folder, whether it was forked by the student's zygote (zygote.py)."""
 
     notebook: str
     ahead: bool
     pid: int | None
     uid: int | None
     folder: str
+    forked: bool = False
 
 
 class StudentKernels:
@@ -75,6 +78,7 @@ class StudentKernels:
         self.ahead = {}     # notebook -> GuardedKernelManager started for it
         self.used = []
         self._judge = None
+        self.zygote = None  # the process the student's kernels are forked from (zygote.py)
 
     def following(self, notebook):
         """The notebook graded after `notebook` (None: the last, or not one of the list)."""
@@ -96,9 +100,43 @@ class StudentKernels:
                                                                           self.stage))
         # The environment nbgrader's autograding pass gives the kernels it starts.
         with setenv(NBGRADER_EXECUTION="autograde"):
+            if KernelSettings.zygote:
+                self.start_zygote(executor.log)
             self._start(self.order[0], executor, nbformat.v4.new_notebook())
         if KernelSettings.one_judge:
             self.judge(executor.judge_seconds, executor.notebook_utils or None)
+
+    def start_zygote(self, log):
+        """Start the student's zygote: its jail is a kernel's (nbgrade.kernel_jail: user,
+        limits, read-only mounts) with every notebook's guard log and one socket folder for
+        all their kernels; it imports their libraries while nbgrader sets the first notebook
+        up. One that cannot start costs nothing: each kernel starts in a jail of its own."""
+        import os
+        import tempfile
+
+        from coursekit.autograde import zygote as zygotes
+
+        staged = KernelSettings.submitted
+        if staged is None:
+            return
+        found = zygotes.Zygote(
+            KernelSettings.ipc_dir or tempfile.gettempdir(), staged,
+            nbgrade.kernel_readonly(staged), list(self.logs.values()), nbgrade.kernel_limits(),
+            KernelSettings.uid,
+            nbgrade.kernel_env(os.environ, zygotes.TMP, guard={}, mpl=zygotes.MPL),
+            Path(KernelSettings.scratch) / "mpl", kernels=len(self.order))
+        try:
+            self.zygote = found.start()
+        except OSError as exc:
+            log.warning("could not start the kernels' zygote (%s)", exc)
+            found.close()
+
+    def drop_zygote(self):
+        """The zygote failed the student (a kernel it forked did not answer): kill its jail
+        and all in it, and start the remaining kernels each in a jail of their own."""
+        found, self.zygote = self.zygote, None
+        if found is not None:
+            found.close()
 
     def start_next(self, notebook, executor, nb):
         """Start the kernel of the notebook after `notebook`, as `executor` (the GuardedExecute
@@ -134,6 +172,8 @@ class StudentKernels:
             return None
         if not run_sync(km.is_alive)():
             nbgrade.kill_kernel(km)
+            if km.zygote is not None:   # what killed it may have reached the zygote too
+                self.drop_zygote()
             return None
         km.start_clock()
         return km
@@ -141,7 +181,8 @@ class StudentKernels:
     def record(self, notebook, km):
         process = getattr(km.provisioner, "process", None)
         self.used.append(Used(notebook, km.started_ahead, getattr(process, "pid", None),
-                              km._uid, str(km.kernel_dir)))
+                              km._uid, str(km.kernel_dir),
+                              getattr(km, "zygote", None) is not None))
 
     def judge(self, seconds, notebook_utils):
         """The student's judge process (the first notebook's settings: they are the course's,
@@ -163,9 +204,12 @@ class StudentKernels:
             for km in ahead.values():
                 nbgrade.kill_kernel(km)
         finally:
-            if self._judge is not None:
-                self._judge.close()
-                self._judge = None
+            try:
+                if self._judge is not None:
+                    self._judge.close()
+                    self._judge = None
+            finally:
+                self.drop_zygote()
 
 
 @contextmanager

@@ -81,6 +81,9 @@ class KernelSettings:
     start_ahead = True
     # One judge process for all the notebooks of a student, not one per notebook.
     one_judge = True
+    # Fork a student's kernels from one process that imported their libraries (zygote.py;
+    # with start_ahead only).
+    zygote = True
 
 
 _INTERRUPTS = []
@@ -221,9 +224,16 @@ class GuardedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("transport", "ipc")
+        # The student's zygote (zygote.py), when their kernels are forked from one.
+        self.zygote = getattr(KernelSettings.session, "zygote", None)
+        if self.zygote is not None and not self.zygote.usable:
+            self.zygote = None
         # Unique per kernel: workers never share a socket path. The folder is the only one of
         # the host the kernel may write (its sockets), and belongs to the kernel's user.
-        self.kernel_dir = Path(tempfile.mkdtemp(dir=KernelSettings.ipc_dir or None))
+        self.kernel_dir = self.zygote.kernel_dir() if self.zygote is not None else None
+        if self.kernel_dir is None:
+            self.zygote = None
+            self.kernel_dir = Path(tempfile.mkdtemp(dir=KernelSettings.ipc_dir or None))
         kwargs.setdefault("ip", str(self.kernel_dir / "k"))
         kwargs.setdefault("connection_file", str(self.kernel_dir / "kernel.json"))
         super().__init__(**kwargs)
@@ -257,19 +267,12 @@ class GuardedKernelManager(AsyncKernelManager):
         """The jail of this kernel: the staged submission and the data read-only, its own
         socket folder read-write."""
         kind = jail.mode()
-        readonly = [staged, str(Path(KernelSettings.scratch) / "mpl")]
-        for name in ("CS231N_CIFAR10_DIR", GRADING_CACHE_ENV):
-            if KernelSettings.env.get(name):
-                readonly.append(KernelSettings.env[name])
         guard_log = self.guard.get("log")
         writable = [str(self.kernel_dir)] + ([guard_log] if guard_log else [])
-        limits = jail.Limits(memory_mb=KernelSettings.memory_mb,
-                             cpu_seconds=KernelSettings.cpu_seconds,
-                             file_mb=KernelSettings.file_mb, processes=KernelSettings.processes,
-                             tmp_mb=KernelSettings.tmp_mb)
         uid = KernelSettings.uid if kind != "none" else None
         self._uid = uid
-        box = jail.Jail(uid=uid, readonly=readonly, writable=writable, limits=limits, kind=kind)
+        box = jail.Jail(uid=uid, readonly=kernel_readonly(staged), writable=writable,
+                        limits=kernel_limits(), kind=kind)
         box.give(self.kernel_dir, *([guard_log] if guard_log else []))
         return box
 
@@ -278,6 +281,16 @@ class GuardedKernelManager(AsyncKernelManager):
         # kernel gets the staged submission (autograde_notebook says where).
         cwd = kw.pop("cwd", None)
         staged = self.submitted or cwd or os.getcwd()
+        if self.zygote is not None:
+            from coursekit.autograde.zygote import ZygoteError
+
+            try:
+                return self._fork_kernel(kernel_cmd, staged, kw)
+            except ZygoteError as exc:
+                self.zygote.usable = False
+                self.log.warning("the kernel could not be forked (%s): it starts in a jail "
+                                 "of its own", exc)
+                self.zygote = None
         box = self.kernel_jail(staged)
         # Inside the jail /tmp is private; outside it (the fallbacks) the kernel's own folder.
         tmp = "/tmp" if box.kind == "bwrap" else str(self.kernel_dir / "tmp")
@@ -315,6 +328,42 @@ class GuardedKernelManager(AsyncKernelManager):
             self.start_clock()
         return info
 
+    def _fork_kernel(self, kernel_cmd, staged, kw):
+        """The kernel forked by the student's zygote, with what a kernel of its own would
+        have (kernel_launch.py's copy, working folder and limits; its environment and guard);
+        ZygoteError when the zygote cannot make this one."""
+        from coursekit.autograde import zygote as zygotes
+
+        zyg = self.zygote
+        guard_log = self.guard.get("log")
+        if kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
+            raise zygotes.ZygoteError(f"not an ipykernel command: {kernel_cmd[:3]}")
+        if staged != zyg.staged or (guard_log and str(guard_log) not in zyg.logs):
+            raise zygotes.ZygoteError("this kernel's submission or guard log is not the "
+                                      "zygote's")
+        tmp = zyg.next_tmp()
+        scripts = self.kernel_dir / "grader"
+        scripts.mkdir(mode=0o755)
+        for name in SCRIPTS:
+            shutil.copyfile(Path(__file__).with_name(name), scripts / name)
+            os.chmod(scripts / name, 0o644)
+        env = {**kernel_env(kw.get("env") or os.environ, tmp, self.guard, mpl=zygotes.MPL),
+               "COURSEKIT_GUARD_DIR": str(scripts)}
+        zyg.box.give(self.connection_file)
+        self._uid = zyg.box.uid
+        process = zyg.fork({
+            "argv": kernel_cmd[3:], "env": env, "log": str(self.kernel_dir / "kernel.log"),
+            "tmp": tmp, "copies": [[staged, f"{tmp}/work"]], "chdir": f"{tmp}/work",
+            "limits": {"memory_mb": KernelSettings.memory_mb,
+                       "cpu_seconds": KernelSettings.cpu_seconds,
+                       "file_mb": KernelSettings.file_mb}})
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = process, None, None
+        provisioner.cwd = str(self.kernel_dir)
+        self._reconcile_connection_info(provisioner.connection_info)
+        if not self.started_ahead:
+            self.start_clock()
+
     def start_clock(self):
         """Stop the kernel when the notebook or the whole submission runs out of time: from
         its launch, or for a kernel started ahead from the start of its notebook."""
@@ -348,6 +397,22 @@ class GuardedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
+
+
+def kernel_readonly(staged):
+    """What a grading kernel's jail mounts read-only besides the system: the staged
+    submission, matplotlib's settings, the data and the grading cache."""
+    readonly = [staged, str(Path(KernelSettings.scratch) / "mpl")]
+    for name in ("CS231N_CIFAR10_DIR", GRADING_CACHE_ENV):
+        if KernelSettings.env.get(name):
+            readonly.append(KernelSettings.env[name])
+    return readonly
+
+
+def kernel_limits():
+    return jail.Limits(memory_mb=KernelSettings.memory_mb,
+                       cpu_seconds=KernelSettings.cpu_seconds, file_mb=KernelSettings.file_mb,
+                       processes=KernelSettings.processes, tmp_mb=KernelSettings.tmp_mb)
 
 
 def kill_live_kernels():
@@ -392,10 +457,11 @@ def kill_kernel(km, kc=None):
     run_sync(end_kernel)(km, kc)
 
 
-def kernel_env(base, tmp=None, guard=None):
+def kernel_env(base, tmp=None, guard=None, mpl=None):
     """The environment of a grading kernel: what grading needs, nothing of the grader's own
     (tokens, secrets of a CI runner, the gradebook URL). `tmp`: its private temporary folder;
-    `guard`: its guard's settings (default: the current notebook's)."""
+    `guard`: its guard's settings (default: the current notebook's); `mpl`: matplotlib's
+    settings folder (default: in `tmp`)."""
     import json
 
     guard = KernelSettings.guard if guard is None else guard
@@ -403,14 +469,15 @@ def kernel_env(base, tmp=None, guard=None):
     env = {k: v for k, v in base.items() if k in KERNEL_ENV_KEEP or k.startswith("LC_")}
     env.update(KernelSettings.env)
     tmp = tmp or str(Path(KernelSettings.scratch or tempfile.gettempdir()) / "tmp")
+    mpl = mpl or f"{tmp}/mpl"
     env.update({
         "HOME": f"{tmp}/home", "TMPDIR": f"{tmp}/home",
-        "MPLCONFIGDIR": f"{tmp}/mpl", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "MPLCONFIGDIR": mpl, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         **jail.blas_threads(KernelSettings.threads),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "COURSEKIT_GUARD": json.dumps({**guard,
-                                       "allow_write": [f"{tmp}/home", f"{tmp}/mpl",
+                                       "allow_write": [f"{tmp}/home", mpl,
                                                        *guard.get("allow_write", [])]}),
     })
     return env
@@ -476,21 +543,27 @@ class GuardedExecute(Execute):
         return self.kernel_manager_class(kernel_name=name, config=self.config)
 
     async def async_start_new_kernel_client(self):
-        """nbclient's, and for a kernel started ahead that does not answer (the notebook before
-        it used up the student's processes while it started, say), a fresh kernel as without
-        starting ahead: what one notebook did never costs the next."""
+        """nbclient's, and for a kernel started ahead or forked by the student's zygote that
+        does not answer (the notebook before it used up the student's processes while it
+        started, say, or stopped the zygote), a fresh kernel in a jail of its own, as without
+        either: what one notebook did never costs the next."""
         session = KernelSettings.session
         ahead = getattr(self.km, "started_ahead", False)
+        forked = getattr(self.km, "zygote", None) is not None
         try:
             client = await super().async_start_new_kernel_client()
         except Exception as exc:  # noqa: BLE001 (any failure: the fresh kernel decides)
-            if not ahead:
+            if not ahead and not forked:
                 raise
             # nbclient has ended the kernel started ahead (and forgotten it) already, unless
             # it failed before making a client.
             await end_kernel(self.km)
-            self.log.warning("the kernel started ahead did not answer (%s); starting another",
-                             exc)
+            if session is not None and forked:
+                # Forked: what the notebook before left in the jail (a fork bomb, a stopped
+                # zygote) ends with it, and the next kernel starts in a jail of its own.
+                session.drop_zygote()
+            self.log.warning("the kernel %s did not answer (%s); starting another",
+                             "forked" if forked else "started ahead", exc)
             self.km = self._new_kernel_manager(self.nb)
             await self.async_start_new_kernel()
             client = await super().async_start_new_kernel_client()
