@@ -268,38 +268,47 @@ def kernel_start_seconds(course=None, repeats=3):
 # --- kernels started ahead, one judge per student (kernels_ahead.py) --------------------
 
 # The settings compared: (KernelSettings.start_ahead, KernelSettings.one_judge,
-# GradingRun.modules_beside).
-GAIN_SETTINGS = {"both": (True, True, True), "no kernels ahead": (False, True, True),
-                 "no judge reuse": (True, False, True), "modules after": (True, True, False)}
+# GradingRun.modules_beside, KernelSettings.zygote).
+GAIN_SETTINGS = {"all": (True, True, True, True), "no kernels ahead": (False, True, True, False),
+                 "no judge reuse": (True, False, True, True),
+                 "modules after": (True, True, False, True),
+                 "no zygote": (True, True, True, False)}
 
 
 def kernels_ahead_gains(submission, course=None, repeats=1):
     """One submission graded with each of `GAIN_SETTINGS` in turn (interleaved, best of
-    `repeats` each): both gains (the default), without kernels started ahead (each notebook
+    `repeats` each): every gain (the default), without kernels started ahead (each notebook
     starts its kernel and waits for it to shut down, as before), without one judge per student
     (a judge per notebook, as before), the module checks after the notebooks rather than
-    beside them (as before). Returns {setting: {"nbgrader" (the stage's seconds), "total",
-    "ahead" (notebooks that ran in a kernel started ahead), "notebooks", "score"}}."""
+    beside them (as before), without the student's zygote (each kernel started in a jail of
+    its own, as before). Returns {setting: {"nbgrader" (the stage's seconds), "total", "cpu"
+    (CPU seconds of the grading and all its processes), "ahead" (notebooks that ran in a
+    kernel started ahead), "forked" (in a kernel forked by the zygote), "notebooks",
+    "score"}}."""
     from coursekit.autograde import kernels_ahead
 
     course = course or GradingRun()
-    saved = (nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge)
+    settings = nbgrade.KernelSettings
+    saved = (settings.start_ahead, settings.one_judge, settings.zygote)
     best = {}
     try:
         for _ in range(repeats):
-            for name, (ahead, one_judge, beside) in GAIN_SETTINGS.items():
-                nbgrade.KernelSettings.start_ahead = ahead
-                nbgrade.KernelSettings.one_judge = one_judge
-                timing = time_submission(submission, course.with_(modules_beside=beside))
+            for name, (ahead, one_judge, beside, zygote) in GAIN_SETTINGS.items():
+                settings.start_ahead, settings.one_judge, settings.zygote = (
+                    ahead, one_judge, zygote)
+                with tree_cpu() as tree:
+                    timing = time_submission(submission, course.with_(modules_beside=beside))
                 used = kernels_ahead.StudentKernels.last_used
                 run = {"nbgrader": timing["stages"]["nbgrader"],
                        "total": timing["total_seconds"] - timing["prepare_seconds"],
-                       "ahead": sum(u.ahead for u in used), "notebooks": len(used),
+                       "cpu": round(tree["seconds"], 2),
+                       "ahead": sum(u.ahead for u in used),
+                       "forked": sum(u.forked for u in used), "notebooks": len(used),
                        "score": timing["score"]}
                 if name not in best or run["nbgrader"] < best[name]["nbgrader"]:
                     best[name] = run
     finally:
-        nbgrade.KernelSettings.start_ahead, nbgrade.KernelSettings.one_judge = saved
+        settings.start_ahead, settings.one_judge, settings.zygote = saved
     return best
 
 

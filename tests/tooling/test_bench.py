@@ -67,18 +67,23 @@ def test_slowest_notebook_row_names_the_notebook_and_checks_the_minute_target():
 
 
 def test_gain_rows_give_each_gain_as_a_ratio_and_say_when_the_scores_differ():
-    def run(nbgrader, total, score=185.0):
-        return {"nbgrader": nbgrader, "total": total, "ahead": 4, "notebooks": 5,
-                "score": score}
+    def run(nbgrader, total, score=185.0, cpu=30.0, forked=5):
+        return {"nbgrader": nbgrader, "total": total, "cpu": cpu, "ahead": 4,
+                "forked": forked, "notebooks": 5, "score": score}
 
-    gains = {"both": run(24.0, 27.0), "no kernels ahead": run(30.0, 33.0),
-             "no judge reuse": run(24.0, 27.0, score=180.0), "modules after": run(24.0, 30.0)}
+    gains = {"all": run(24.0, 27.0), "no kernels ahead": run(30.0, 33.0, forked=0),
+             "no judge reuse": run(24.0, 27.0, score=180.0), "modules after": run(24.0, 30.0),
+             "no zygote": run(25.0, 28.0, cpu=40.0, forked=0)}
     rows = {r.what: r.figure for r in bench.kernels_ahead_rows(gains)}
-    ahead = next(f for w, f in rows.items() if "kernels started ahead" in w and "/" in w)
+    ahead = next(f for w, f in rows.items() if "kernels started ahead" in w and "/ without" in w)
     judge = next(f for w, f in rows.items() if "one judge per student" in w)
     beside = next(f for w, f in rows.items() if "module checks beside" in w)
+    forked = next(f for w, f in rows.items() if "nbgrader stage" in w and "zygote" in w)
+    cpu = next(f for w, f in rows.items() if w.startswith("CPU of one student"))
     assert ahead.startswith("0.80x (24.0 s / 30.0 s") and "differ" not in ahead
     assert judge.startswith("1.00x") and "but the scores differ" in judge
     assert beside.startswith("0.90x (27.0 s / 30.0 s") and "differ" not in beside
-    assert rows["notebooks graded in a kernel started ahead"] == \
-        "4 of 5"
+    assert forked.startswith("0.96x (24.0 s / 25.0 s")
+    assert cpu == "0.75x (30.0 s / 40.0 s)"
+    assert rows["notebooks graded in a kernel started ahead / forked from the zygote"] == \
+        "4 / 5 of 5"
