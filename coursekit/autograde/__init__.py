@@ -7,7 +7,8 @@ A short pipeline of small named steps, each in its own module and each runnable 
                      kernel (kernel_launch: resource limits; kernel_guard: the in-kernel
                      fence; gradebook: the scores nbgrader records, read back and adjusted;
                      kernels_ahead: a student's next kernel started while a notebook runs,
-                     one judge per student)
+                     one judge per student; zygote, kernel_zygote: a student's kernels
+                     forked from one process in the student's jail)
     inline        -> the choice inline answers, scored from the notebook text
     module_checks -> the hidden module checks and saved-model checks (coursekit.grader);
                      reviews: the instructor's decisions on saved models held for review

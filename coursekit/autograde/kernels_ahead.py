@@ -31,8 +31,10 @@ processes. There each kernel starts when its notebook does, as before.
 Never across students: `close` (the end of the block, however it ends: Ctrl-C, an error, the
 submission's time limit) kills whatever was started ahead and the judge; a worker killed outright
 takes its kernels along (bwrap --die-with-parent) and its scratch folder is swept (scratch.py).
-`KernelSettings.start_ahead` and `KernelSettings.one_judge` switch each gain off (make bench
-measures both ways).
+With kernels started ahead, the student's kernels are also forked from one process of the
+student's own jail that imported their libraries once (`start_zygote`; zygote.py says what
+that shares and how it falls back). `KernelSettings.start_ahead`, `KernelSettings.one_judge`
+and `KernelSettings.zygote` switch each gain off (make bench measures both ways).
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
