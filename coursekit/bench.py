@@ -249,6 +249,9 @@ def bench_autograde():
         print("[bench] autograde: kernels started ahead, one judge per student ...",
               flush=True)
         gains = b.kernels_ahead_gains(subs[0])
+        print("[bench] autograde: a student's kernels forked from their zygote / on their own "
+              "...", flush=True)
+        forked = b.zygote_kernel_cpu()
         print("[bench] autograde: batches -j 1, -j 2, Dask ...", flush=True)
         serial = b.batch_throughput(subs[:2], jobs=1)
         pair = b.batch_throughput(subs, jobs=2)
@@ -270,7 +273,20 @@ def bench_autograde():
     rows += throughput_rows(floor["seconds"], serial, pair, dask, side)
     rows += gradebook_once_rows(once)
     rows += kernels_ahead_rows(gains)
+    rows += zygote_rows(forked)
     return rows
+
+
+def zygote_rows(cpu, notebooks=5):
+    """Issue 15: the CPU a student's kernels cost beyond their cells (a first cell importing
+    numpy and pyplot in each of `notebooks` notebooks), forked from the student's zygote / each
+    started on its own (benchmark.zygote_kernel_cpu)."""
+    saved = cpu["own"] - cpu["forked"]
+    return [Row(f"one student's {notebooks} kernels until their first cell's imports are done "
+                "(CPU of the grader and all its processes), forked from the student's zygote / "
+                "each started on its own",
+                f"{cpu['forked'] / cpu['own']:.2f}x ({cpu['forked']:.1f} s / {cpu['own']:.1f} s: "
+                f"{saved:.1f} s a student)")]
 
 
 def kernels_ahead_rows(gains):

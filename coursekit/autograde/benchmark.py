@@ -312,6 +312,57 @@ def kernels_ahead_gains(submission, course=None, repeats=1):
     return best
 
 
+# What every notebook's kernel imports before its own work (the master notebooks' set-up cell).
+FIRST_CELL = "import numpy as np\nimport matplotlib.pyplot as plt\n%matplotlib inline"
+
+
+def zygote_kernel_cpu(notebooks=5, repeats=3):
+    """The CPU one student's kernels cost beyond their cells: a student of `notebooks`
+    notebooks, each a single cell that imports numpy and pyplot (FIRST_CELL), graded as the
+    pipeline runs them (kernels started ahead, one judge), with the kernels forked from the
+    student's zygote and each started on its own, interleaved, best of `repeats` each.
+    Returns {"forked": CPU seconds, "own": CPU seconds} (the grader and all its processes)."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from coursekit.autograde import kernels_ahead
+
+    course = GradingRun()
+    settings = nbgrade.KernelSettings
+    saved = (settings.zygote, settings.submitted, settings.guard, settings.notebook)
+    base = nbgrade.prepare_scratch(course)
+    best = {}
+    try:
+        stage = base / "stage"
+        staged = stage / "submitted" / "bench" / "assignment1"
+        staged.mkdir(parents=True)
+        settings.submitted = str(staged)
+        logs = {f"nb{i}": stage / f"guard-nb{i}.log" for i in range(notebooks)}
+        spec = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                               "language": "python"}}
+        for _ in range(repeats):
+            for forked in (True, False):
+                settings.zygote = forked
+                nbgrade.begin_submission(course)
+                with tree_cpu() as tree, kernels_ahead.student_kernels(
+                        course, stage, logs, student="bench") as session:
+                    for name, log in logs.items():
+                        settings.guard = nbgrade.guard_settings(course, stage, log)
+                        settings.notebook = name
+                        nb = new_notebook(cells=[new_code_cell(FIRST_CELL)], metadata=spec)
+                        nbgrade.GuardedExecute(timeout=120, kernel_name="python3",
+                                               startup_timeout=120).preprocess(
+                            nb, {"metadata": {"path": str(staged)}})
+                if [u.forked for u in session.used] != [forked] * notebooks:
+                    raise RuntimeError(f"zygote_kernel_cpu: kernels forked {session.used}, "
+                                       f"expected {forked} for all")
+                key = "forked" if forked else "own"
+                best[key] = round(min(best.get(key, float("inf")), tree["seconds"]), 2)
+    finally:
+        settings.zygote, settings.submitted, settings.guard, settings.notebook = saved
+        scratch.remove_folder(base)
+    return best
+
+
 # --- the floor: the notebooks' own cells ------------------------------------------------
 
 def cell_seconds(nb):

@@ -87,3 +87,9 @@ def test_gain_rows_give_each_gain_as_a_ratio_and_say_when_the_scores_differ():
     assert cpu == "0.75x (30.0 s / 40.0 s)"
     assert rows["notebooks graded in a kernel started ahead / forked from the zygote"] == \
         "4 / 5 of 5"
+
+
+def test_the_zygote_row_gives_the_cpu_forked_over_on_their_own_and_what_a_student_saves():
+    (row,) = bench.zygote_rows({"forked": 3.0, "own": 6.0})
+    assert "forked from the student's zygote / each started on its own" in row.what
+    assert row.figure == "0.50x (3.0 s / 6.0 s: 3.0 s a student)"
