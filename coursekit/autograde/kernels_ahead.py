@@ -121,17 +121,19 @@ class StudentKernels:
         staged = KernelSettings.submitted
         if staged is None:
             return
-        found = zygotes.Zygote(
-            KernelSettings.ipc_dir or tempfile.gettempdir(), staged,
-            nbgrade.kernel_readonly(staged), list(self.logs.values()), nbgrade.kernel_limits(),
-            KernelSettings.uid,
-            nbgrade.kernel_env(os.environ, zygotes.TMP, guard={}, mpl=zygotes.MPL),
-            Path(KernelSettings.scratch) / "mpl", kernels=len(self.order))
+        found = None
         try:
+            found = zygotes.Zygote(
+                KernelSettings.ipc_dir or tempfile.gettempdir(), staged,
+                nbgrade.kernel_readonly(staged), list(self.logs.values()),
+                nbgrade.kernel_limits(), KernelSettings.uid,
+                nbgrade.kernel_env(os.environ, zygotes.TMP, guard={}, mpl=zygotes.MPL),
+                Path(KernelSettings.scratch) / "mpl", kernels=len(self.order))
             self.zygote = found.start()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 (any failure: kernels of their own, as before)
             log.warning("could not start the kernels' zygote (%s)", exc)
-            found.close()
+            if found is not None:
+                found.close()
 
     def drop_zygote(self):
         """The zygote failed the student (a kernel it forked did not answer): kill its jail

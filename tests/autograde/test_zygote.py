@@ -175,11 +175,19 @@ def test_a_kernel_that_kills_its_zygote_costs_only_its_own_notebook(tmp_path, mo
     assert list((tmp_path / "scratch" / "ipc").iterdir()) == []
 
 
+def _cannot_start(self):
+    raise RuntimeError("no jail today")
+
+
 @needs_bwrap
-def test_a_zygote_that_never_gets_ready_costs_nothing(tiny_course, tmp_path, monkeypatch):
-    """A zygote that ends before its first answer (here: another script in its place): each
-    notebook is graded in full in a kernel of its own."""
-    monkeypatch.setattr(zygote, "SCRIPT", "kernel_guard.py")   # runs, answers nothing, ends
+@pytest.mark.parametrize("fate", ["ends", "cannot start"])
+def test_a_zygote_that_never_gets_ready_costs_nothing(tiny_course, tmp_path, monkeypatch, fate):
+    """A zygote that ends before its first answer (here: another script in its place) or
+    cannot start at all: each notebook is graded in full in a kernel of its own."""
+    if fate == "ends":
+        monkeypatch.setattr(zygote, "SCRIPT", "kernel_guard.py")   # runs, answers nothing
+    else:
+        monkeypatch.setattr(zygote.Zygote, "start", _cannot_start)
     course = tiny_settings(tiny_course)
     scratch = nbgrade.prepare_scratch(course, folder=tmp_path / "scratch")
     submission = tinycourse.make_submission(tiny_course, tmp_path / "ann")
