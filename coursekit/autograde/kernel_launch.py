@@ -46,12 +46,10 @@ def parse(argv):
     return limits, copies, chdir, args[1:]
 
 
-def main(argv):
-    parsed = parse(argv)
-    if parsed is None:
-        sys.stderr.write(USAGE)
-        return 2
-    limits, copies, chdir, cmd = parsed
+def prepare(limits, copies, chdir):
+    """Everything but the exec, as a kernel of the zygote (kernel_zygote.py) needs it too:
+    `copies` [(src, dest)...] into the jail's /tmp, HOME and TMPDIR made, the working folder
+    `chdir` (or None), `limits` {"memory_mb", "cpu_seconds", "file_mb"} (0: the jail's own)."""
     for src, dest in copies:
         # The source is the grader's staged copy (regular files and folders only).
         shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
@@ -60,15 +58,24 @@ def main(argv):
         os.makedirs(folder, exist_ok=True)
     if chdir:
         os.chdir(chdir)
-    if limits["--memory-mb"]:
-        _limit(resource.RLIMIT_AS, limits["--memory-mb"] * 2**20)
-    if limits["--cpu-seconds"]:
-        _limit(resource.RLIMIT_CPU, limits["--cpu-seconds"])
-    if limits["--file-mb"]:
-        _limit(resource.RLIMIT_FSIZE, limits["--file-mb"] * 2**20)
+    if limits.get("memory_mb"):
+        _limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * 2**20)
+    if limits.get("cpu_seconds"):
+        _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
+    if limits.get("file_mb"):
+        _limit(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 2**20)
     _limit(resource.RLIMIT_CORE, 0)
-    os.execv(cmd[0], cmd)
 
+
+def main(argv):
+    parsed = parse(argv)
+    if parsed is None:
+        sys.stderr.write(USAGE)
+        return 2
+    limits, copies, chdir, cmd = parsed
+    prepare({flag[2:].replace("-", "_"): value for flag, value in limits.items()}, copies,
+            chdir)
+    os.execv(cmd[0], cmd)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -28,7 +28,6 @@ imported before the imports above.
 """
 import json
 import os
-import resource
 import shutil
 import signal
 import sys
@@ -95,14 +94,7 @@ def sweep(rounds=50):
                 pass
 
 
-def _limit(which, value):
-    soft, hard = resource.getrlimit(which)
-    if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(which, (value, hard))
-
-
-def child(request, numpy):
+def child(request, numpy, kernel_launch):
     """In the forked child: become the kernel the request describes. Never returns."""
     code = 1
     try:
@@ -120,23 +112,11 @@ def child(request, numpy):
         import tempfile
 
         tempfile.tempdir = None
-        for src, dest in request.get("copies", []):
-            shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
-        for folder in {os.environ.get("HOME"), os.environ.get("TMPDIR")} - {None}:
-            os.makedirs(folder, exist_ok=True)
-        if request.get("chdir"):
-            os.chdir(request["chdir"])
+        kernel_launch.prepare(request.get("limits", {}), request.get("copies", []),
+                              request.get("chdir"))
         # As `python -m ipykernel_launcher` in its working folder: the student's package
         # (cs231n/ next to the notebooks) imports from there.
         sys.path.insert(0, os.getcwd())
-        limits = request.get("limits", {})
-        if limits.get("memory_mb"):
-            _limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * 2**20)
-        if limits.get("cpu_seconds"):
-            _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
-        if limits.get("file_mb"):
-            _limit(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 2**20)
-        _limit(resource.RLIMIT_CORE, 0)
         # A forked child shares its parent's random state: each kernel draws its own.
         import random
 
@@ -164,12 +144,14 @@ def child(request, numpy):
 
 
 def main(argv):
-    if len(argv) == 3 and argv[0] == "--mpl":
-        shutil.copytree(argv[1], argv[2], symlinks=True, dirs_exist_ok=True)
-    for folder in {os.environ.get("HOME"), os.environ.get("TMPDIR")} - {None}:
-        os.makedirs(folder, exist_ok=True)
-    # Never the kernels' working folder: the script's own folder is not theirs to import from.
+    # kernel_launch.py lies beside this script (the zygote's grader folder): its `prepare` makes
+    # the zygote's folders and a forked child what the launcher makes a kernel of its own. Then
+    # the script's own folder leaves the path: it is never the kernels' to import from.
+    import kernel_launch
+
     sys.path.pop(0)
+    copies = [(argv[1], argv[2])] if len(argv) == 3 and argv[0] == "--mpl" else []
+    kernel_launch.prepare({}, copies, None)
     os.umask(0o022)
     # What every notebook's kernel imports before its first cell ends. Nothing here starts a
     # thread (BLAS threads are set to 1 by the environment): fork copies only this one.
@@ -200,7 +182,7 @@ def main(argv):
         if pid == 0:
             requests.close()
             replies.close()
-            child(request, numpy)
+            child(request, numpy, kernel_launch)
         CHILDREN[pid] = request.get("tmp")
         replies.write(json.dumps({"pid": pid}) + "\n")
     # The grader closed the requests: the student's grading is over (the jail ends with this

@@ -295,11 +295,7 @@ class GuardedKernelManager(AsyncKernelManager):
         # Inside the jail /tmp is private; outside it (the fallbacks) the kernel's own folder.
         tmp = "/tmp" if box.kind == "bwrap" else str(self.kernel_dir / "tmp")
         work = f"{tmp}/work"
-        scripts = self.kernel_dir / "grader"
-        scripts.mkdir(mode=0o755)
-        for name in SCRIPTS:
-            shutil.copyfile(Path(__file__).with_name(name), scripts / name)
-            os.chmod(scripts / name, 0o644)
+        scripts = self.grader_scripts()
         box.env = {**kernel_env(kw.get("env") or os.environ, tmp, self.guard),
                    "COURSEKIT_GUARD_DIR": str(scripts)}
         limits = ["--memory-mb", str(KernelSettings.memory_mb),
@@ -328,6 +324,15 @@ class GuardedKernelManager(AsyncKernelManager):
             self.start_clock()
         return info
 
+    def grader_scripts(self):
+        """The kernel's grader folder (its launcher and guard, read by the kernel's user)."""
+        scripts = self.kernel_dir / "grader"
+        scripts.mkdir(mode=0o755)
+        for name in SCRIPTS:
+            shutil.copyfile(Path(__file__).with_name(name), scripts / name)
+            os.chmod(scripts / name, 0o644)
+        return scripts
+
     def _fork_kernel(self, kernel_cmd, staged, kw):
         """The kernel forked by the student's zygote, with what a kernel of its own would
         have (kernel_launch.py's copy, working folder and limits; its environment and guard);
@@ -342,11 +347,7 @@ class GuardedKernelManager(AsyncKernelManager):
             raise zygotes.ZygoteError("this kernel's submission or guard log is not the "
                                       "zygote's")
         tmp = zyg.next_tmp()
-        scripts = self.kernel_dir / "grader"
-        scripts.mkdir(mode=0o755)
-        for name in SCRIPTS:
-            shutil.copyfile(Path(__file__).with_name(name), scripts / name)
-            os.chmod(scripts / name, 0o644)
+        scripts = self.grader_scripts()
         env = {**kernel_env(kw.get("env") or os.environ, tmp, self.guard, mpl=zygotes.MPL),
                "COURSEKIT_GUARD_DIR": str(scripts)}
         zyg.box.give(self.connection_file)

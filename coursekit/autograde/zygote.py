@@ -83,8 +83,9 @@ class Zygote:
         """Start the jail and the zygote in it; it imports while the caller goes on."""
         grader = self.folder / "grader"
         grader.mkdir(mode=0o755)
-        shutil.copyfile(Path(__file__).with_name(SCRIPT), grader / SCRIPT)
-        os.chmod(grader / SCRIPT, 0o644)
+        for name in (SCRIPT, "kernel_launch.py"):     # the zygote imports the launcher
+            shutil.copyfile(Path(__file__).with_name(name), grader / name)
+            os.chmod(grader / name, 0o644)
         for log in self.logs:
             Path(log).touch()
         self.box.give(*self.spare, *self.logs)
