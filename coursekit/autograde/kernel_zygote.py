@@ -157,10 +157,12 @@ def main(argv):
     # thread (BLAS threads are set to 1 by the environment): fork copies only this one.
     import ipykernel.ipkernel  # noqa: F401
     import IPython.core.interactiveshell  # noqa: F401
+    import IPython.extensions.autoreload  # noqa: F401 (every notebook's %load_ext)
     import matplotlib
     import matplotlib.pyplot  # noqa: F401
     import matplotlib_inline.backend_inline  # noqa: F401
     import numpy
+    import numpy.testing  # noqa: F401 (the guard's, kernel_guard.py)
     from ipykernel import kernelapp  # noqa: F401
 
     matplotlib.get_configdir()
