@@ -77,5 +77,6 @@ def main(argv):
             chdir)
     os.execv(cmd[0], cmd)
 
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
