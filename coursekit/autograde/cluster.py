@@ -5,7 +5,8 @@ the workers only grade, with nothing shared but the scheduler:
 
 1. the course bundle: the master notebooks, config, master package, hidden checks and the
    grading code (gradescope.course_files: the same self-contained copy Gradescope gets), one
-   zip named by its sha256, scattered once to every worker and kept there
+   zip named by its sha256, the result of a task (cluster_task.hold: computed again should
+   every worker holding it die) fetched once by every worker and kept there
    (cluster_task.unpack_bundle unpacks it once per worker);
 2. every worker is probed first (`probe`, below, on the worker): it must grade with the
    bubblewrap jail, as a local run does, unless COURSEKIT_JAIL allows less (the worker's
@@ -24,7 +25,9 @@ the workers only grade, with nothing shared but the scheduler:
 
 A worker that dies mid-grading has its students graded again elsewhere (the scheduler's
 `allowed-failures`; a task that kills its worker that many times ends as KilledWorker, the
-student's failure, recorded as an error: a rerun grades them again); a grading process that
+student's failure, recorded as an error, but only after one more try alone on the cluster:
+the scheduler also counts a worker's death against the students queued behind the one that
+killed it; a rerun grades them again); a grading process that
 dies costs its student only (an error), and the worker's next task starts a fresh one. Ctrl-C
 cancels the tasks and interrupts the grading processes on the workers (cluster_task.stop_grading).
 
@@ -261,32 +264,48 @@ def _grade_on(client, course, todo, outcomes, shown, log):
 
     task = _send_by_value()
     data, digest = build_bundle(course)
-    bundle = client.scatter(data, broadcast=True, hash=False)
+    bundle = client.submit(task.hold, data, pure=False,
+                           key=f"coursekit-bundle-{digest[:16]}-{uuid.uuid4().hex[:8]}")
     settings = run_settings(course)
     futures = {}
+    # Students whose workers died allowed-failures times: one more try each, alone on the
+    # cluster once the queue is done. The scheduler counts a death against every task its
+    # worker held, queued ones too, and the tasks of a dead worker are sent on together:
+    # a student queued behind one whose grading kills its worker can share its fate. Alone,
+    # only a grading that kills its worker itself fails again.
+    suspects, tried_alone = deque(), set()
     try:
         probe_workers(client, task, bundle, digest, settings, log)
         queue, running = deque(todo), as_completed(loop=client.loop)
         ahead = AHEAD_PER_WORKER * max(1, len(_workers(client)))
 
-        def send_next():
-            student, folder = queue.popleft()
+        def send(student, folder, start=None):
             future = client.submit(task.run_grading, bundle, digest,
                                    request_for(course, student, folder, settings),
                                    key=f"coursekit-grade-{student}-{uuid.uuid4().hex[:8]}",
                                    retries=RETRIES, pure=False)
-            futures[future] = (student, time.monotonic())
+            futures[future] = (student, folder, start or time.monotonic())
             running.add(future)
 
         while queue and len(futures) < ahead:
-            send_next()
+            send(*queue.popleft())
         for future in running:
-            student, start = futures.pop(future)
+            student, folder, start = futures.pop(future)
             if queue:
-                send_next()
-            shown.done(outcomes, *receive(course, student, _answer(future), start))
+                send(*queue.popleft())
+            answer = _answer(future)
+            if answer.get("killed") and student not in tried_alone:
+                tried_alone.add(student)
+                suspects.append((student, folder, start))
+            else:
+                shown.done(outcomes, *receive(course, student, answer, start))
+            if suspects and not queue and not futures:
+                student, folder, start = suspects.popleft()
+                log(f"coursekit autograde: {student}: the grading worker died each time; "
+                    "graded again alone on the cluster")
+                send(student, folder, start)
     except KeyboardInterrupt:
-        _stop(client, task, course, futures)
+        _stop(client, task, course, futures, suspects)
         raise
 
 
@@ -317,7 +336,8 @@ def _answer(future):
         return future.result()
     except KilledWorker:
         return {"error": "the grading worker died each time this submission was graded "
-                         "(the scheduler's allowed-failures); a rerun grades it again"}
+                         "(the scheduler's allowed-failures), also when graded alone on the "
+                         "cluster; a rerun grades it again", "killed": True}
     except Exception as exc:
         return {"error": f"the grading task failed on the cluster ({type(exc).__name__}: {exc})",
                 "detail": "".join(traceback.format_exception(exc))}
@@ -369,10 +389,11 @@ def receive(course, student, answer, start):
     return student, result.score, result.max_score, None, seconds
 
 
-def _stop(client, task, course, futures):
+def _stop(client, task, course, futures, waiting=()):
     """Ctrl-C: cancel every task, interrupt the gradings running on the workers (each cleans up
     on its worker). With a shared gradebook (PostgreSQL) the interrupted students' rows may
-    have changed already: their earlier results are marked (batch.mark_interrupted)."""
+    have changed already: their earlier results are marked (batch.mark_interrupted), and
+    those of the students `waiting` for their try alone ((student, ...) each)."""
     from coursekit.autograde import batch
 
     client.cancel(list(futures))
@@ -381,7 +402,7 @@ def _stop(client, task, course, futures):
     except Exception:   # a worker gone meanwhile: its gradings died with it
         pass
     if course.sqlite_path is None:
-        for student, _ in futures.values():
+        for student, *_ in [*futures.values(), *waiting]:
             batch.mark_interrupted(course, student)
 
 

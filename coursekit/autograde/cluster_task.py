@@ -1,14 +1,14 @@
 """What a Dask worker runs for the client (cluster.py): the standard library only.
 
 cluster.py sends these functions by value (cloudpickle), so a worker needs no coursekit of its
-own: the course and the grading code come as the course bundle (a zip, scattered once to each
-worker and kept there), unpacked once per worker under its own folder (the worker's
-local_directory). Students are graded by warm grading processes, `python -m
-coursekit.autograde.cluster serve STATE`, whose PYTHONPATH is the bundle: the same pipeline
-and jail as a local run, kept from one student to the next as a local -j worker is (imports,
-scratch folder, prepared data: `Graders`), one per task the worker runs at a time. A crash
-there (or a hostile submission that kills it) never takes the worker down: it costs that
-student only, and the next task starts a fresh process.
+own: the course and the grading code come as the course bundle (a zip: the result of a task,
+`hold`, that the scheduler computes again if every worker holding it dies), unpacked once per
+worker under its own folder (the worker's local_directory). Students are graded by warm
+grading processes, `python -m coursekit.autograde.cluster serve STATE`, whose PYTHONPATH is
+the bundle: the same pipeline and jail as a local run, kept from one student to the next as
+a local -j worker is (imports, scratch folder, prepared data: `Graders`), one per task the
+worker runs at a time. A crash there (or a hostile submission that kills it) never takes the
+worker down: it costs that student only, and the next task starts a fresh process.
 
 A grading process dies with the worker (PR_SET_PDEATHSIG, from a thread that lives as long as
 the worker): a worker killed mid-grading leaves nothing running, and the scheduler gives the
@@ -243,6 +243,13 @@ def graders(worker):
         pool = vars(worker).setdefault("_coursekit_graders",
                                        Graders(Path(worker.local_directory)))
     return pool
+
+
+def hold(data):
+    """The course bundle as a task's result: a worker that holds it may die (a hostile student's
+    grading, a lost machine); the scheduler then computes it again from this task, where data
+    scattered to the workers would be lost with them, and with it every task needing it."""
+    return data
 
 
 def run_grading(bundle, digest, request, verb="grade"):
