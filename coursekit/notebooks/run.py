@@ -7,14 +7,19 @@
   CS231N_CIFAR10_DIR is set.
 - `run_full` executes the notebooks in normal mode on the full CIFAR-10, records what they reach
   (accuracies after the test cells named in METRICS) and the CPU time of each kernel, and
-  `write_readme_table` puts that table into README.md between the results markers.
+  `write_readme_table` puts that table into README.md between the results markers, with the
+  date, the machine and the digest of what the results depend on (`inputs_digest`: the master
+  notebooks, the package, the pins, this runner). A run whose digest the README already holds
+  (`recorded_digest`) need not be repeated: CI skips it (`notebooks-full --unless-measured`).
 
 nbformat is imported where it is used: importing it costs over a second (jsonschema's format
 checkers), which every `coursekit VERB` call would pay since the verbs' parsers import this module.
 """
 import copy
+import hashlib
 import json
 import os
+import platform
 import re
 import resource
 import tempfile
@@ -319,7 +324,65 @@ def results_table(runs):
     return "\n".join(lines)
 
 
-def write_readme_table(table, readme=README, note=""):
+# The line of the README's results section that says where and on what the table was measured.
+MEASURED_LINE = ("Measured on {when} on {machine}; inputs digest `{digest}` (the master "
+                 "notebooks, `cs231n/`, `requirements.txt` and this runner: while they are "
+                 "unchanged, CI's `make notebooks-full-if-changed` does not run them again).")
+_RECORDED = re.compile(r"inputs digest `([0-9a-f]{16})`")
+
+
+def inputs_digest(source_dir=SOURCE_DIR, repo_root=REPO_ROOT):
+    """16 hex digits of SHA-256 over what a full run's results depend on besides the data and the
+    machine: the master notebooks, the package's modules, the pinned requirements and this
+    module (the metric cells). Paths are taken relative to their folder, so a clone anywhere
+    gives the same digest."""
+    digest = hashlib.sha256()
+    groups = [(source_dir, sorted(f for f in os.listdir(source_dir) if f.endswith(".ipynb"))),
+              (repo_root, sorted(os.path.relpath(os.path.join(folder, f), repo_root)
+                                 for folder, dirs, files in os.walk(os.path.join(repo_root,
+                                                                                 "cs231n"))
+                                 for f in files if f.endswith(".py"))),
+              (repo_root, ["requirements.txt"]),
+              (os.path.dirname(os.path.abspath(__file__)), ["run.py"])]
+    for folder, names in groups:
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                data = f.read()
+            digest.update(name.replace(os.sep, "/").encode() + b"\0"
+                          + str(len(data)).encode() + b"\0" + data)
+    return digest.hexdigest()[:16]
+
+
+def recorded_digest(readme=None):
+    """The inputs digest README.md's results section was measured on, or None (no section, no
+    digest, or a run whose test cells failed: such a run records none)."""
+    try:
+        with open(readme or README, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return None
+    _, _, section = text.partition(RESULTS_BEGIN)
+    section, closed, _ = section.partition(RESULTS_END)
+    found = _RECORDED.search(section) if closed else None
+    return found.group(1) if found else None
+
+
+def machine_description():
+    """"x86_64, 2 cores (CPU model), Python 3.11.7, numpy 1.26.4": where a run was measured."""
+    import numpy
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return (f"{platform.machine()}, {os.cpu_count()} cores{f' ({model})' if model else ''}, "
+            f"Python {platform.python_version()}, numpy {numpy.__version__}")
+
+
+def write_readme_table(table, readme=None, note=""):
     """Replace the text between the results markers of README.md by the table."""
     body = (note + "\n\n" if note else "") + table
-    replace_between(readme, RESULTS_BEGIN, RESULTS_END, body)
+    replace_between(readme or README, RESULTS_BEGIN, RESULTS_END, body)

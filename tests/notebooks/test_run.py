@@ -100,3 +100,118 @@ def test_environment_restores_the_variables(monkeypatch):
     with run.environment(COURSEKIT_TEST_A=None, COURSEKIT_TEST_B="2"):
         assert "COURSEKIT_TEST_A" not in os.environ and os.environ["COURSEKIT_TEST_B"] == "2"
     assert os.environ["COURSEKIT_TEST_A"] == "1" and "COURSEKIT_TEST_B" not in os.environ
+
+
+# --- the full run's inputs digest: CI skips a run README.md already holds ----------------------
+
+def a_repo(root):
+    """A folder shaped like the repository's parts the digest reads."""
+    (root / "source").mkdir(parents=True)
+    (root / "source" / "knn.ipynb").write_text('{"cells": []}')
+    (root / "cs231n" / "classifiers").mkdir(parents=True)
+    (root / "cs231n" / "layers.py").write_text("def f(): return 1\n")
+    (root / "cs231n" / "classifiers" / "net.py").write_text("W = 1\n")
+    (root / "requirements.txt").write_text("numpy==1.26.4\n")
+    return root
+
+
+def digest_of(root):
+    return run.inputs_digest(source_dir=str(root / "source"), repo_root=str(root))
+
+
+def test_inputs_digest_is_the_same_for_a_copy_anywhere_and_ignores_other_files(tmp_path):
+    first = digest_of(a_repo(tmp_path / "a"))
+    copy = a_repo(tmp_path / "elsewhere" / "b")
+    (copy / "cs231n" / "saved").mkdir()
+    (copy / "cs231n" / "saved" / "model.npy").write_bytes(b"weights")
+    (copy / "cs231n" / "notes.txt").write_text("not code")
+    assert digest_of(copy) == first
+    assert len(first) == 16 and int(first, 16) >= 0
+
+
+@pytest.mark.parametrize("change", [
+    lambda root: (root / "source" / "knn.ipynb").write_text('{"cells": [1]}'),
+    lambda root: (root / "source" / "softmax.ipynb").write_text("{}"),
+    lambda root: (root / "cs231n" / "classifiers" / "net.py").write_text("W = 2\n"),
+    lambda root: (root / "cs231n" / "optim.py").write_text(""),
+    lambda root: (root / "requirements.txt").write_text("numpy==2.0.0\n"),
+    # Content moved from one file to another changes it too.
+    lambda root: ((root / "cs231n" / "layers.py").write_text("def f(): return 1\nW = 1\n"),
+                  (root / "cs231n" / "classifiers" / "net.py").write_text("")),
+])
+def test_inputs_digest_changes_with_any_input(tmp_path, change):
+    root = a_repo(tmp_path)
+    before = digest_of(root)
+    change(root)
+    assert digest_of(root) != before
+
+
+def test_recorded_digest_is_read_from_the_results_section_only(tmp_path):
+    readme = tmp_path / "README.md"
+    line = run.MEASURED_LINE.format(when="2026-12-02 18:00 UTC", machine="x86_64",
+                                    digest="0123456789abcdef")
+    readme.write_text(f"# T\n{run.RESULTS_BEGIN}\nnote\n\n{line}\n\n| a |\n{run.RESULTS_END}\n")
+    assert run.recorded_digest(str(readme)) == "0123456789abcdef"
+    readme.write_text(f"# T\n{line}\n{run.RESULTS_BEGIN}\n| a |\n{run.RESULTS_END}\n")
+    assert run.recorded_digest(str(readme)) is None
+    assert run.recorded_digest(str(tmp_path / "missing.md")) is None
+
+
+def full_args(**overrides):
+    from argparse import Namespace
+    args = dict(notebooks=[], data=None, source=run.SOURCE_DIR, save_to=None, readme=True,
+                unless_measured=True)
+    args.update(overrides)
+    return Namespace(**args)
+
+
+@pytest.fixture
+def readme(tmp_path, monkeypatch):
+    path = tmp_path / "README.md"
+    path.write_text(f"# T\n{run.RESULTS_BEGIN}\nold\n{run.RESULTS_END}\n")
+    monkeypatch.setattr(run, "README", str(path))
+    return path
+
+
+def test_unless_measured_runs_a_changed_tree_and_then_skips_the_same_one(readme, monkeypatch,
+                                                                          capsys):
+    from coursekit.notebooks import command
+
+    calls = []
+    monkeypatch.setattr(run, "run_full", lambda *a, **k: calls.append(1) or fake_runs())
+    assert command.cmd_full(full_args()) == 0
+    assert calls == [1]
+    assert run.recorded_digest(str(readme)) == run.inputs_digest()
+    assert "| knn | all passed |" in readme.read_text()
+    assert command.cmd_full(full_args()) == 0
+    assert calls == [1], "ran again on the inputs the README's table was measured on"
+    assert "not run again" in capsys.readouterr().out
+    # Without the flag (make notebooks-full) it always runs.
+    assert command.cmd_full(full_args(unless_measured=False)) == 0
+    assert calls == [1, 1]
+
+
+def test_a_run_with_a_failed_test_cell_records_no_digest_so_the_next_one_runs(readme,
+                                                                               monkeypatch):
+    from coursekit.notebooks import command
+
+    def failing(*a, **k):
+        runs = fake_runs()
+        runs[0].failed_tests.append("knn_best_k: AssertionError")
+        return runs
+
+    monkeypatch.setattr(run, "run_full", failing)
+    assert command.cmd_full(full_args()) == 1
+    assert run.recorded_digest(str(readme)) is None and "FAILED" in readme.read_text()
+    assert command.cmd_full(full_args()) == 1
+
+
+def test_unless_measured_on_some_notebooks_only_always_runs(readme, monkeypatch):
+    from coursekit.notebooks import command
+
+    calls = []
+    monkeypatch.setattr(run, "run_full", lambda *a, **k: calls.append(1) or fake_runs()[:1])
+    line = run.MEASURED_LINE.format(when="w", machine="m", digest=run.inputs_digest())
+    readme.write_text(f"{run.RESULTS_BEGIN}\n{line}\n{run.RESULTS_END}\n")
+    assert command.cmd_full(full_args(notebooks=["knn"])) == 0
+    assert calls == [1]
