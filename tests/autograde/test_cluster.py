@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,110 @@ def test_the_bundle_is_the_same_bytes_for_the_same_course_and_holds_the_grading_
             "course/coursekit/jail.py", "course/course.toml"} <= names
     assert any(n.startswith("course/grading/hidden/") for n in names)
     assert not any("cifar-10-batches-py" in n or "__pycache__" in n for n in names)
+
+
+# --- the client's schedule, on a scripted cluster -----------------------------------------------
+
+class Future:
+    """A task of the scripted cluster (hashable, as distributed's futures are)."""
+
+    def __init__(self, key, student=None):
+        self.key, self.student = key, student
+
+
+class ScriptedCluster:
+    """Stands in for distributed's Client and as_completed: each grading task finishes, in the
+    order it was sent, with the next answer scripted for its student. `killed` students end in
+    KilledWorker (their worker died allowed-failures times) on their first `killed[s]` tries."""
+
+    def __init__(self, killed):
+        self.killed = dict(killed)
+        self.sent = []          # (student, students in flight when it was sent)
+        self.in_flight = []
+        self.loop = None
+
+    def submit(self, fn, *args, key="", **kwargs):
+        future = Future(key)
+        if key.startswith("coursekit-grade-"):
+            future.student = args[2]
+            self.sent.append((future.student, [f.student for f in self.in_flight]))
+            self.in_flight.append(future)
+        return future
+
+    def as_completed(self, loop=None):
+        cluster_ = self
+
+        class Completed:
+            def add(self, future):
+                pass
+
+            def __iter__(self):
+                while cluster_.in_flight:
+                    yield cluster_.in_flight.pop(0)
+        return Completed()
+
+    def answer(self, future):
+        student = future.student
+        if self.killed.get(student, 0) > 0:
+            self.killed[student] -= 1
+            return {"error": "the grading worker died each time", "killed": True}
+        return {"score": 1.0}
+
+
+def test_a_student_whose_workers_died_is_graded_again_alone_once_then_counted(monkeypatch):
+    """The scheduler counts a dead worker against each task it held: `innocent`, queued behind
+    `doomed` on the same worker, also ends in KilledWorker. Both are tried once more, one at a
+    time, with nothing else in flight; the innocent one is graded, the doomed one fails."""
+    fake = ScriptedCluster(killed={"doomed": 2, "innocent": 1})
+    monkeypatch.setitem(sys.modules, "distributed", types.SimpleNamespace(
+        as_completed=fake.as_completed))
+    monkeypatch.setattr(cluster, "build_bundle", lambda course: (b"bundle", "0" * 64))
+    monkeypatch.setattr(cluster, "run_settings", lambda course: {})
+    monkeypatch.setattr(cluster, "probe_workers", lambda *args: None)
+    monkeypatch.setattr(cluster, "_workers", lambda client: ["w1", "w2"])
+    monkeypatch.setattr(cluster, "request_for", lambda course, student, folder, settings: student)
+    monkeypatch.setattr(cluster, "_answer", fake.answer)
+    monkeypatch.setattr(cluster, "receive", lambda course, student, answer, start: (
+        student, answer.get("score", 0.0), 1.0, answer.get("error"), 0.0))
+    done, logged = [], []
+
+    class Shown:
+        def done(self, outcomes, student, score, maximum, error, seconds):
+            done.append((student, error is None))
+
+    todo = [(s, f"/submitted/{s}") for s in ("a", "doomed", "innocent", "b", "c")]
+    cluster._grade_on(fake, course=None, todo=todo, outcomes={}, shown=Shown(),
+                      log=logged.append)
+
+    assert sorted(done) == [("a", True), ("b", True), ("c", True), ("doomed", False),
+                            ("innocent", True)]
+    tries = [student for student, _ in fake.sent]
+    assert sorted(tries) == ["a", "b", "c", "doomed", "doomed", "innocent", "innocent"]
+    # The second tries come after every first one, each sent with nothing else in flight.
+    assert tries[:5] == ["a", "doomed", "innocent", "b", "c"]
+    assert [(s, others) for s, others in fake.sent[5:]] == [("doomed", []), ("innocent", [])]
+    assert sum("graded again alone" in line for line in logged) == 2
+
+
+def test_a_killed_student_is_not_graded_alone_a_third_time(monkeypatch):
+    fake = ScriptedCluster(killed={"doomed": 5})
+    monkeypatch.setitem(sys.modules, "distributed", types.SimpleNamespace(
+        as_completed=fake.as_completed))
+    monkeypatch.setattr(cluster, "build_bundle", lambda course: (b"bundle", "0" * 64))
+    monkeypatch.setattr(cluster, "run_settings", lambda course: {})
+    monkeypatch.setattr(cluster, "probe_workers", lambda *args: None)
+    monkeypatch.setattr(cluster, "_workers", lambda client: ["w1"])
+    monkeypatch.setattr(cluster, "request_for", lambda course, student, folder, settings: student)
+    monkeypatch.setattr(cluster, "_answer", fake.answer)
+    monkeypatch.setattr(cluster, "receive", lambda course, student, answer, start: (
+        student, 0.0, 1.0, answer.get("error"), 0.0))
+    done = []
+
+    class Shown:
+        def done(self, outcomes, student, score, maximum, error, seconds):
+            done.append((student, error))
+
+    cluster._grade_on(fake, course=None, todo=[("doomed", "/d")], outcomes={}, shown=Shown(),
+                      log=lambda line: None)
+    assert [s for s, _ in fake.sent] == ["doomed", "doomed"]
+    assert done == [("doomed", "the grading worker died each time")]
