@@ -4,7 +4,8 @@ The batch, on synthetic CIFAR-10 (the notebooks' grading mode needs only a subse
 the untouched release, module mutants of the master (the kNN tie-breaking one below and three
 of the grader's mutant corpus, tests/grader/test_mutants.py), every case of the robustness
 corpus (tests/autograde/robustness_corpus.py, there applied to the tiny course) applied to the
-real notebooks and package, and a few more damaged copies of the master.
+real notebooks and package, and a few more damaged copies of the master (several damages to a
+student where they cannot hide each other: DAMAGED_STUDENTS).
 
 Checks: the run exits 0; every student has a JSON, a row of grades.csv that adds up, feedback
 pages without hidden-test source, and a place in the summary; the master earns every
@@ -201,13 +202,21 @@ def pwned_targets(batch):
             batch / "out" / "PWNED.txt"]
 
 
-def damaged(dest, damage, batch):
-    """The master submission with one thing a student can do wrong (the cases of the
-    robustness corpus, on the real course, and a few more). `batch` is the batch folder."""
-    if damage == "empty_folder":
+def damaged(dest, damages, batch):
+    """The master submission with things a student can do wrong (the cases of the robustness
+    corpus, on the real course, and a few more), applied in order. `batch` is the batch
+    folder."""
+    if damages == ("empty_folder",):
         dest.mkdir(parents=True)
         return dest
     master_submission(dest)
+    for damage in damages:
+        _damage(dest, damage, batch)
+    return dest
+
+
+def _damage(dest, damage, batch):
+    """Apply one damage to the copy of the master at `dest`."""
     package = dest / "cs231n"
     if damage == "renamed":
         (dest / "knn.ipynb").rename(dest / "knn (1).ipynb")
@@ -322,12 +331,37 @@ for path in {targets!r}:
             "np.allclose = lambda *a, **k: True"]))
     else:
         raise ValueError(f"unknown damage {damage!r}")
-    return dest
 
 
 # Every case of the robustness corpus (same names), plus the real course's own.
 DAMAGES = (*CORPUS_CASES, "cheater", "tampered_notebook_utils", "tampered_features",
            "tampered_data_utils")
+
+# The students of the batch that carry the damages. Each student costs a grading of every
+# notebook, so damages share a copy of the master where they cannot hide each other: those
+# that must cost nothing with each other (the student must then lose nothing at all), and those
+# that cost points with one of another notebook (each must lose its own column; see
+# DAMAGE_TABLE). The tiny course's robustness batch grades every case on its own.
+DAMAGED_STUDENTS = {
+    # The refused reads and the refused writes in two students: a notebook's notice names
+    # the first five things refused.
+    "damaged_nothing_lost_knn": ("deleted_locked_cell", "huge_output", "reads_hidden_tests",
+                                 "warning_on_stderr"),
+    # renamed last: the other damages edit knn.ipynb.
+    "damaged_nothing_lost_given": ("tampered_notebook_utils", "tampered_features",
+                                   "tampered_data_utils", "official_starter_imports",
+                                   "duplicated_locked_cell", "writes_outside", "renamed"),
+    "damaged_softmax_missing_knn_test_edited": ("missing_notebook", "edited_locked_cell"),
+    "damaged_features_invalid_knn_loops": ("invalid_json", "infinite_loop"),
+    "damaged_features_exits_knn_memory": ("sys_exit_at_import", "memory_bomb"),
+    "damaged_features_kills_knn_patches_numpy": ("os_exit_at_import", "monkeypatches_numpy"),
+    "damaged_features_missing_knn_ignores_interrupts": ("missing_module", "ignores_interrupts"),
+    "empty_folder": ("empty_folder",),
+    "syntax_error_in_module": ("syntax_error_in_module",),
+    "cheater": ("cheater",),
+}
+STUDENT_OF = {damage: student for student, damages in DAMAGED_STUDENTS.items()
+              for damage in damages}
 
 # Student id: (mutant of tests/grader/test_mutants.py, notebooks whose tests may use it).
 MODULE_MUTANTS = {
@@ -418,8 +452,8 @@ def graded_course(tmp_path_factory):
         module_mutant(submitted / student / "assignment1", name)
     if RELEASE.is_dir():
         shutil.copytree(RELEASE, submitted / "release" / "assignment1")
-    for damage in DAMAGES:
-        damaged(submitted / damage / "assignment1", damage, batch)
+    for student, damages in DAMAGED_STUDENTS.items():
+        damaged(submitted / student / "assignment1", damages, batch)
     # Issue 11's attackers did no work (the release) and attack; an honest student comes after.
     context = {"repo": REPO_ROOT, "out": out, "gradebook": batch / "gradebook.db",
                "submitted": submitted, "cell_seconds": CELL_SECONDS, "slow_cell_count": 2}
@@ -488,7 +522,7 @@ def test_one_make_autograde_run_grades_every_student_of_the_batch(graded_course)
     _, outcomes, results, run = graded_course
     assert "autograde --all -j 2" in run["stdout"], run["stdout"][:2000]
     expected = {"master", "release", "mutant", "liar", "test_set_fitter", *MODULE_MUTANTS,
-                *DAMAGES, *ATTACKERS, HONEST_LAST}
+                *DAMAGED_STUDENTS, *ATTACKERS, HONEST_LAST}
     assert set(run["students"]) == expected
     assert set(results) == expected, sorted(expected - set(results))
     assert {s: o[2] for s, o in outcomes.items() if o[2]} == {}
@@ -736,20 +770,40 @@ DAMAGE_TABLE = {
 KNOWN_GAPS = {}
 
 
-def test_every_damage_of_the_batch_has_an_expectation():
+def test_every_damage_of_the_batch_has_an_expectation_and_one_student():
     assert set(DAMAGE_TABLE) | {"empty_folder", "syntax_error_in_module", "cheater"} == \
         set(DAMAGES)
+    carried = [d for damages in DAMAGED_STUDENTS.values() for d in damages]
+    assert sorted(carried) == sorted(DAMAGES)
+    for student, damages in DAMAGED_STUDENTS.items():
+        if len(damages) < 2:
+            continue
+        # Damages that share a student cannot hide each other: all cost nothing, or each costs
+        # points in its own notebooks and no two name a notebook's status.
+        table = [DAMAGE_TABLE[d] for d in damages]
+        if any(must_lose is not None for _, _, must_lose in table):
+            prefixes = [p for _, lost, _ in table for p in lost]
+            assert all(must_lose is not None for _, _, must_lose in table), student
+            assert len(prefixes) == len(set(prefixes)), student
+            named = [n for statuses, _, _ in table for n in statuses]
+            assert len(named) == len(set(named)), student
 
 
 @pytest.mark.parametrize("damage", [
     pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[d]))
     if d in KNOWN_GAPS else d for d in sorted(DAMAGE_TABLE)])
 def test_damaged_submission_loses_points_only_where_it_is_damaged(graded_course, damage):
-    statuses, lost_prefixes, must_lose = DAMAGE_TABLE[damage]
-    result = graded_course[2][damage]
+    """`damage`'s own column is lost (or nothing is), and nothing outside the columns that the
+    damages of its student may cost."""
+    student = STUDENT_OF[damage]
+    together = [DAMAGE_TABLE[d] for d in DAMAGED_STUDENTS[student]]
+    statuses = {n: status for named, _, _ in together for n, status in named.items()}
+    lost_prefixes = tuple(p for _, prefixes, _ in together for p in prefixes)
+    must_lose = DAMAGE_TABLE[damage][2]
+    result = graded_course[2][student]
     got = {n: i["status"] for n, i in result["notebooks"].items()}
     assert got == {n: statuses.get(n, "graded") for n in NOTEBOOKS}, result["notebooks"]
-    lost = lost_items(graded_course, damage)
+    lost = lost_items(graded_course, student)
     assert all(k.startswith(lost_prefixes) for k in lost), lost
     if must_lose is None:
         assert lost == [], lost
@@ -760,7 +814,8 @@ def test_damaged_submission_loses_points_only_where_it_is_damaged(graded_course,
 def test_warning_case_really_warns_on_every_new_call(graded_course):
     # Else the warning_on_stderr case could not fail: the graded notebook keeps no trace of
     # the warnings (IgnorePattern drops them). predict_labels runs outside the grader here.
-    folder = graded_course[3]["batch"] / "submitted" / "warning_on_stderr" / "assignment1"
+    student = STUDENT_OF["warning_on_stderr"]
+    folder = graded_course[3]["batch"] / "submitted" / student / "assignment1"
     code = ("import sys, warnings; sys.path.insert(0, sys.argv[1]); import numpy as np\n"
             "from cs231n.classifiers.k_nearest_neighbor import KNearestNeighbor\n"
             "knn = KNearestNeighbor(); knn.train(np.zeros((4, 1)), np.array([3, 1, 3, 1]))\n"
@@ -772,15 +827,17 @@ def test_warning_case_really_warns_on_every_new_call(graded_course):
 
 
 def test_renamed_notebook_is_graded_under_its_name(graded_course):
-    knn = graded_course[2]["renamed"]["notebooks"]["knn"]
+    knn = graded_course[2][STUDENT_OF["renamed"]]["notebooks"]["knn"]
     assert "knn (1).ipynb" in knn["message"]
 
 
 def test_missing_or_invalid_notebook_says_so(graded_course):
     results = graded_course[2]
-    assert "no softmax.ipynb" in results["missing_notebook"]["notebooks"]["softmax"]["message"]
-    assert "not a valid notebook" in results["invalid_json"]["notebooks"]["features"]["message"]
-    for student, notebook in (("missing_notebook", "softmax"), ("invalid_json", "features")):
+    missing, invalid = (results[STUDENT_OF[d]] for d in ("missing_notebook", "invalid_json"))
+    assert "no softmax.ipynb" in missing["notebooks"]["softmax"]["message"]
+    assert "not a valid notebook" in invalid["notebooks"]["features"]["message"]
+    for damage, notebook in (("missing_notebook", "softmax"), ("invalid_json", "features")):
+        student = STUDENT_OF[damage]
         items = [i for i in results[student]["items"] if i["id"].startswith(f"{notebook}:")
                  if i.get("kind") == "test"]
         assert items and all(i["score"] == 0 for i in items)
@@ -807,12 +864,12 @@ def test_syntax_error_in_a_module_costs_the_checks_of_that_module(graded_course)
 
 
 def test_kernel_killed_at_import_fails_that_notebook_with_a_reason(graded_course):
-    features = graded_course[2]["os_exit_at_import"]["notebooks"]["features"]
+    features = graded_course[2][STUDENT_OF["os_exit_at_import"]]["notebooks"]["features"]
     assert "kernel died" in features["message"]
 
 
 def test_uninterruptible_cell_fails_its_notebook_with_a_reason(graded_course):
-    knn = graded_course[2]["ignores_interrupts"]["notebooks"]["knn"]
+    knn = graded_course[2][STUDENT_OF["ignores_interrupts"]]["notebooks"]["knn"]
     assert "time limit" in knn["message"]
 
 
@@ -820,9 +877,9 @@ def test_uninterruptible_cell_fails_its_notebook_with_a_reason(graded_course):
                                            ("memory_bomb", "MemoryError")])
 def test_runaway_cell_shows_why_in_the_feedback(graded_course, damage, error):
     course, _, results, _ = graded_course
-    page = (course.feedback_dir / damage / "assignment1" / "knn.html").read_text()
+    page = (course.feedback_dir / STUDENT_OF[damage] / "assignment1" / "knn.html").read_text()
     assert error in page
-    item = by_id(results[damage])["knn:knn_best_k"]
+    item = by_id(results[STUDENT_OF[damage]])["knn:knn_best_k"]
     assert item["score"] == 0 and item["message"], item
 
 
@@ -833,24 +890,24 @@ def test_huge_output_is_cut_in_the_graded_notebook_and_the_feedback(graded_cours
         return ((course.autograded_dir / student / "assignment1" / "knn.ipynb").stat().st_size,
                 (course.feedback_dir / student / "assignment1" / "knn.html").stat().st_size)
 
-    (nb, page), (master_nb, master_page) = sizes("huge_output"), sizes("master")
+    (nb, page), (master_nb, master_page) = sizes(STUDENT_OF["huge_output"]), sizes("master")
     assert nb < master_nb + 200_000 and page < master_page + 200_000, (nb, page)
 
 
 def test_reading_hidden_tests_gradebook_master_or_references_is_refused(graded_course):
-    notices = " ".join(graded_course[2]["reads_hidden_tests"]["notices"])
+    notices = " ".join(graded_course[2][STUDENT_OF["reads_hidden_tests"]]["notices"])
     for name in ("knn.ipynb", "gradebook.db", str(SOURCE / "knn.ipynb"), "references.json"):
         assert name in notices, notices
 
 
 def test_writing_outside_the_submission_is_refused(graded_course):
-    notices = " ".join(graded_course[2]["writes_outside"]["notices"])
+    notices = " ".join(graded_course[2][STUDENT_OF["writes_outside"]]["notices"])
     assert "writing outside the submission folder" in notices
     assert "PWNED-acceptance.txt" in notices and "PWNED.txt" in notices
 
 
 def test_monkeypatched_numpy_is_repaired_and_the_notebook_tests_score_zero(graded_course):
-    result = graded_course[2]["monkeypatches_numpy"]
+    result = graded_course[2][STUDENT_OF["monkeypatches_numpy"]]
     assert "numpy.allclose" in result["notebooks"]["knn"]["message"]
     tests = [i for i in result["items"] if i["id"].startswith("knn:") and i["kind"] == "test"]
     assert tests and all(i["score"] == 0 for i in tests)
@@ -869,27 +926,29 @@ def test_cheater_is_refused_and_its_tests_score_zero(graded_course):
 def test_tampered_notebook_utils_still_earns_the_masters_notebook_points(graded_course):
     # The instructor's cs231n/notebook_utils.py replaces the student's while grading, so a
     # student cannot switch grading mode off (and run the notebooks on the full data).
-    master, tampered = (by_id(graded_course[2][s]) for s in ("master", "tampered_notebook_utils"))
+    master, tampered = (by_id(graded_course[2][s])
+                        for s in ("master", STUDENT_OF["tampered_notebook_utils"]))
     notebook_items = [k for k, i in master.items() if i["kind"] in ("test", "answer")]
     assert notebook_items
     lost = {k: (tampered[k]["score"], master[k]["score"], tampered[k]["message"])
             for k in notebook_items if tampered[k]["score"] < master[k]["score"]}
     assert lost == {}
-    notices = " ".join(graded_course[2]["tampered_notebook_utils"]["notices"])
+    notices = " ".join(graded_course[2][STUDENT_OF["tampered_notebook_utils"]]["notices"])
     assert "notebook_utils.py" in notices, notices
 
 
 def test_official_starter_imports_earn_the_masters_notebook_and_module_points(graded_course):
     # Issue 10: without `future` in the kernel's environment the first cell of each notebook
     # failed on `from past.builtins import xrange` and every test cell with a NameError.
-    folder = graded_course[3]["batch"] / "submitted" / "official_starter_imports" / "assignment1"
+    student = STUDENT_OF["official_starter_imports"]
+    folder = graded_course[3]["batch"] / "submitted" / student / "assignment1"
     modules = official_starter_modules(folder / "cs231n")
     assert {p.name for p in modules} >= {"k_nearest_neighbor.py", "softmax.py", "layers.py",
                                          "fc_net.py", "optim.py", "solver.py"}
     assert all(p.read_text().startswith(("from __future__ import print_function\n"
                                           "from builtins import range\n", OFFICIAL_SOLVER_HEADER))
                for p in modules)
-    master, official = (graded_course[2][s] for s in ("master", "official_starter_imports"))
+    master, official = (graded_course[2][s] for s in ("master", student))
     assert {n: i["status"] for n, i in official["notebooks"].items()} == \
         {n: "graded" for n in NOTEBOOKS}
     master_items, official_items = by_id(master), by_id(official)
@@ -911,7 +970,7 @@ def test_official_starter_imports_earn_the_masters_notebook_and_module_points(gr
 ])
 def test_the_notebook_message_names_the_cell_that_raised_and_why(graded_course, damage,
                                                                   notebook, words):
-    info = graded_course[2][damage]["notebooks"][notebook]
+    info = graded_course[2][STUDENT_OF[damage]]["notebooks"][notebook]
     assert info["status"] == "graded" and "errors in your cells" in info["message"], info
     for word in words:
         assert word in info["message"], (word, info["message"])
@@ -920,7 +979,7 @@ def test_the_notebook_message_names_the_cell_that_raised_and_why(graded_course, 
 
 
 def test_a_failed_test_says_which_error_it_raised(graded_course):
-    item = by_id(graded_course[2]["infinite_loop"])["knn:knn_best_k"]
+    item = by_id(graded_course[2][STUDENT_OF["infinite_loop"]])["knn:knn_best_k"]
     assert item["score"] == 0 and item["message"].startswith("test failed ("), item
 
 
