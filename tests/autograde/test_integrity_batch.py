@@ -162,6 +162,10 @@ def test_sigint_stops_the_batch_promptly_writes_grades_leaves_nothing_and_a_reru
     assert grades(out) == {s: totals[s] for s in done}         # grades.csv of the graded
     assert_nothing_left(patient_course, out, temp)
 
+    # The rerun grades bob again from the start: his 20 s sleeps were only there to be
+    # interrupted (they cost the rerun 40 s), so he resubmits the same sum without them.
+    shutil.rmtree(submitted / "bob")
+    tinycourse.make_submission(patient_course, submitted / "bob" / "assignment1")
     rerun = subprocess.run(cmd, env=environment(temp), capture_output=True, text=True,
                            timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
