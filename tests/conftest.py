@@ -11,7 +11,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import pytest  # noqa: E402
 
-from coursekit.synthetic import write_synthetic_cifar10
+from coursekit.synthetic import write_synthetic_cifar10  # noqa: E402
 
 
 @pytest.fixture(scope="session")
