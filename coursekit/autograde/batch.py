@@ -200,10 +200,12 @@ class Progress:
     the student is finished, and on a terminal a tqdm bar on `err` below the lines. When `err`
     is no terminal (a log file, a CI job, `nohup`), no bar: its redraws would vanish or pile up,
     and the lines, numbered [n/total], are the progress. `show=False`: nothing at all (the
-    outcomes are still gathered); `bar=False`: the lines without the bar."""
+    outcomes are still gathered); `bar=False`: the lines without the bar. `finished`: a list
+    that gets the time (time.monotonic) each student finished, in order."""
 
-    def __init__(self, total, show=True, bar=True, out=None, err=None):
+    def __init__(self, total, show=True, bar=True, out=None, err=None, finished=None):
         self.total, self.count, self.show = total, 0, show
+        self.finished = [] if finished is None else finished
         self.out = out or sys.stdout
         err = err or sys.stderr
         on_terminal = getattr(err, "isatty", lambda: False)()
@@ -215,6 +217,7 @@ class Progress:
         """Record a finished student in `outcomes` and show its line."""
         outcomes[student] = (score, maximum, error)
         self.count += 1
+        self.finished.append(time.monotonic())
         if not self.show:
             return
         line = student_line(student, score, maximum, error, seconds, self.count, self.total)
@@ -237,12 +240,13 @@ def record_error(course, student, error, detail=""):
 
 
 def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print, wait=True,
-              bar=True, scheduler=None):
+              bar=True, scheduler=None, finished=None):
     """Grade [(student, folder)]; returns {student: (score, max, error or None)}.
 
     `progress`: print each student's line as they finish (Progress), with a tqdm bar when
     stderr is a terminal and `bar` is true. `scheduler` ("tcp://HOST:PORT"): grade on that
-    Dask cluster (cluster.py) instead of `jobs` local processes.
+    Dask cluster (cluster.py) instead of `jobs` local processes. `finished`: a list that gets
+    the time.monotonic() at which each student finished (benchmark.batch_throughput).
 
     Raises StudentIdError (before anything runs) for an unusable or repeated id, LockBusy when
     another run holds the output root and `wait` is False (with `wait`, it logs who holds it
@@ -250,10 +254,12 @@ def grade_all(course, submissions, jobs=1, force=False, progress=True, log=print
     """
     check_submissions(submissions)
     with interrupts.batch_signals(), locks.output_root_lock(course, wait=wait, log=log):
-        return _grade_locked(course, submissions, jobs, force, progress, log, bar, scheduler)
+        return _grade_locked(course, submissions, jobs, force, progress, log, bar, scheduler,
+                             finished)
 
 
-def _grade_locked(course, submissions, jobs, force, progress, log, bar, scheduler=None):
+def _grade_locked(course, submissions, jobs, force, progress, log, bar, scheduler=None,
+                  finished=None):
     scratch.sweep_stale()
     scratch.sweep_output_root(course)
     outcomes, todo = {}, list(submissions)
@@ -267,7 +273,7 @@ def _grade_locked(course, submissions, jobs, force, progress, log, bar, schedule
                 "(use --force to regrade)")
         if todo and not scheduler:
             module_checks.prepare_shared_data(course, log)
-        shown = Progress(len(todo), show=progress, bar=bar)
+        shown = Progress(len(todo), show=progress, bar=bar, finished=finished)
         try:
             if scheduler and todo:
                 from coursekit.autograde import cluster

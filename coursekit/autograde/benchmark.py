@@ -202,27 +202,47 @@ def time_submission(submission, course=None, student="bench"):
 def batch_throughput(submissions, jobs=2, course=None):
     """Grade [folder, ...] (or [(student, folder), ...]) with `jobs` workers.
 
-    Returns {"students", "jobs", "seconds", "seconds_per_student", "cpu_seconds_per_student",
-    "peak_rss_mb", "errors"}: CPU time (user + sys) and peak resident memory are this
-    process's and those of every process under it (workers, sandboxes, kernels, judges, the
-    module checks: `tree_cpu`)."""
+    Returns {"students", "jobs", "seconds", "seconds_per_student",
+    "steady_seconds_per_student", "cpu_seconds_per_student", "peak_rss_mb", "errors"}: CPU
+    time (user + sys) and peak resident memory are this process's and those of every process
+    under it (workers, sandboxes, kernels, judges, the module checks: `tree_cpu`).
+    "steady_seconds_per_student" is `steady_seconds` of the students' finish times."""
     pairs = [s if isinstance(s, tuple) else (f"s{i:03d}", Path(s))
              for i, s in enumerate(submissions)]
     tmp = tempfile.mkdtemp(prefix=scratch.pid_prefix("bench"))
     try:
         course = _scratch_course(course, tmp)
         pipeline.prepare(course)
+        finished = []
         start = time.monotonic()
         with tree_cpu() as tree:
-            outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False)
+            outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False,
+                                       finished=finished)
         seconds, cpu = time.monotonic() - start, tree["seconds"]
+        steady = steady_seconds(finished, jobs)
         return {"students": len(pairs), "jobs": jobs, "seconds": round(seconds, 2),
                 "seconds_per_student": round(seconds / max(1, len(pairs)), 2),
+                "steady_seconds_per_student": None if steady is None else round(steady, 2),
                 "cpu_seconds_per_student": round(cpu / max(1, len(pairs)), 2),
                 "peak_rss_mb": tree["peak_rss_mb"],
                 "errors": sorted(s for s, o in outcomes.items() if o[2])}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def steady_seconds(finished, jobs):
+    """Seconds per student of a batch once it runs, from the times its students finished (in
+    order): the students after the first `jobs` over the time from the `jobs`-th finish to the
+    last. What a class pays per student: it leaves out what a batch pays once (starting the
+    workers, each worker's first grading process set-up, grades.csv and the summary at the
+    end) and keeps the idle tail of workers that ran out of students. None with no more than
+    `jobs` students."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if len(finished) <= jobs:
+        return None
+    times = sorted(finished)
+    return (times[-1] - times[jobs - 1]) / (len(times) - jobs)
 
 
 def kernel_start_seconds(course=None, repeats=3):

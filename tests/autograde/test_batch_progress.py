@@ -56,6 +56,18 @@ def test_on_a_terminal_the_bar_is_drawn_below_the_lines():
     assert silent.getvalue() == ""
 
 
+def test_each_finish_is_timed_in_order_shown_or_not():
+    for show in (True, False):
+        finished = []
+        shown = batch.Progress(2, show=show, out=io.StringIO(), err=io.StringIO(),
+                               finished=finished)
+        before = time.monotonic()
+        shown.done({}, "ann", 1.0, 2.0, None, 3.0)
+        shown.done({}, "bob", 0.0, 0.0, "boom", 1.0)   # a failed student finished too
+        assert len(finished) == 2 and before <= finished[0] <= finished[1] <= time.monotonic()
+        assert shown.finished is finished
+
+
 @pytest.fixture
 def data(tmp_path, monkeypatch):
     """A fresh synthetic CIFAR-10, with a grading cache of its own (workers inherit it)."""
@@ -105,9 +117,12 @@ def test_two_workers_find_the_features_computed_once_before_they_start(tiny_cour
                            kernel_env={"CS231N_CIFAR10_DIR": data})
     course = course.with_(module_grader=features_grader)
     logged = []
+    finished, began = [], time.monotonic()
     outcomes = batch.grade_all(course, batch.find_submissions(course, submitted), jobs=2,
-                               progress=False, log=logged.append)
+                               progress=False, log=logged.append, finished=finished)
     assert {s: o[2] for s, o in outcomes.items()} == {"ann": None, "bob": None, "cat": None}
+    # The time each student finished, for the bench's steady state (benchmark.steady_seconds).
+    assert len(finished) == 3 and began < finished[0] <= finished[1] <= finished[2]
     # Once, in this (the batch's main) process; every worker, the first two starting together,
     # read the cache.
     assert computed == [os.getpid()]

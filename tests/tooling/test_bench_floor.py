@@ -138,6 +138,35 @@ def test_dask_rows_give_the_first_run_on_a_fresh_cluster_and_hold_the_running_on
     assert "10.0 students/min" in running.figure                          # 60 / 6
 
 
+def test_steady_seconds_leave_out_each_workers_first_student_and_count_the_tail():
+    # -j 2, six students: the workers' first students finish at 20 and 21 s (their start-up
+    # included), then one student every 8 s a worker; the last ends 3 s after the one before.
+    finished = [21.0, 20.0, 28.0, 29.0, 36.0, 39.0]          # as they come, not sorted
+    assert benchmark.steady_seconds(finished, 2) == pytest.approx((39.0 - 21.0) / 4)
+    assert benchmark.steady_seconds([5.0, 12.0, 19.5], 1) == pytest.approx(7.25)
+    assert benchmark.steady_seconds([20.0, 21.0], 2) is None      # no student after the first
+    assert benchmark.steady_seconds([], 1) is None
+    with pytest.raises(ValueError, match="jobs"):
+        benchmark.steady_seconds([1.0, 2.0], 0)
+
+
+def test_throughput_rows_hold_a_batch_once_running_to_the_target_too():
+    dask = {"available": False, "why": "not installed"}
+    pair = {**batch(2, 6.5), "students": 6, "steady_seconds_per_student": 5.8}
+    serial = {**batch(1, 12.5), "steady_seconds_per_student": None}
+    rows = bench.throughput_rows(10.0, serial, pair, dask)
+    whole = next(r for r in rows if r.what.startswith("batch of 6 with -j 2:"))
+    assert whole.figure.startswith("1.30x") and whole.ok is False      # 6.5 / (10 / 2)
+    (running,) = [r for r in rows if "once running" in r.what]
+    assert running.what.startswith("batch of 6 with -j 2, once running (from the second ")
+    assert running.figure.startswith("1.16x") and running.ok is True    # 5.8 / (10 / 2)
+    assert "10.3 students/min" in running.figure                        # 60 / 5.8
+    pair["steady_seconds_per_student"] = 6.2
+    (running,) = [r for r in bench.throughput_rows(10.0, serial, pair, dask)
+                  if "once running" in r.what]
+    assert running.figure.startswith("1.24x") and running.ok is False
+
+
 def test_throughput_rows_measure_the_pair_against_the_floor_of_two_side_by_side_too():
     dask = {"available": False, "why": "not installed"}
     side = {"jobs": 2, "seconds": 12.5, "each": [12.0, 13.0], "errors": []}
