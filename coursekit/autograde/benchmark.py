@@ -8,6 +8,7 @@ Both grade into a throw-away output folder and gradebook: the course's own autog
 feedback/ and gradebook.db are never touched.
 """
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -555,9 +556,10 @@ def dask_throughput(submissions, workers=2, course=None):
       later student of a class costs, the figure a class of hundreds sees.
 
     Returns {"available": False, "why"} when it cannot run here, else {"available": True,
-    "students", "workers", "seconds", "seconds_per_student", "cpu_seconds_per_student" (the
-    CLI, scheduler, workers and kernels: `tree_cpu`): the second run's, and "fresh": the same
-    three of the first run}.
+    "students", "workers", "seconds", "seconds_per_student", "steady_seconds_per_student"
+    (steady_seconds of the times the command printed each student's line), and
+    "cpu_seconds_per_student" (the CLI, scheduler, workers and kernels: `tree_cpu`): the second
+    run's, and "fresh": the same of the first run}.
     The workers read the shared grading data from this machine's grading cache
     (grading_cache.machine_cache_root): the first run on a machine prepares it, inside the
     timing (minutes of CPU on the real CIFAR-10); later runs find it, as a local batch finds
@@ -590,15 +592,16 @@ def dask_throughput(submissions, workers=2, course=None):
             # Read before the cluster stops: the workers' CPU is counted while they live.
             with tree_cpu() as cpu:
                 start = time.monotonic()
-                done = subprocess.run([sys.executable, "-m", "coursekit", "autograde", "--all",
-                                       "--scheduler", address, "--submitted", str(submitted),
-                                       "--output-root", str(tmp / "out"), "--force", "-q"],
-                                      capture_output=True, text=True, env=env, cwd=course.root)
+                code, _, err, finished = timed_lines(
+                    [sys.executable, "-m", "coursekit", "autograde", "--all", "--scheduler",
+                     address, "--submitted", str(submitted), "--output-root", str(tmp / "out"),
+                     "--force", "-q"], env=env, cwd=course.root)
                 seconds = time.monotonic() - start
-            if done.returncode != 0:
-                raise RuntimeError(f"bench: coursekit autograde --scheduler failed: "
-                                   f"{done.stderr[-2000:]}")
+            if code != 0:
+                raise RuntimeError(f"bench: coursekit autograde --scheduler failed: {err[-2000:]}")
             runs.append(_per_student(seconds, cpu["seconds"], len(submissions)))
+            steady = steady_seconds(finished, workers)
+            runs[-1]["steady_seconds_per_student"] = None if steady is None else round(steady, 2)
     finally:
         for process in reversed(started):
             process.terminate()
@@ -611,6 +614,31 @@ def dask_throughput(submissions, workers=2, course=None):
         shutil.rmtree(tmp, ignore_errors=True)
     return {"available": True, "students": len(submissions), "workers": workers, **runs[1],
             "fresh": runs[0]}
+
+
+# A finished student's line as the batch prints it (batch.student_line): "... [n/total]".
+_STUDENT_LINE = re.compile(r"  \[\d+/\d+\]$")
+
+
+def timed_lines(cmd, **popen):
+    """Run `cmd`; (exit code, stdout, stderr, [time.monotonic() at which each finished
+    student's line came on stdout])."""
+    import subprocess
+    import threading
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)
+    err = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    out, finished = [], []
+    for line in proc.stdout:
+        if _STUDENT_LINE.search(line.rstrip("\n")):
+            finished.append(time.monotonic())
+        out.append(line)
+    code = proc.wait()
+    reader.join()
+    return code, "".join(out), "".join(err), finished
 
 
 def _per_student(seconds, cpu_seconds, students):

@@ -2,6 +2,7 @@
 the ratios and targets of the rows, what a class costs, and the Dask row when Dask is absent.
 No timing is asserted here: the figures themselves are `make bench`'s."""
 import sys
+import time
 
 import nbformat
 import pytest
@@ -165,6 +166,36 @@ def test_throughput_rows_hold_a_batch_once_running_to_the_target_too():
     (running,) = [r for r in bench.throughput_rows(10.0, serial, pair, dask)
                   if "once running" in r.what]
     assert running.figure.startswith("1.24x") and running.ok is False
+
+
+def test_timed_lines_times_each_students_line_as_it_comes():
+    script = ("import sys, time\n"
+              "print('coursekit autograde: 2 submissions', flush=True)\n"
+              "print('ann: 1 / 2  graded  1.0 s  [1/2]', flush=True)\n"
+              "time.sleep(0.5)\n"
+              "print('bob: grading failed (boom)  0.2 s  [2/2]', flush=True)\n"
+              "print('oops', file=sys.stderr)\n"
+              "sys.exit(3)\n")
+    before = time.monotonic()
+    code, out, err, finished = benchmark.timed_lines([sys.executable, "-c", script])
+    assert code == 3 and err == "oops\n" and out.count("\n") == 3
+    assert len(finished) == 2 and before < finished[0]
+    assert finished[1] - finished[0] >= 0.45              # bob's line came after the sleep
+
+
+def test_dask_rows_hold_the_running_cluster_once_running_to_the_target_too():
+    dask = {"available": True, "students": 6, "workers": 2, "seconds": 60.0,
+            "seconds_per_student": 10.0, "steady_seconds_per_student": 5.5,
+            "cpu_seconds_per_student": 11.0}
+    rows = [r for r in bench.throughput_rows(10.0, batch(1, 11.0), batch(2, 6.5), dask)
+            if r.what.startswith("Dask")]
+    whole, running = rows
+    assert whole.figure.startswith("2.00x") and whole.ok is False          # 10 / (10 / 2)
+    assert "once running (from the second student's finish" in running.what
+    assert running.figure.startswith("1.10x") and running.ok is True       # 5.5 / (10 / 2)
+    dask["steady_seconds_per_student"] = None                              # too few students
+    assert len([r for r in bench.throughput_rows(10.0, batch(1, 11.0), batch(2, 6.5), dask)
+                if r.what.startswith("Dask")]) == 1
 
 
 def test_throughput_rows_measure_the_pair_against_the_floor_of_two_side_by_side_too():
