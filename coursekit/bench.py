@@ -383,8 +383,16 @@ def _floor_rows(floor, one, plain, kind):
     return rows
 
 
-def _ordinal(n):
-    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
+def _once_running_row(what, left_out, run, floor, workers):
+    """The row of a batch once running (benchmark.steady_seconds), when it was measured."""
+    steady = run.get("steady_seconds_per_student")
+    if not steady:
+        return []
+    nth = {1: "first", 2: "second", 3: "third"}.get(workers, f"{workers}th")
+    return [Row(f"{what}, once running (from the {nth} student's finish to the last's: "
+                f"{left_out}): per student / (floor / {workers})",
+                f"{steady / (floor / workers):.2f}x ({60 / steady:.1f} students/min, "
+                f"{steady:.0f} s each)", "<= 1.20x", steady <= 1.2 * floor / workers)]
 
 
 def throughput_rows(floor, serial, pair, dask, side=None):
@@ -407,14 +415,9 @@ def throughput_rows(floor, serial, pair, dask, side=None):
         rows.append(Row(f"batch of {run['students']} with -j {jobs}: per student / (floor / "
                         f"{jobs})", f"{per / (floor / jobs):.2f}x ({60 / per:.1f} students/min, "
                         f"{per:.0f} s each{failed})", "<= 1.20x", per <= 1.2 * floor / jobs))
-        steady = run.get("steady_seconds_per_student")
-        if steady:
-            rows.append(Row(f"batch of {run['students']} with -j {jobs}, once running (from the "
-                            f"{_ordinal(jobs)} student's finish to the last's: the workers' "
-                            "start and the final grades.csv left out, as in a class): per "
-                            f"student / (floor / {jobs})",
-                            f"{steady / (floor / jobs):.2f}x ({60 / steady:.1f} students/min, "
-                            f"{steady:.0f} s each)", "<= 1.20x", steady <= 1.2 * floor / jobs))
+        rows += _once_running_row(f"batch of {run['students']} with -j {jobs}",
+                                  "the workers' start and the final grades.csv left out, as in "
+                                  "a class", run, floor, jobs)
         if side and jobs == side["jobs"]:
             rows.append(Row(f"batch of {run['students']} with -j {jobs}: per student / (floor "
                             f"side by side / {jobs})",
@@ -436,15 +439,10 @@ def throughput_rows(floor, serial, pair, dask, side=None):
                         f"{per / (floor / workers):.2f}x ({60 / per:.1f} students/min, "
                         f"{dask['cpu_seconds_per_student']:.0f} s CPU each)",
                         "<= 1.20x", per <= 1.2 * floor / workers))
-        steady = dask.get("steady_seconds_per_student")
-        if steady:
-            rows.append(Row(f"Dask, {workers} workers on this machine, batch of {students}"
-                            f"{', again on the running cluster' if fresh else ''}, once running "
-                            f"(from the {_ordinal(workers)} student's finish to the last's: the "
-                            "command's start, the class gradebook and grades.csv left out): per "
-                            f"student / (floor / {workers})",
-                            f"{steady / (floor / workers):.2f}x ({60 / steady:.1f} students/min, "
-                            f"{steady:.0f} s each)", "<= 1.20x", steady <= 1.2 * floor / workers))
+        rows += _once_running_row(f"Dask, {workers} workers on this machine, batch of "
+                                  f"{students}{', again on the running cluster' if fresh else ''}",
+                                  "the command's start, the class gradebook and grades.csv left "
+                                  "out", dask, floor, workers)
     else:
         rows.append(Row("Dask, 2 workers on this machine", f"not available ({dask['why']})"))
     cpu = serial["cpu_seconds_per_student"]
