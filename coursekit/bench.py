@@ -257,6 +257,9 @@ def bench_autograde():
         serial = b.batch_throughput(subs[:2], jobs=1)
         pair = b.batch_throughput(subs, jobs=2)
         dask = b.dask_throughput(subs, workers=2)
+        print("[bench] autograde: an idle Dask cluster, Dask's defaults / the grading settings "
+              "...", flush=True)
+        idle = b.dask_idle_cpu(workers=2)
         print("[bench] autograde: the gradebook written once per student, and as before ...",
               flush=True)
         once = b.gradebook_once(subs[:4])
@@ -272,6 +275,7 @@ def bench_autograde():
         *_slowest_notebook_row(one["notebooks"]),
     ]
     rows += throughput_rows(floor["seconds"], serial, pair, dask, side)
+    rows += dask_idle_rows(idle)
     rows += gradebook_once_rows(once)
     rows += kernels_ahead_rows(gains)
     rows += zygote_rows(forked)
@@ -467,6 +471,18 @@ def throughput_rows(floor, serial, pair, dask, side=None):
                 "difference)", f"{(one + 31 * extra) / 1024:.0f} GB"),
         ]
     return rows
+
+
+def dask_idle_rows(idle):
+    """What an idle Dask cluster's own monitoring takes from grading, with Dask's defaults and
+    with the course's grading settings (coursekit/autograde/dask-grading.yaml), side by side."""
+    if not idle["available"]:
+        return []
+    default, grading = idle["default"], idle["grading"]
+    return [Row(f"Dask cluster idle (scheduler, {idle['workers']} workers and their nannies), "
+                "CPU seconds per minute: Dask's defaults / the grading settings "
+                "(dask-grading.yaml; side by side)",
+                f"{default:.2f} s / {grading:.2f} s ({default / max(grading, 0.01):.1f}x less)")]
 
 
 def gradebook_once_rows(once):

@@ -546,8 +546,9 @@ def _wait_for_port(port, seconds=60):
 def dask_throughput(submissions, workers=2, course=None):
     """Grade [folder, ...] through a Dask cluster on this machine: `dask scheduler` and
     `workers` x `dask worker --nworkers 1 --nthreads 1`, each a subprocess in a folder of its
-    own, and `coursekit autograde --all --scheduler ...` timed as a command, twice on the same
-    cluster (worker start-up not counted):
+    own, started with the course's grading settings (cluster.DASK_CONFIG_FILE, as
+    docs/grading.md starts them), and `coursekit autograde --all --scheduler ...` timed as a
+    command, twice on the same cluster (worker start-up not counted):
 
     - "fresh": the first run, which also pays each worker's set-up once (the course bundle
       unpacked, a warm grading process started, its gradebook prepared): with a few students
@@ -564,44 +565,69 @@ def dask_throughput(submissions, workers=2, course=None):
     (grading_cache.machine_cache_root): the first run on a machine prepares it, inside the
     timing (minutes of CPU on the real CIFAR-10); later runs find it, as a local batch finds
     the course's."""
-    import subprocess
     import sys
 
     why = dask_unavailable()
     if why:
         return {"available": False, "why": why}
     course = course or GradingRun()
-    dask = str(Path(sys.executable).with_name("dask"))
     tmp = Path(tempfile.mkdtemp(prefix=scratch.pid_prefix("bench-dask")))
-    started = []
     try:
         submitted = tmp / "submitted"
         for i, folder in enumerate(submissions):
             shutil.copytree(folder, submitted / f"s{i:03d}" / course.assignment)
-        port = _free_port()
-        address = f"tcp://127.0.0.1:{port}"
         env = {**os.environ, "NBGRADER_DB_URL": f"sqlite:///{tmp}/gradebook.db?timeout=60"}
+        runs = []
+        with local_cluster(tmp / "cluster", workers) as address:
+            for _ in ("fresh", "running"):
+                # Read before the cluster stops: the workers' CPU is counted while they live.
+                with tree_cpu() as cpu:
+                    start = time.monotonic()
+                    code, _, err, finished = timed_lines(
+                        [sys.executable, "-m", "coursekit", "autograde", "--all", "--scheduler",
+                         address, "--submitted", str(submitted), "--output-root",
+                         str(tmp / "out"), "--force", "-q"], env=env, cwd=course.root)
+                    seconds = time.monotonic() - start
+                if code != 0:
+                    raise RuntimeError("bench: coursekit autograde --scheduler failed: "
+                                       f"{err[-2000:]}")
+                runs.append(_per_student(seconds, cpu["seconds"], len(submissions)))
+                steady = steady_seconds(finished, workers)
+                runs[-1]["steady_seconds_per_student"] = (None if steady is None
+                                                          else round(steady, 2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"available": True, "students": len(submissions), "workers": workers, **runs[1],
+            "fresh": runs[0]}
+
+
+@contextmanager
+def local_cluster(folder, workers=2, grading_config=True):
+    """A Dask cluster on this machine for the block: `dask scheduler` and `workers` x `dask
+    worker --nworkers 1 --nthreads 1`, each a subprocess in a folder of its own under
+    `folder`, with the course's grading settings (DASK_CONFIG=cluster.DASK_CONFIG_FILE) or,
+    with `grading_config=False`, Dask's defaults. Yields the scheduler's address; the
+    processes are stopped at the end."""
+    import subprocess
+    import sys
+
+    from coursekit.autograde.cluster import DASK_CONFIG_FILE
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    env = {k: v for k, v in os.environ.items() if k != "DASK_CONFIG"}
+    if grading_config:
+        env["DASK_CONFIG"] = str(DASK_CONFIG_FILE)
+    started = []
+    try:
+        port = _free_port()
         started.append(_spawn([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], tmp / "scheduler"))
+                               "--no-dashboard"], Path(folder) / "scheduler", env))
         _wait_for_port(port)
         for i in range(workers):
-            started.append(_spawn([dask, "worker", address, "--nworkers", "1", "--nthreads",
-                                   "1", "--no-dashboard"], tmp / f"worker{i}"))
-        runs = []
-        for _ in ("fresh", "running"):
-            # Read before the cluster stops: the workers' CPU is counted while they live.
-            with tree_cpu() as cpu:
-                start = time.monotonic()
-                code, _, err, finished = timed_lines(
-                    [sys.executable, "-m", "coursekit", "autograde", "--all", "--scheduler",
-                     address, "--submitted", str(submitted), "--output-root", str(tmp / "out"),
-                     "--force", "-q"], env=env, cwd=course.root)
-                seconds = time.monotonic() - start
-            if code != 0:
-                raise RuntimeError(f"bench: coursekit autograde --scheduler failed: {err[-2000:]}")
-            runs.append(_per_student(seconds, cpu["seconds"], len(submissions)))
-            steady = steady_seconds(finished, workers)
-            runs[-1]["steady_seconds_per_student"] = None if steady is None else round(steady, 2)
+            started.append(_spawn([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1",
+                                   "--nthreads", "1", "--no-dashboard"],
+                                  Path(folder) / f"worker{i}", env))
+        yield f"tcp://127.0.0.1:{port}"
     finally:
         for process in reversed(started):
             process.terminate()
@@ -611,9 +637,79 @@ def dask_throughput(submissions, workers=2, course=None):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def dask_idle_cpu(workers=2, settle=10.0, seconds=30.0):
+    """CPU seconds per minute that an idle Dask cluster on this machine (a scheduler and
+    `workers` workers with their nannies: Dask's own monitoring, heartbeats and profiler) takes
+    from grading: two such clusters at once, one with Dask's defaults and one with the course's
+    grading settings (cluster.DASK_CONFIG_FILE), each process's CPU read over the same
+    `seconds` after `settle` seconds of start-up. Returns {"available": False, "why"} or
+    {"available": True, "default": ..., "grading": ...} (CPU seconds per minute of each)."""
+    import psutil
+
+    why = dask_unavailable()
+    if why:
+        return {"available": False, "why": why}
+    tmp = Path(tempfile.mkdtemp(prefix=scratch.pid_prefix("bench-dask-idle")))
+    me = psutil.Process()
+
+    def cpu():
+        """{pid: CPU seconds} of every process under this one."""
+        found = {}
+        for process in me.children(recursive=True):
+            try:
+                times = process.cpu_times()
+                found[(process.pid, process.create_time())] = times.user + times.system
+            except psutil.Error:
+                continue
+        return found
+
+    try:
+        with local_cluster(tmp / "default", workers, grading_config=False) as default, \
+                local_cluster(tmp / "grading", workers) as grading:
+            _wait_for_workers(default, workers)
+            _wait_for_workers(grading, workers)
+            time.sleep(settle)
+            groups = {name: {(p.pid, p.create_time()) for p in _cluster_processes(address)}
+                      for name, address in (("default", default), ("grading", grading))}
+            before = cpu()
+            time.sleep(seconds)
+            after = cpu()
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"available": True, "students": len(submissions), "workers": workers, **runs[1],
-            "fresh": runs[0]}
+    per_minute = 60.0 / seconds
+    return {"available": True, "workers": workers, **{
+        name: round(sum(after.get(k, before.get(k, 0.0)) - before.get(k, 0.0) for k in keys)
+                    * per_minute, 2)
+        for name, keys in groups.items()}}
+
+
+def _wait_for_workers(address, workers, seconds=60):
+    from distributed import Client
+
+    with Client(address, timeout=30, set_as_default=False) as client:
+        client.wait_for_workers(workers, timeout=seconds)
+
+
+def _cluster_processes(address):
+    """The processes of the local cluster whose scheduler listens at `address`: the scheduler
+    and every `dask worker` told that address, with everything under them (nannies' workers)."""
+    import psutil
+
+    port = address.rsplit(":", 1)[1]
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            cmdline = process.cmdline()
+        except psutil.Error:
+            continue
+        if address in cmdline or ("scheduler" in cmdline and port in cmdline):
+            try:
+                found += [process, *process.children(recursive=True)]
+            except psutil.Error:
+                found.append(process)
+    return found
 
 
 # A finished student's line as the batch prints it (batch.student_line): "... [n/total]".
@@ -647,12 +743,12 @@ def _per_student(seconds, cpu_seconds, students):
             "cpu_seconds_per_student": round(cpu_seconds / n, 2)}
 
 
-def _spawn(cmd, folder):
+def _spawn(cmd, folder, env=None):
     import subprocess
 
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "log", "wb") as log:
-        return subprocess.Popen(cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=log)
+        return subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 # --- what a class costs -----------------------------------------------------------------

@@ -55,6 +55,9 @@ from coursekit import untrusted
 
 INSTALL_HINT = ("run `make dask-deps` (or `pip install -r requirements-dask.txt` in the "
                 "course's environment); every worker machine needs it too")
+# The scheduler's and workers' Dask settings for grading (their DASK_CONFIG): Dask's own
+# monitoring slowed down, which leaves its CPU to the students' kernels.
+DASK_CONFIG_FILE = Path(__file__).with_name("dask-grading.yaml")
 # Seconds to wait for the first worker to join the scheduler.
 WORKER_WAIT_SECONDS = 60
 # Retries of a task that raised on its worker (a grading never raises: the failure of
@@ -321,10 +324,26 @@ def probe_workers(client, task, bundle, digest, settings, log):
     if problems:
         raise ClusterError("coursekit autograde: not every Dask worker can grade:\n  "
                            + "\n  ".join(problems))
+    try:
+        profiling = client.run(task.profiler_on)
+    except Exception:   # a worker gone meanwhile: its students go to the others
+        profiling = {}
     for address, a in answers.items():
         where = a["where"]
         log(f"coursekit autograde: Dask worker {address} ({where['host']}): coursekit from "
-            f"{where['coursekit']}, course {where['course']}, sandbox {where['jail']}")
+            f"{where['coursekit']}, course {where['course']}, sandbox {where['jail']}, "
+            + monitoring_text(profiling.get(address)))
+
+
+def monitoring_text(profiler_on):
+    """The probe line's part on Dask's own monitoring of a worker: with Dask's defaults (the
+    profiler on) a hint to start it with the course's settings; nothing is refused."""
+    if profiler_on is None:
+        return "Dask monitoring unknown"
+    if not profiler_on:
+        return "Dask profiler off"
+    return (f"Dask profiler on (Dask's defaults: start the scheduler and workers with "
+            f"DASK_CONFIG={DASK_CONFIG_FILE} to leave that CPU to the grading; docs/grading.md)")
 
 
 def _answer(future):

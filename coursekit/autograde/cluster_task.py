@@ -290,6 +290,13 @@ def run_grading(bundle, digest, request, verb="grade"):
         shutil.rmtree(job, ignore_errors=True)
 
 
+def profiler_on(dask_worker=None):
+    """Whether this worker runs Dask's statistical profiler (Dask's default; off with the
+    course's dask-grading.yaml, which the client's probe line names when it is on)."""
+    worker = dask_worker or _worker()
+    return "profile" in getattr(worker, "periodic_callbacks", {})
+
+
 def stop_grading(dask_worker=None):
     """Interrupt every grading of this worker (the client's Ctrl-C, through Client.run): each
     stops its student, cleans up and answers "interrupted". Returns how many."""

@@ -262,6 +262,24 @@ def test_scheduler_goes_with_all(tmp_path, capsys):
     assert "--scheduler goes with --all" in capsys.readouterr().err
 
 
+def test_the_probe_line_names_a_worker_on_dasks_defaults_and_the_settings_to_use():
+    on = cluster.monitoring_text(True)
+    assert on.startswith("Dask profiler on")
+    assert f"DASK_CONFIG={cluster.DASK_CONFIG_FILE}" in on
+    assert cluster.monitoring_text(False) == "Dask profiler off"
+    assert cluster.monitoring_text(None) == "Dask monitoring unknown"
+
+
+def test_the_grading_settings_for_dask_are_shipped_with_coursekit():
+    import yaml
+
+    settings = yaml.safe_load(cluster.DASK_CONFIG_FILE.read_text())
+    assert settings["distributed"]["worker"]["profile"]["enabled"] is False
+    # Installed with the tooling (package data), not only in this checkout.
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert '"coursekit.autograde" = ["*.sh", "*.yaml"]' in pyproject
+
+
 def test_the_bundle_is_the_same_bytes_for_the_same_course_and_holds_the_grading_code():
     import io
     import zipfile

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from attack_corpus import copies_master, symlink_package
 
-from coursekit.autograde import benchmark, cluster_task
+from coursekit.autograde import benchmark, cluster, cluster_task
 from coursekit.synthetic import write_synthetic_cifar10
 from tests.grader.conftest import edit
 from tests.grader.test_mutants import MUTANTS
@@ -81,6 +81,8 @@ class Cluster:
         self.address = f"tcp://127.0.0.1:{free_port()}"
         clean = {k: v for k, v in os.environ.items()
                  if k not in ("PYTHONPATH", "COURSEKIT_COURSE", "NBGRADER_DB_URL")}
+        # Started as docs/grading.md starts a grading cluster: with the course's Dask settings.
+        clean["DASK_CONFIG"] = str(cluster.DASK_CONFIG_FILE)
         # One failure allowed: the second death of a worker grading the same student ends it.
         self.procs = [self._start(["scheduler", "--host", "127.0.0.1", "--port",
                                    self.address.rsplit(":", 1)[1], "--no-dashboard"],
@@ -183,15 +185,15 @@ def runs(tmp_path_factory):
     benchmark.master_submission(cluster_submitted / DOOMED / "assignment1")
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_DB_URL", "PYTHONPATH")}
     env["CS231N_CIFAR10_DIR"] = str(data)
-    cluster = Cluster(tmp / "cluster", data)
-    killer = Killer(cluster.worker_dirs)
+    dask_cluster = Cluster(tmp / "cluster", data)
+    killer = Killer(dask_cluster.worker_dirs)
     try:
         start = time.monotonic()
         local = autograde(["-j", "1"], {**env, "NBGRADER_DB_URL":
                                         f"sqlite:///{tmp}/local.db?timeout=60"},
                           tmp / "local", local_submitted)
         killer.start()
-        remote = autograde(["--scheduler", cluster.address],
+        remote = autograde(["--scheduler", dask_cluster.address],
                            {**env, "NBGRADER_DB_URL": f"sqlite:///{tmp}/cluster.db?timeout=60"},
                            tmp / "cluster-out", cluster_submitted)
         remote_out, _ = remote.communicate(timeout=900)
@@ -201,17 +203,17 @@ def runs(tmp_path_factory):
               f"{time.monotonic() - start:.0f} s, load {os.getloadavg()[0]:.1f}")
     finally:
         killer.done.set()
-        cluster.stop()
+        dask_cluster.stop()
     # The same command again, without --force: the students graded on the cluster are skipped
     # by the local batch's rule (their results match their submissions' fingerprints).
-    rerun = autograde(["--scheduler", cluster.address],
+    rerun = autograde(["--scheduler", dask_cluster.address],
                       {**env, "NBGRADER_DB_URL": f"sqlite:///{tmp}/cluster.db?timeout=60"},
                       tmp / "cluster-out", local_submitted, force=False)
     rerun_out, _ = rerun.communicate(timeout=300)
     return {"tmp": tmp, "local": (local.returncode, local_out, tmp / "local"),
             "cluster": (remote.returncode, remote_out, tmp / "cluster-out"),
             "rerun": (rerun.returncode, rerun_out),
-            "kills": killer.kills, "workers": cluster.worker_dirs}
+            "kills": killer.kills, "workers": dask_cluster.worker_dirs}
 
 
 def student_lines(output):
@@ -315,6 +317,6 @@ def test_workers_grade_with_the_shipped_course_from_their_own_folders(runs):
         folder = next(w for w in runs["workers"] if coursekit_dir.startswith(f"{w}/"))
         assert course.startswith(f"{folder}/") and coursekit_dir == f"{course}/coursekit"
         assert not coursekit_dir.startswith(f"{REPO}/")
-        assert "sandbox bwrap" in line
+        assert "sandbox bwrap, Dask profiler off" in line
     assert {re.search(r"coursekit from (\S+?/worker-[ab])/", line).group(1)
             for line in lines} == {str(w) for w in runs["workers"]}

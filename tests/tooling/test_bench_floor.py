@@ -285,3 +285,17 @@ def test_tree_cpu_sees_the_peak_memory_of_a_grandchild():
     with benchmark.tree_cpu(interval=0.05) as tree:
         subprocess.run([sys.executable, "-c", child], check=True)
     assert own + 300 <= tree["peak_rss_mb"] < own + 600
+
+
+def test_the_idle_dask_row_gives_both_settings_side_by_side():
+    (row,) = bench.dask_idle_rows({"available": True, "workers": 2, "default": 3.0,
+                                   "grading": 0.75})
+    assert "Dask's defaults / the grading settings" in row.what and "2 workers" in row.what
+    assert row.figure == "3.00 s / 0.75 s (4.0x less)" and row.ok is None
+    assert bench.dask_idle_rows({"available": False, "why": "distributed is not installed"}) == []
+
+
+def test_the_idle_dask_cluster_is_not_measured_without_distributed(monkeypatch):
+    monkeypatch.setattr(benchmark, "dask_unavailable", lambda: "distributed is not installed")
+    assert benchmark.dask_idle_cpu() == {"available": False,
+                                         "why": "distributed is not installed"}
