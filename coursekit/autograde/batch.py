@@ -172,9 +172,19 @@ def _grade_task(student, folder):
         result = pipeline.grade_submission(course, student, folder, scratch_dir=_WORKER["scratch"])
         return student, result.score, result.max_score, None, time.monotonic() - start
     except Exception as exc:
+        stopped_by(exc)
         error = f"{type(exc).__name__}: {exc}"
         record_error(course, student, error, traceback.format_exc())
         return student, 0.0, 0.0, error, time.monotonic() - start
+
+
+def stopped_by(exc):
+    """Raise KeyboardInterrupt (from `exc`) when a stop was received: the grading it cut short
+    may end in another error (an asyncio future it left half-done: InvalidStateError), which
+    is the stop's, not the student's nor the grader's. The student is interrupted (no result,
+    or the earlier one kept and marked), never "grading failed"."""
+    if interrupts.received():
+        raise KeyboardInterrupt("grading stopped by a signal") from exc
 
 
 def _pool_task(student, folder):

@@ -590,6 +590,8 @@ def grade(request, state, job):
 
 def answer_job(verb, job, state):
     """Answer one job: JOB/request.pickle graded (or probed), JOB/answer.pickle written."""
+    from coursekit.autograde import interrupts
+
     job = Path(job)
     try:
         request = pickle.loads((job / "request.pickle").read_bytes())
@@ -605,6 +607,8 @@ def answer_job(verb, job, state):
         answer = {"error": f"the Dask worker on {socket.gethostname()} cannot grade: {exc}"}
     except Exception as exc:
         answer = {"error": f"{type(exc).__name__}: {exc}", "detail": traceback.format_exc()}
+        if interrupts.received():   # the stop's aftermath, not a failure (batch.stopped_by)
+            answer = {"interrupted": True}
     tmp = job / "answer.pickle.tmp"
     tmp.write_bytes(pickle.dumps(answer))
     os.replace(tmp, job / "answer.pickle")

@@ -5,9 +5,9 @@ import pytest
 
 from coursekit.autograde import benchmark, cluster, cluster_task
 
+# make test-dask installs requirements-dask.txt first; the other suites deselect these tests
+# (and never import distributed: they run without it).
 pytestmark = pytest.mark.dask
-distributed = pytest.importorskip("distributed", reason="make test-dask installs "
-                                  "requirements-dask.txt first")
 
 
 def leaves(tree, prefix=()):
@@ -21,6 +21,7 @@ def leaves(tree, prefix=()):
 def test_every_grading_setting_is_one_of_distributeds_and_changes_it():
     from pathlib import Path
 
+    import distributed
     import yaml
 
     ours = dict(leaves(yaml.safe_load(cluster.DASK_CONFIG_FILE.read_text())))
@@ -39,6 +40,8 @@ def test_every_grading_setting_is_one_of_distributeds_and_changes_it():
 
 @pytest.mark.parametrize("grading_config, profiler", [(True, False), (False, True)])
 def test_workers_started_with_the_settings_run_no_profiler(tmp_path, grading_config, profiler):
+    import distributed
+
     with benchmark.local_cluster(tmp_path, workers=1, grading_config=grading_config) as address:
         with distributed.Client(address, timeout=30, set_as_default=False) as client:
             client.wait_for_workers(1, timeout=60)
