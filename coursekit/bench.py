@@ -263,6 +263,9 @@ def bench_autograde():
         print("[bench] autograde: the gradebook written once per student, and as before ...",
               flush=True)
         once = b.gradebook_once(subs[:4])
+        print("[bench] autograde: a rerun of a graded class finding whom to grade ...",
+              flush=True)
+        rerun = b.rerun_check(subs[0])
     rows += _floor_rows(floor, one, plain, kind)
     per_student = one["total_seconds"] - one["prepare_seconds"]
     rows.append(Row("one grading kernel (jail, guard): start until it answers / shut-down, "
@@ -276,6 +279,7 @@ def bench_autograde():
     ]
     rows += throughput_rows(floor["seconds"], serial, pair, dask, side)
     rows += dask_idle_rows(idle)
+    rows += rerun_rows(rerun)
     rows += gradebook_once_rows(once)
     rows += kernels_ahead_rows(gains)
     rows += zygote_rows(forked)
@@ -483,6 +487,15 @@ def dask_idle_rows(idle):
                 "CPU seconds per minute: Dask's defaults / the grading settings "
                 "(dask-grading.yaml; side by side)",
                 f"{default:.2f} s / {grading:.2f} s ({default / max(grading, 0.01):.1f}x less)")]
+
+
+def rerun_rows(rerun):
+    """A rerun of a class graded already finding whom to grade (every submission fingerprinted,
+    coursekit/autograde/graded.py): in -j processes / one after another."""
+    serial, parallel = rerun["serial"], rerun["parallel"]
+    return [Row(f"rerun of a class of {rerun['students']} graded already, finding whom to grade: "
+                f"-j {rerun['jobs']} processes / one", f"{parallel / serial:.2f}x "
+                f"({parallel:.1f} s / {serial:.1f} s)")]
 
 
 def gradebook_once_rows(once):

@@ -13,7 +13,8 @@ A batch (`grade_all`), in this order:
 2. take the output root's lock for the whole run (a second run into the same output root
    waits, or refuses with `wait=False`);
 3. sweep what dead earlier runs left (scratch.py), check the gradebook, record the master
-   notebooks in it (`pipeline.prepare`), and leave out the students already graded;
+   notebooks in it (`pipeline.prepare`), and leave out the students already graded
+   (graded.py: in the -j processes for a big class);
 4. compute what every student's module checks share, once, here in the main process and
    before any worker starts (`module_checks.prepare_shared_data`: the HOG and colour features
    of the CIFAR-10 validation and test images, cached on disk, where the workers read them);
@@ -43,14 +44,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from coursekit.autograde import (
-    collect,
     gradebook,
+    graded,
     interrupts,
     locks,
     module_checks,
     pipeline,
     scratch,
 )
+from coursekit.autograde.graded import is_done, submission_fingerprint  # noqa: F401 (the API)
 from coursekit.autograde.grading_run import StudentIdError, check_student_id
 from coursekit.autograde.result import ERROR, INTERRUPTED, Result
 
@@ -113,24 +115,6 @@ def check_submissions(submissions, where="a folder of the submissions"):
         seen.setdefault(student, folder)
     if problems:
         raise StudentIdError("\n".join(problems))
-
-
-def submission_fingerprint(course, folder):
-    """Fingerprint of what `collect` would copy (computed on a scratch copy)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix=scratch.pid_prefix("fp")) as tmp:
-        return collect.collect_submission(folder, Path(tmp) / "s", course.notebooks,
-                                          course.submission_limits)["fingerprint"]
-
-
-def is_done(course, student, folder):
-    try:
-        result = Result.load(course.result_path(student))
-    except (OSError, ValueError):
-        return False
-    return result.status not in (ERROR, INTERRUPTED) and \
-        result.fingerprint == submission_fingerprint(course, folder)
 
 
 def mark_interrupted(course, student, since=None):
@@ -276,7 +260,7 @@ def _grade_locked(course, submissions, jobs, force, progress, log, bar, schedule
     try:
         gradebook.check_gradebook(course)
         pipeline.prepare(course)
-        todo = [(s, f) for s, f in submissions if force or not is_done(course, s, f)]
+        todo = graded.pending(course, submissions, force, jobs if not scheduler else 1)
         skipped = len(submissions) - len(todo)
         if skipped:
             log(f"coursekit autograde: {skipped} submission(s) already graded, skipped "

@@ -764,6 +764,42 @@ def class_cost(cpu_seconds_per_student, students=600, cores=32, machines=1):
     return students * cpu_seconds_per_student / (cores * machines) / 3600
 
 
+# --- a rerun finding whom to grade (graded.py) ---------------------------------------------
+
+def rerun_check(submission, students=200, jobs=2, course=None):
+    """Seconds a rerun of a class of `students`, all graded already, spends finding whom to
+    grade (graded.pending: every submission fingerprinted): one process after another, and in
+    `jobs` processes as `-j jobs` does from graded.PARALLEL_FROM students on. The class is
+    hard links of `submission` (the same bytes, no copies), each with a complete result.
+    Returns {"students", "jobs", "serial", "parallel"} (seconds) after checking that both
+    found nobody to grade."""
+    from coursekit.autograde import graded
+    from coursekit.autograde.result import Result
+
+    tmp = Path(tempfile.mkdtemp(prefix=scratch.pid_prefix("bench-rerun")))
+    try:
+        course = _scratch_course(course, tmp)
+        fingerprint = graded.submission_fingerprint(course, submission)
+        pairs = []
+        for i in range(students):
+            student, folder = f"s{i:04d}", tmp / "submitted" / f"s{i:04d}"
+            shutil.copytree(submission, folder, copy_function=os.link)
+            pipeline.atomic_write_text(course.result_path(student), Result(
+                student, course.assignment, fingerprint=fingerprint).dumps())
+            pairs.append((student, folder))
+        seconds = {}
+        for name, processes in (("serial", 1), ("parallel", jobs)):
+            start = time.monotonic()
+            left = graded.pending(course, pairs, jobs=processes)
+            seconds[name] = round(time.monotonic() - start, 2)
+            if left:
+                raise RuntimeError(f"bench: the rerun check ({name}) would grade {len(left)} "
+                                   "students graded already")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"students": students, "jobs": jobs, **seconds}
+
+
 # --- the gradebook written once per student (issue 15; student_gradebook.py) ------------
 
 def gradebook_once(submissions, course=None, jobs=2):

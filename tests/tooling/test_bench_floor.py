@@ -299,3 +299,9 @@ def test_the_idle_dask_cluster_is_not_measured_without_distributed(monkeypatch):
     monkeypatch.setattr(benchmark, "dask_unavailable", lambda: "distributed is not installed")
     assert benchmark.dask_idle_cpu() == {"available": False,
                                          "why": "distributed is not installed"}
+
+
+def test_the_rerun_row_compares_the_check_in_processes_with_one_after_another():
+    (row,) = bench.rerun_rows({"students": 200, "jobs": 2, "serial": 6.0, "parallel": 3.9})
+    assert "class of 200" in row.what and "-j 2 processes / one" in row.what
+    assert row.figure == "0.65x (3.9 s / 6.0 s)" and row.ok is None
