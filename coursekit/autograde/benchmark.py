@@ -583,7 +583,7 @@ def dask_throughput(submissions, workers=2, course=None):
             shutil.copytree(folder, submitted / f"s{i:03d}" / course.assignment)
         env = {**os.environ, "NBGRADER_DB_URL": f"sqlite:///{tmp}/gradebook.db?timeout=60"}
         runs = []
-        with local_cluster(tmp / "cluster", workers) as address:
+        with local_cluster(tmp / "cluster", workers) as (address, _):
             for _ in ("fresh", "running"):
                 # Read before the cluster stops: the workers' CPU is counted while they live.
                 with tree_cpu() as cpu:
@@ -611,10 +611,12 @@ def local_cluster(folder, workers=2, grading_config=True):
     """A Dask cluster on this machine for the block: `dask scheduler` and `workers` x `dask
     worker --nworkers 1 --nthreads 1`, each a subprocess in a folder of its own under
     `folder`, with the course's grading settings (DASK_CONFIG=cluster.DASK_CONFIG_FILE) or,
-    with `grading_config=False`, Dask's defaults. Yields the scheduler's address; the
-    processes are stopped at the end."""
+    with `grading_config=False`, Dask's defaults. Yields (the scheduler's address, the
+    started processes: psutil.Process of each); they are stopped at the end."""
     import subprocess
     import sys
+
+    import psutil
 
     from coursekit.autograde.cluster import DASK_CONFIG_FILE
 
@@ -632,7 +634,7 @@ def local_cluster(folder, workers=2, grading_config=True):
             started.append(_spawn([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1",
                                    "--nthreads", "1", "--no-dashboard"],
                                   Path(folder) / f"worker{i}", env))
-        yield f"tcp://127.0.0.1:{port}"
+        yield f"tcp://127.0.0.1:{port}", [psutil.Process(p.pid) for p in started]
     finally:
         for process in reversed(started):
             process.terminate()
@@ -673,11 +675,15 @@ def dask_idle_cpu(workers=2, settle=10.0, seconds=30.0):
     try:
         with local_cluster(tmp / "default", workers, grading_config=False) as default, \
                 local_cluster(tmp / "grading", workers) as grading:
-            _wait_for_workers(default, workers)
-            _wait_for_workers(grading, workers)
+            clusters = {"default": default, "grading": grading}
+            for address, _ in clusters.values():
+                _wait_for_workers(address, workers)
             time.sleep(settle)
-            groups = {name: {(p.pid, p.create_time()) for p in _cluster_processes(address)}
-                      for name, address in (("default", default), ("grading", grading))}
+            # Each cluster's processes: those it started and everything under them (the
+            # processes the nannies started).
+            groups = {name: {(p.pid, p.create_time()) for top in started
+                             for p in (top, *top.children(recursive=True))}
+                      for name, (_, started) in clusters.items()}
             before = cpu()
             time.sleep(seconds)
             after = cpu()
@@ -695,26 +701,6 @@ def _wait_for_workers(address, workers, seconds=60):
 
     with Client(address, timeout=30, set_as_default=False) as client:
         client.wait_for_workers(workers, timeout=seconds)
-
-
-def _cluster_processes(address):
-    """The processes of the local cluster whose scheduler listens at `address`: the scheduler
-    and every `dask worker` told that address, with everything under them (nannies' workers)."""
-    import psutil
-
-    port = address.rsplit(":", 1)[1]
-    found = []
-    for process in psutil.Process().children(recursive=True):
-        try:
-            cmdline = process.cmdline()
-        except psutil.Error:
-            continue
-        if address in cmdline or ("scheduler" in cmdline and port in cmdline):
-            try:
-                found += [process, *process.children(recursive=True)]
-            except psutil.Error:
-                found.append(process)
-    return found
 
 
 # A finished student's line as the batch prints it (batch.student_line): "... [n/total]".

@@ -42,7 +42,8 @@ def test_every_grading_setting_is_one_of_distributeds_and_changes_it():
 def test_workers_started_with_the_settings_run_no_profiler(tmp_path, grading_config, profiler):
     import distributed
 
-    with benchmark.local_cluster(tmp_path, workers=1, grading_config=grading_config) as address:
+    cluster = benchmark.local_cluster(tmp_path, workers=1, grading_config=grading_config)
+    with cluster as (address, _):
         with distributed.Client(address, timeout=30, set_as_default=False) as client:
             client.wait_for_workers(1, timeout=60)
             running = client.run(cluster_task.profiler_on)
