@@ -346,6 +346,16 @@ def _cli_start_up_rows():
             repeats=3)
         rows.append(Row(f"`coursekit {' '.join(argv)}` start-up, lazy imports / eager (before)",
                         f"{now:.2f} s / {before:.2f} s"))
+    # A batch's worker (and `coursekit autograde`) reads notebooks: nbformat, hence jsonschema,
+    # whose IRI checker coursekit.startup defers. Before: jsonschema's checkers loaded first.
+    worker = "import coursekit.autograde.batch"
+    now, before = best_times([
+        lambda: subprocess.run([sys.executable, "-c", worker], check=True),
+        lambda: subprocess.run([sys.executable, "-c", f"import jsonschema._format; {worker}"],
+                               check=True)], repeats=3)
+    rows.append(Row("a grading worker's imports (coursekit.autograde.batch: nbgrader, nbformat), "
+                    "jsonschema's IRI checker deferred (coursekit.startup) / imported (before)",
+                    f"{now:.2f} s / {before:.2f} s"))
     return rows
 
 
@@ -426,6 +436,11 @@ def throughput_rows(floor, serial, pair, dask, side=None):
         rows += _once_running_row(f"batch of {run['students']} with -j {jobs}",
                                   "the workers' start and the final grades.csv left out, as in "
                                   "a class", run, floor, jobs)
+        if run.get("end_seconds") is not None:
+            rows.append(Row(f"batch of {run['students']} with -j {jobs}: from the last "
+                            "student's finish to the batch's end (grades.csv and the summary; "
+                            "the workers exit meanwhile), seconds",
+                            f"{run['end_seconds']:.2f} s"))
         if side and jobs == side["jobs"]:
             rows.append(Row(f"batch of {run['students']} with -j {jobs}: per student / (floor "
                             f"side by side / {jobs})",

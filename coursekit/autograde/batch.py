@@ -22,8 +22,12 @@ A batch (`grade_all`), in this order:
    (`pipeline.grade_submission`), or on a Dask cluster (`scheduler`: cluster.py; the workers
    prepare their own shared data, step 4 is theirs), printing each student's line as they
    finish (Progress);
-6. remove the staging and this run's scratch (on every way out), then write grades.csv and
-   the summary (`report.export`).
+6. remove the staging (on every way out), then write grades.csv and the summary
+   (`report.export`) while the pool's workers exit (they are done: only their own clean-up is
+   left), and wait for them before returning; then sweep this run's scratch.
+
+While the last students run and a worker has nothing left to take, the main process imports
+what the summary draws with (report.warm_up): the idle core's time, not the batch's.
 
 Ctrl-C or SIGTERM (issue 11) stops steps 4-5: no new student starts, the running ones are
 interrupted, step 6 still runs for the students graded so far, and GradingInterrupted says
@@ -34,6 +38,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -256,6 +261,18 @@ def _grade_locked(course, submissions, jobs, force, progress, log, bar, schedule
                   finished=None):
     scratch.sweep_stale()
     scratch.sweep_output_root(course)
+    exiting = []
+    try:
+        return _grade_and_export(course, submissions, jobs, force, progress, log, bar,
+                                 scheduler, finished, exiting)
+    finally:
+        for shutdown in exiting:    # the pools' workers, exiting while the export ran
+            shutdown.join()
+        scratch.sweep_stale()
+
+
+def _grade_and_export(course, submissions, jobs, force, progress, log, bar, scheduler,
+                      finished, exiting):
     outcomes, todo = {}, list(submissions)
     try:
         gradebook.check_gradebook(course)
@@ -276,7 +293,7 @@ def _grade_locked(course, submissions, jobs, force, progress, log, bar, schedule
             elif jobs <= 1:
                 _run_serial(course, todo, outcomes, shown)
             else:
-                _run_pool(course, todo, jobs, outcomes, shown)
+                _run_pool(course, todo, jobs, outcomes, shown, exiting)
         finally:
             shown.close()
         stopped = False
@@ -284,7 +301,6 @@ def _grade_locked(course, submissions, jobs, force, progress, log, bar, schedule
         stopped = True
     finally:
         shutil.rmtree(course.staging_dir, ignore_errors=True)
-        scratch.sweep_stale()
     from coursekit.autograde import report
 
     if stopped:
@@ -304,8 +320,10 @@ def _grade_locked(course, submissions, jobs, force, progress, log, bar, schedule
 def _run_serial(course, todo, outcomes, shown):
     with pipeline.scratch_folder(course) as base:
         _WORKER.update(course=course, scratch=base)
-        for student, folder in todo:
+        for count, (student, folder) in enumerate(todo, 1):
             interrupts.checkpoint()     # a stop whose KeyboardInterrupt got lost
+            if count == len(todo):      # the grading leaves a core to spare (one kernel)
+                _warm_up_summary()
             began = time.time()
             try:
                 outcome = _grade_task(student, folder)
@@ -315,17 +333,29 @@ def _run_serial(course, todo, outcomes, shown):
             shown.done(outcomes, *outcome)
 
 
-def _run_pool(course, todo, jobs, outcomes, shown):
+def _warm_up_summary():
+    from coursekit.autograde import report
+
+    report.warm_up()
+
+
+def _run_pool(course, todo, jobs, outcomes, shown, exiting=None):
+    """Grade `todo` in pools of `jobs` workers. `exiting`: a list that gets, for each pool
+    whose students all finished, the thread that shuts it down (its workers exit while the
+    caller goes on: join them); None: wait for the workers here."""
     pending, attempts = list(todo), {}
     while pending:
-        pending = _pool_round(course, pending, jobs, outcomes, shown, attempts)
+        pending = _pool_round(course, pending, jobs, outcomes, shown, attempts, exiting)
 
 
-def _pool_round(course, pending, jobs, outcomes, shown, attempts):
+def _pool_round(course, pending, jobs, outcomes, shown, attempts, exiting=None):
     """Grade `pending` in one process pool, at most `jobs` students at a time (so a stop has
     nothing queued to cancel). Returns the students to grade in a fresh pool when a worker
-    died (killed from outside, or a crash in C code): each is tried three times at most."""
+    died (killed from outside, or a crash in C code): each is tried three times at most.
+    A pool left with nothing to do shuts down in a thread put in `exiting` (see _run_pool);
+    one left by an error or a stop, here."""
     queue, running, again, began = deque(pending), {}, [], {}
+    finished = False
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(queue)), mp_context=context,
                                initializer=_init_worker, initargs=(course,))
@@ -355,11 +385,19 @@ def _pool_round(course, pending, jobs, outcomes, shown, attempts):
                     running[future] = (student, folder)
                     raise KeyboardInterrupt
                 shown.done(outcomes, *outcome)
+            if not queue and not again and len(running) < jobs:
+                _warm_up_summary()      # a worker is idle until the batch ends
+        finished = True
     except KeyboardInterrupt:
         _stop_pool(course, pool, running, outcomes, shown, began)
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if finished and exiting is not None:
+            exiting.append(threading.Thread(target=pool.shutdown, name="coursekit-pool-exit",
+                                            kwargs={"wait": True, "cancel_futures": True}))
+            exiting[-1].start()
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
     return again + list(queue)
 
 

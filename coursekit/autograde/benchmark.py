@@ -204,7 +204,8 @@ def batch_throughput(submissions, jobs=2, course=None):
     """Grade [folder, ...] (or [(student, folder), ...]) with `jobs` workers.
 
     Returns {"students", "jobs", "seconds", "seconds_per_student",
-    "steady_seconds_per_student", "cpu_seconds_per_student", "peak_rss_mb", "errors"}: CPU
+    "steady_seconds_per_student", "end_seconds", "cpu_seconds_per_student", "peak_rss_mb",
+    "errors"}: "end_seconds" from the last student's finish to grade_all's return; CPU
     time (user + sys) and peak resident memory are this process's and those of every process
     under it (workers, sandboxes, kernels, judges, the module checks: `tree_cpu`).
     "steady_seconds_per_student" is `steady_seconds` of the students' finish times."""
@@ -219,11 +220,13 @@ def batch_throughput(submissions, jobs=2, course=None):
         with tree_cpu() as tree:
             outcomes = batch.grade_all(course, pairs, jobs=jobs, force=True, progress=False,
                                        finished=finished)
-        seconds, cpu = time.monotonic() - start, tree["seconds"]
+        end = time.monotonic()
+        seconds, cpu = end - start, tree["seconds"]
         steady = steady_seconds(finished, jobs)
         return {"students": len(pairs), "jobs": jobs, "seconds": round(seconds, 2),
                 "seconds_per_student": round(seconds / max(1, len(pairs)), 2),
                 "steady_seconds_per_student": None if steady is None else round(steady, 2),
+                "end_seconds": round(end - max(finished), 2) if finished else None,
                 "cpu_seconds_per_student": round(cpu / max(1, len(pairs)), 2),
                 "peak_rss_mb": tree["peak_rss_mb"],
                 "errors": sorted(s for s, o in outcomes.items() if o[2])}

@@ -265,6 +265,8 @@ def run_cluster(course, todo, scheduler, outcomes, shown, log=print):
 def _grade_on(client, course, todo, outcomes, shown, log):
     from distributed import as_completed
 
+    from coursekit.autograde import report
+
     task = _send_by_value()
     data, digest = build_bundle(course)
     bundle = client.submit(task.hold, data, pure=False,
@@ -280,7 +282,8 @@ def _grade_on(client, course, todo, outcomes, shown, log):
     try:
         probe_workers(client, task, bundle, digest, settings, log)
         queue, running = deque(todo), as_completed(loop=client.loop)
-        ahead = AHEAD_PER_WORKER * max(1, len(_workers(client)))
+        workers = max(1, len(_workers(client)))
+        ahead = AHEAD_PER_WORKER * workers
 
         def send(student, folder, start=None):
             future = client.submit(task.run_grading, bundle, digest,
@@ -302,6 +305,8 @@ def _grade_on(client, course, todo, outcomes, shown, log):
                 suspects.append((student, folder, start))
             else:
                 shown.done(outcomes, *receive(course, student, answer, start))
+            if not queue and len(futures) < workers:
+                report.warm_up()    # a worker is idle: the summary's imports, meanwhile
             if suspects and not queue and not futures:
                 student, folder, start = suspects.popleft()
                 log(f"coursekit autograde: {student}: the grading worker died each time; "

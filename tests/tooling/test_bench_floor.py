@@ -168,6 +168,17 @@ def test_throughput_rows_hold_a_batch_once_running_to_the_target_too():
     assert running.figure.startswith("1.24x") and running.ok is False
 
 
+def test_throughput_rows_show_a_batchs_end_when_it_was_timed():
+    dask = {"available": False, "why": "not installed"}
+    pair = {**batch(2, 6.5), "students": 6, "end_seconds": 0.614}
+    (end,) = [r for r in bench.throughput_rows(10.0, batch(1, 12.5), pair, dask)
+              if "last student's finish to the batch's end" in r.what]
+    assert end.what.startswith("batch of 6 with -j 2: ") and end.figure == "0.61 s"
+    pair["end_seconds"] = None
+    assert not [r for r in bench.throughput_rows(10.0, batch(1, 12.5), pair, dask)
+                if "batch's end" in r.what]
+
+
 def test_timed_lines_times_each_students_line_as_it_comes():
     script = ("import sys, time\n"
               "print('coursekit autograde: 2 submissions', flush=True)\n"
