@@ -104,12 +104,34 @@ def _named_modules(text):
     return found
 
 
+_IMPORTS = {}
+
+
 def _imports(path):
     """The coursekit modules the Python file `path` imports, anywhere in it (lazy imports in
     functions too): `from coursekit.a import b` counts coursekit.a and coursekit.a.b if b is a
-    module."""
+    module. Remembered per file version (a bundle follows two closures over the same files)."""
+    info = os.stat(path)
+    key = (str(path), info.st_mtime_ns, info.st_size)
+    if key not in _IMPORTS:
+        _IMPORTS[key] = frozenset(_read_imports(path))
+    return set(_IMPORTS[key])
+
+
+def _statements(tree):
+    """Every statement of a module, nested ones too (function, class, if, try, with, loop and
+    match bodies), without walking the expressions: an import is a statement."""
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            todo += [n for n in getattr(node, field, ()) if isinstance(n, ast.AST)]
+
+
+def _read_imports(path):
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _statements(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -165,7 +187,7 @@ def tooling_files(modules):
         chosen.add(path)
         text = path.read_text()
         for sibling in sorted(path.parent.iterdir()):
-            named = re.search(r"[\"']" + re.escape(sibling.name) + r"[\"']", text)
+            named = any(f"{a}{sibling.name}{b}" in text for a in "\"'" for b in "\"'")
             rel = sibling.relative_to(TOOLING_ROOT).as_posix()
             if not named or sibling.name in SKIP_PARTS or rel in NOT_GRADING:
                 continue

@@ -130,7 +130,8 @@ def test_zip_holds_only_the_tooling_grading_imports(tmp_path):
     for needed in ("autograde/gradescope.py", "autograde/pipeline.py", "autograde/feedback.py",
                    "autograde/templates/feedback_index.html", "autograde/gradescope_setup.sh",
                    "autograde/kernel_launch.py", "autograde/kernel_guard.py",
-                   "grader/plugin.py", "grader/worker.py", "grader/models.py", "jail.py"):
+                   "grader/plugin.py", "grader/worker.py", "grader/models.py", "jail.py",
+                   "startup.py"):    # run by the package's __init__
         assert needed in tooling, needed
     assert "course/grading/hidden/references.json" in names
     assert not any(n.startswith("course/grading/mutation/") for n in names)
@@ -143,6 +144,26 @@ def test_zip_holds_only_the_tooling_grading_imports(tmp_path):
             rel = module.removeprefix("coursekit").lstrip(".").replace(".", "/")
             assert f"{rel}.py" in tooling or f"{rel}/__init__.py" in tooling \
                 or (rel == "" and "__init__.py" in tooling), (name, module)
+
+
+def test_imports_are_found_in_nested_statements_and_read_again_when_the_file_changes(
+        tmp_path):
+    from coursekit.autograde import gradescope
+
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import os\n"
+        "def f(x):\n"
+        "    try:\n        pass\n"
+        "    except ImportError:\n        import coursekit.jail\n"
+        "    match x:\n        case 1:\n            from coursekit.autograde import batch\n"
+        "    with open(x):\n        for _ in x:\n            if x:\n"
+        "                import coursekit.synthetic\n"
+        "    return [__import__('coursekit.bench')]   # not an import statement\n")
+    assert gradescope._imports(module) == {"coursekit.jail", "coursekit.autograde",
+                                           "coursekit.autograde.batch", "coursekit.synthetic"}
+    module.write_text("import coursekit.readme\n")
+    assert gradescope._imports(module) == {"coursekit.readme"}
 
 
 def test_the_zips_tooling_loads_the_hidden_checks_without_the_checkout(tmp_path):

@@ -149,6 +149,34 @@ def test_summary_has_histogram_png_and_pass_rate_table(tmp_path):
         ("x:y", 1.0, 1.0, 1.0, 0.0)]
 
 
+def test_the_summary_margins_hold_the_longest_item_label():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from coursekit.autograde.report import _summary_margins
+
+    for labels in (["x:y"], [f"FullyConnectedNets:{'W' * n}" for n in range(0, 60, 6)],
+                   [f"module:{'i' * n}" for n in range(0, 120, 10)]):
+        height = max(4, 0.22 * len(labels) + 1.5)
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, height),
+                                       gridspec_kw={"width_ratios": [1, 1.3]})
+        fig.subplots_adjust(**_summary_margins(fig, labels))
+        ax2.barh(range(len(labels)), [0.5] * len(labels))
+        ax2.set_yticks(list(range(len(labels))), labels, fontsize=7)
+        ax1.set_ylabel("students")
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        right_of_histogram = ax1.get_window_extent(renderer).x1
+        for tick in ax2.get_yticklabels():
+            box = tick.get_window_extent(renderer)
+            assert box.x0 > right_of_histogram, tick.get_text()     # no overlap
+        assert ax1.yaxis.label.get_window_extent(renderer).x0 >= 0   # inside the figure
+        assert ax2.get_position().x1 <= 1 and ax2.get_position().x0 < 0.9
+        plt.close(fig)
+
+
 def test_grader_results_become_module_and_model_columns():
     grader_dict = {"submission": "s", "notes": [], "checks": [
         {"id": "knn.two_loops.values", "function": "KNearestNeighbor.compute_distances_two_loops",
