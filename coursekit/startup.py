@@ -10,6 +10,7 @@ is taken by a stand-in whose first use imports the real package: the same answer
 a process that checks an IRI.
 """
 import importlib
+import importlib.machinery  # not loaded by `import importlib` in every interpreter
 import sys
 import types
 

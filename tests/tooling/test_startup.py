@@ -4,6 +4,7 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +55,18 @@ def test_iri_formats_are_checked_as_the_real_package_checks_them():
     assert deferred[1] == "True"       # the first check imported the real package
     for answers in real.values():       # the sample tells valid from invalid
         assert True in answers and False in answers
+
+
+def test_coursekit_imports_in_a_bare_interpreter():
+    # No site, no .pth files: nothing has loaded importlib.machinery (a fresh virtualenv's
+    # `coursekit` command found it missing).
+    root = Path(startup.__file__).parents[1]
+    out = subprocess.run([sys.executable, "-I", "-S", "-c",
+                          f"import sys; sys.path.insert(0, {str(root)!r}); import coursekit; "
+                          "print(sorted(m for m in sys.modules if m.startswith('rfc3987')))"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"       # -S: the package is not on the path at all
 
 
 def test_nothing_is_put_in_place_once_jsonschema_loaded_its_checkers():
