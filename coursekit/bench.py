@@ -466,6 +466,13 @@ def throughput_rows(floor, serial, pair, dask, side=None):
                                   f"{students}{', again on the running cluster' if fresh else ''}",
                                   "the command's start, the class gradebook and grades.csv left "
                                   "out", dask, floor, workers)
+        client = dask.get("client_cpu_seconds_per_student")
+        if client:
+            rows.append(Row(f"Dask client (the command alone): CPU of the batch of {students} / "
+                            "what each further student adds (collect, send, receive, merge the "
+                            "gradebook rows, write the results; a run of one beside it)",
+                            f"{dask['client_cpu_seconds']:.1f} s / {client:.2f} s (one client "
+                            f"keeps up with at most {60 / client:.0f} students/min)"))
     else:
         rows.append(Row("Dask, 2 workers on this machine", f"not available ({dask['why']})"))
     cpu = serial["cpu_seconds_per_student"]
@@ -477,6 +484,11 @@ def throughput_rows(floor, serial, pair, dask, side=None):
         Row("class of 600 on ten 32-core machines (Dask), same computation",
             f"{class_cost(cpu, 600, 32, 10) * 60:.1f} min"),
     ]
+    client = dask.get("client_cpu_seconds_per_student") if dask["available"] else None
+    if client:
+        rows.append(Row("class of 600 on ten 32-core machines (Dask), the client's pace as a "
+                        "bound (600 x its CPU per student, when longer)",
+                        f"{class_cost(cpu, 600, 32, 10, client) * 60:.1f} min"))
     if serial.get("peak_rss_mb") and pair.get("peak_rss_mb"):
         one, two = serial["peak_rss_mb"], pair["peak_rss_mb"]
         # One more worker's grading (its kernels, module checks beside, judge) costs what the

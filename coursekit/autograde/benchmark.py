@@ -585,17 +585,20 @@ def dask_throughput(submissions, workers=2, course=None):
         for i, folder in enumerate(submissions):
             shutil.copytree(folder, submitted / f"s{i:03d}" / course.assignment)
         env = {**os.environ, "NBGRADER_DB_URL": f"sqlite:///{tmp}/gradebook.db?timeout=60"}
-        runs = []
+        alone = tmp / "alone"
+        shutil.copytree(submitted / "s000", alone / "s000")
+        runs, client = [], []
         with local_cluster(tmp / "cluster", workers) as (address, _):
-            for _ in ("fresh", "running"):
+            for folder in (submitted, submitted, alone):     # fresh, running, one student
                 # Read before the cluster stops: the workers' CPU is counted while they live.
                 with tree_cpu() as cpu:
-                    start = time.monotonic()
+                    start, reaped = time.monotonic(), children_cpu()
                     code, _, err, finished = timed_lines(
                         [sys.executable, "-m", "coursekit", "autograde", "--all", "--scheduler",
-                         address, "--submitted", str(submitted), "--output-root",
+                         address, "--submitted", str(folder), "--output-root",
                          str(tmp / "out"), "--force", "-q"], env=env, cwd=course.root)
                     seconds = time.monotonic() - start
+                    client.append(children_cpu() - reaped)    # the command alone
                 if code != 0:
                     raise RuntimeError("bench: coursekit autograde --scheduler failed: "
                                        f"{err[-2000:]}")
@@ -606,7 +609,18 @@ def dask_throughput(submissions, workers=2, course=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"available": True, "students": len(submissions), "workers": workers, **runs[1],
-            "fresh": runs[0]}
+            "fresh": runs[0], **client_cost(client[1], client[2], len(submissions))}
+
+
+def client_cost(many_seconds, one_seconds, students):
+    """The Dask command's own CPU (the client: no scheduler, worker or kernel) for `students`
+    and for one student on the same running cluster: {"client_cpu_seconds": the batch's,
+    "client_cpu_seconds_per_student": what each further student adds (collecting, sending,
+    receiving, merging the gradebook rows, writing the results), the difference over
+    students - 1; what is left is the command's start and end}."""
+    per = (many_seconds - one_seconds) / (students - 1) if students > 1 else None
+    return {"client_cpu_seconds": round(many_seconds, 2),
+            "client_cpu_seconds_per_student": None if per is None else round(max(per, 0), 3)}
 
 
 @contextmanager
@@ -747,15 +761,28 @@ def _spawn(cmd, folder, env=None):
 
 # --- what a class costs -----------------------------------------------------------------
 
-def class_cost(cpu_seconds_per_student, students=600, cores=32, machines=1):
+def class_cost(cpu_seconds_per_student, students=600, cores=32, machines=1,
+               serial_seconds_per_student=0.0):
     """Wall hours to grade `students` on `machines` x `cores`, from the CPU seconds one
     student's grading uses: students x CPU seconds / (cores x machines), i.e. every core kept
     busy with one single-threaded grading (kernels get one BLAS thread), nothing for the
-    gradebook or the network. A lower bound: the -j N rows show how close a batch comes."""
-    if cpu_seconds_per_student <= 0 or students < 0 or cores < 1 or machines < 1:
+    gradebook or the network; or, when longer, students x `serial_seconds_per_student`, what
+    one process does for every student in turn (the Dask client: collecting, receiving,
+    merging the gradebook rows). A lower bound: the -j N rows show how close a batch comes."""
+    if cpu_seconds_per_student <= 0 or students < 0 or cores < 1 or machines < 1 \
+            or serial_seconds_per_student < 0:
         raise ValueError("class_cost: CPU seconds per student must be > 0, students >= 0, "
-                         "cores and machines >= 1")
-    return students * cpu_seconds_per_student / (cores * machines) / 3600
+                         "cores and machines >= 1, serial seconds >= 0")
+    return max(students * cpu_seconds_per_student / (cores * machines),
+               students * serial_seconds_per_student) / 3600
+
+
+def children_cpu():
+    """CPU seconds (user + sys) of this process's children reaped so far (getrusage)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- a rerun finding whom to grade (graded.py) ---------------------------------------------

@@ -1,6 +1,7 @@
 """The grading floor's bookkeeping (issue 15): the cells' time read from an executed notebook,
 the ratios and targets of the rows, what a class costs, and the Dask row when Dask is absent.
 No timing is asserted here: the figures themselves are `make bench`'s."""
+import subprocess
 import sys
 import time
 
@@ -54,6 +55,43 @@ def test_cell_seconds_of_a_notebook_nbclient_executed(tmp_path):
 def test_class_cost_is_students_times_cpu_over_all_cores(cpu, machines, hours):
     assert benchmark.class_cost(cpu, students=600, cores=32, machines=machines) == \
         pytest.approx(hours)
+
+
+def test_class_cost_is_bound_by_what_one_process_does_for_every_student():
+    # 600 x 15 s over 320 cores is 28 s; a client spending 0.3 s on each student needs 180 s.
+    assert benchmark.class_cost(15, 600, 32, 10, serial_seconds_per_student=0.3) == \
+        pytest.approx(180 / 3600)
+    assert benchmark.class_cost(15, 600, 32, 1, serial_seconds_per_student=0.3) == \
+        pytest.approx(600 * 15 / 32 / 3600)
+    with pytest.raises(ValueError, match="serial seconds"):
+        benchmark.class_cost(15, serial_seconds_per_student=-1)
+
+
+def test_client_cost_is_what_each_further_student_adds():
+    assert benchmark.client_cost(4.0, 2.5, 6) == {"client_cpu_seconds": 4.0,
+                                                  "client_cpu_seconds_per_student": 0.3}
+    assert benchmark.client_cost(4.0, 4.2, 6)["client_cpu_seconds_per_student"] == 0
+    assert benchmark.client_cost(4.0, 4.0, 1)["client_cpu_seconds_per_student"] is None
+
+
+def test_children_cpu_counts_a_reaped_child():
+    before = benchmark.children_cpu()
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    assert benchmark.children_cpu() - before > 0.05
+
+
+def test_throughput_rows_bound_a_cluster_by_its_clients_pace():
+    dask = {"available": True, "students": 6, "workers": 2, "seconds": 54.0,
+            "seconds_per_student": 9.0, "cpu_seconds_per_student": 16.0,
+            "client_cpu_seconds": 3.9, "client_cpu_seconds_per_student": 0.3}
+    rows = bench.throughput_rows(14.0, batch(1, 15.0, cpu=15.0), batch(2, 8.0), dask)
+    (client,) = [r for r in rows if r.what.startswith("Dask client")]
+    assert client.figure == "3.9 s / 0.30 s (one client keeps up with at most 200 students/min)"
+    (bound,) = [r for r in rows if "client's pace" in r.what]
+    assert bound.figure == "3.0 min"            # 600 x 0.3 s; the cores alone: 600 x 15 / 320
+    dask["client_cpu_seconds_per_student"] = None
+    assert not [r for r in bench.throughput_rows(14.0, batch(1, 15.0, cpu=15.0), batch(2, 8.0),
+                                                 dask) if "client" in r.what]
 
 
 def test_class_cost_refuses_a_measure_that_cannot_be_one():
