@@ -20,7 +20,8 @@ from coursekit.autograde import collect, scratch
 from coursekit.autograde.result import ERROR, INTERRUPTED, Result
 
 # Students checked in parallel only from this many: below it, starting the processes (about
-# 1 s, for nbformat's import) costs more than the fingerprints save.
+# 1 s when nbformat loaded jsonschema's IRI checker, some 0.15 s since coursekit.startup defers
+# it) costs about what the fingerprints save.
 PARALLEL_FROM = 64
 
 
