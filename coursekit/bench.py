@@ -266,6 +266,8 @@ def bench_autograde():
         print("[bench] autograde: a rerun of a graded class finding whom to grade ...",
               flush=True)
         rerun = b.rerun_check(subs[0])
+        print("[bench] autograde: the export of a class of 600 ...", flush=True)
+        export = b.export_of_a_class(600)
     rows += _floor_rows(floor, one, plain, kind)
     per_student = one["total_seconds"] - one["prepare_seconds"]
     rows.append(Row("one grading kernel (jail, guard): start until it answers / shut-down, "
@@ -280,6 +282,7 @@ def bench_autograde():
     rows += throughput_rows(floor["seconds"], serial, pair, dask, side)
     rows += dask_idle_rows(idle)
     rows += rerun_rows(rerun)
+    rows += export_rows(export)
     rows += gradebook_once_rows(once)
     rows += kernels_ahead_rows(gains)
     rows += zygote_rows(forked)
@@ -523,6 +526,18 @@ def rerun_rows(rerun):
     return [Row(f"rerun of a class of {rerun['students']} graded already, finding whom to grade: "
                 f"-j {rerun['jobs']} processes / one", f"{parallel / serial:.2f}x "
                 f"({parallel:.1f} s / {serial:.1f} s)")]
+
+
+def export_rows(export):
+    """The export that ends every batch and `make grades`, for a large class: the class's
+    grades read at once (gradebook.class_grades) / student by student through nbgrader's
+    objects, as the export read them before (benchmark.export_of_a_class)."""
+    n, at_once, one_by_one = export["students"], export["at_once"], export["one_by_one"]
+    return [Row(f"export of a class of {n} (every result refreshed from the gradebook, "
+                "grades.csv, the summary), seconds", f"{export['export']:.1f} s"),
+            Row(f"the export's read of a class of {n}'s grades and comments: at once / student "
+                "by student through nbgrader's objects", f"{at_once / one_by_one:.3f}x "
+                f"({at_once:.2f} s / {one_by_one:.1f} s)")]
 
 
 def gradebook_once_rows(once):

@@ -845,3 +845,99 @@ def gradebook_once(submissions, course=None, jobs=2):
     for name, run in ways.items():
         out[name]["batch"] = batch_throughput(submissions, jobs=jobs, course=run)
     return out
+
+
+# --- the export of a large class: its grades read at once (gradebook.class_grades) -----------
+
+def export_of_a_class(students=600, course=None):
+    """The export that ends every batch and `make grades` for a class of `students`, each with
+    a submission in the gradebook and a result JSON (the rows as a new submission has them):
+    {"students", "export" (seconds of report.export: every result refreshed from the gradebook,
+    grades.csv, the summary; checked to hold a row per student), "at_once" (seconds to read
+    the class's grades and comments, gradebook.class_grades), "one_by_one" (the same read
+    through nbgrader's objects student by student, as the export did before: the yardstick)},
+    the two reads side by side, checked to agree."""
+    from nbgrader.api import Gradebook
+
+    from coursekit.autograde import gradebook, report
+    from coursekit.autograde.result import Item, Result
+
+    tmp = Path(tempfile.mkdtemp(prefix=scratch.pid_prefix("bench-export")))
+    try:
+        course = _scratch_course(course, tmp)
+        pipeline.prepare(course)
+        ids = [f"s{i:04d}" for i in range(students)]
+        with Gradebook(course.db_url) as gb:
+            for student in ids:
+                gradebook._set_rows(gb, course, student, {"student": {}, "submission": {}})
+            gb.db.commit()
+            cells = [(nb.name, cell.name, cell.max_score)
+                     for nb in gb.find_assignment(course.assignment).notebooks
+                     for cell in nb.grade_cells]
+        items = [Item(f"{nb}:{cell}", "test", 0.0, points) for nb, cell, points in cells]
+        for student in ids:
+            path = course.result_path(student)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(Result(student, course.assignment, items=items).dumps())
+        start = time.monotonic()
+        everyone = gradebook.class_grades(course)
+        at_once = time.monotonic() - start
+        start = time.monotonic()
+        one_by_one = {s: grades_through_objects(course, s) for s in ids}
+        by_object = time.monotonic() - start
+        if any(one_by_one[s] != (everyone[s].notebook_grades(), everyone[s].comments)
+               for s in ids):
+            raise RuntimeError("bench: the class's grades read at once differ from those read "
+                               "student by student")
+        start = time.monotonic()
+        report.export(course)
+        export = time.monotonic() - start
+        written = sorted(report.read_grades_csv(course.grades_csv)[1])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if written != ids:
+        raise RuntimeError(f"bench: the export wrote {len(written)} students of {students}")
+    return {"students": students, "export": round(export, 2), "at_once": round(at_once, 3),
+            "one_by_one": round(by_object, 2)}
+
+
+def grades_through_objects(course, student, inline_cells=()):
+    """(notebook grades, comments) of `student` through nbgrader's objects, notebook by
+    notebook: the export's read of a student before gradebook.class_grades, its yardstick here
+    and its reference in tests/autograde/test_class_grades.py."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from coursekit.autograde import gradebook
+
+    grades, comments = {}, {}
+    with Gradebook(course.db_url) as gb:
+        for nb in gb.find_assignment(course.assignment).notebooks:
+            try:
+                submitted = gb.find_submission_notebook(nb.name, course.assignment, student)
+            except MissingEntry:
+                continue
+            order = gradebook.source_cell_order(course, nb.name)
+            solution = {c.name for c in nb.solution_cells}
+            rows = {g.name: g for g in submitted.grades}
+            entries = []
+            for cell in sorted(nb.grade_cells, key=lambda c: (order.get(c.name, len(order)),
+                                                               c.name)):
+                g = rows[cell.name]
+                if cell.name not in solution:
+                    kind = "test"
+                elif cell.name in inline_cells:
+                    kind = "inline"
+                elif cell.cell_type == "markdown" or g.needs_manual_grade:
+                    kind = "manual"
+                else:
+                    kind = "answer"
+                entries.append({"name": cell.name, "kind": kind,
+                                "max_score": float(cell.max_score),
+                                "auto_score": g.auto_score, "manual_score": g.manual_score,
+                                "score": float(g.score or 0.0),
+                                "needs_manual_grade": bool(g.needs_manual_grade)})
+            grades[nb.name] = entries
+            for c in submitted.comments:
+                if (c.comment or "").strip():
+                    comments[f"{nb.name}:{c.name}"] = c.comment.strip()
+    return grades, comments

@@ -51,15 +51,18 @@ def load_results(course):
     return results
 
 
-def refresh_from_gradebook(course, result):
+def refresh_from_gradebook(course, result, read=None):
     """Update the notebook items of `result` (a Result) with the gradebook's current scores,
-    whether the instructor set them by hand, and the grader's comments."""
-    try:
-        inline_cells = {i.id.split(":", 1)[-1] for i in result.items if i.kind == INLINE}
-        grades = gradebook.notebook_grades(course, result.student, inline_cells)
-        comments = gradebook.cell_comments(course, result.student)
-    except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
-        return result
+    whether the instructor set them by hand, and the grader's comments. `read`: the student's
+    gradebook.StudentGrades when the class was read at once (an export), else read here."""
+    inline_cells = {i.id.split(":", 1)[-1] for i in result.items if i.kind == INLINE}
+    if read is None:
+        try:
+            read = gradebook.class_grades(course, [result.student]).get(result.student,
+                                                                        gradebook.NO_GRADES)
+        except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
+            return result
+    grades, comments = read.notebook_grades(inline_cells), read.comments
     current = {f"{nb}:{g['name']}": g for nb, gs in grades.items() for g in gs}
     for item in result.items:
         g = current.get(item.id)
@@ -432,14 +435,16 @@ def _export_results(course, refresh, feedback):
         # A gradebook server that cannot be reached is an error, not "no scores yet": the
         # export would silently drop the manual grades.
         gradebook.check_gradebook(course)
+    everyone = _read_class(course) if refresh and results else None
     for student, result in results.items():
-        before = result.dumps()
+        before = result.canonical()
         # An interrupted regrade keeps its scores: the gradebook holds a half-done grading.
-        refreshed = refresh and result.status not in (ERROR, INTERRUPTED)
+        refreshed = refresh and everyone is not None and result.status not in (ERROR,
+                                                                              INTERRUPTED)
         if refreshed:
-            refresh_from_gradebook(course, result)
+            refresh_from_gradebook(course, result, everyone.get(student, gradebook.NO_GRADES))
         reviews.apply(result, decisions)
-        changed = result.dumps() != before
+        changed = result.canonical() != before
         if feedback and (refreshed or changed):
             _rewrite_feedback(course, student, result)
         if changed:
@@ -449,6 +454,15 @@ def _export_results(course, refresh, feedback):
         write_summary(course, results)
     shutil.rmtree(course.staging_dir, ignore_errors=True)   # the feedback rewrites' staging
     return results
+
+
+def _read_class(course):
+    """Every student's grades and comments (gradebook.class_grades: a few queries for the whole
+    class), or None when the gradebook holds no such assignment (nothing to refresh from)."""
+    try:
+        return gradebook.class_grades(course)
+    except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
+        return None
 
 
 def _rewrite_feedback(course, student, result):

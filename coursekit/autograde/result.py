@@ -99,9 +99,13 @@ class Item:
         return self.review is not None and self.review.status == "pending"
 
     def to_json(self):
-        data = asdict(self)
+        # The fields one by one, not dataclasses.asdict: its deep copies of every string and
+        # number made writing a class's records the larger part of an export.
+        data = {name: getattr(self, name) for name in _ITEM_FIELDS}
         if self.review is None:
             del data["review"]
+        else:
+            data["review"] = asdict(self.review)
         return data
 
     @classmethod
@@ -113,6 +117,9 @@ class Item:
                    kind=data.get("kind", ""))
         item.review = Review(**review) if review else None
         return item
+
+
+_ITEM_FIELDS = tuple(f.name for f in fields(Item))
 
 
 def _total(field_name, keep=None, doc=None):
@@ -197,6 +204,11 @@ class Result:
 
     def dumps(self):
         return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+
+    def canonical(self):
+        """The record as compact JSON with its keys sorted: equal for equal records, and some
+        ten times cheaper than `dumps` (whose indentation leaves json's C encoder unused)."""
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def load(cls, path):

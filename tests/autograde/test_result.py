@@ -67,6 +67,25 @@ def test_a_result_survives_its_json_record_unchanged():
     assert isinstance(back.items[3].review, Review) and back.items[3].held
 
 
+def test_the_canonical_form_changes_exactly_when_the_record_does():
+    """report's export compares `canonical()` before and after refreshing a result and writes
+    the record only when it differs: the same record, also read back, gives the same text; a
+    change anywhere in it (an item's score, its review, a notebook's entry) gives another."""
+    result = every_kind()
+    same = Result.from_json(json.loads(result.dumps()))
+    assert result.canonical() == same.canonical()
+    assert json.loads(result.canonical()) == json.loads(result.dumps())
+    changes = [lambda r: setattr(r.items[0], "score", 2.5),
+               lambda r: setattr(r.items[3].review, "status", "released"),
+               lambda r: r.notebooks["knn"].setdefault("comments", []).append(["c", "t"]),
+               lambda r: setattr(r.items[4], "comment", "see me")]
+    for change in changes:
+        changed = Result.from_json(json.loads(result.dumps()))
+        change(changed)
+        assert changed.canonical() != result.canonical()
+        assert changed.dumps() != result.dumps()
+
+
 def test_the_record_keeps_the_keys_the_readers_of_the_json_use():
     data = json.loads(every_kind().dumps())
     # coursekit.autograde.score and the CI workflow read these; reports read the items.

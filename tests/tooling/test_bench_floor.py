@@ -354,3 +354,18 @@ def test_the_rerun_row_compares_the_check_in_processes_with_one_after_another():
     (row,) = bench.rerun_rows({"students": 200, "jobs": 2, "serial": 6.0, "parallel": 3.9})
     assert "class of 200" in row.what and "-j 2 processes / one" in row.what
     assert row.figure == "0.65x (3.9 s / 6.0 s)" and row.ok is None
+
+
+def test_the_export_rows_give_the_large_class_and_the_two_reads_side_by_side():
+    rows = bench.export_rows({"students": 600, "export": 2.345, "at_once": 0.3,
+                              "one_by_one": 30.0})
+    assert [r.figure for r in rows] == ["2.3 s", "0.010x (0.30 s / 30.0 s)"]
+    assert all("class of 600" in r.what for r in rows) and all(r.ok is None for r in rows)
+
+
+def test_the_export_of_a_class_reads_the_same_grades_both_ways():
+    """A small class through the whole measurement: its gradebook, its results, both reads
+    (which must agree) and the export (a grades.csv row per student); it raises otherwise."""
+    out = benchmark.export_of_a_class(students=3)
+    assert out["students"] == 3
+    assert out["export"] > 0 and out["at_once"] > 0 and out["one_by_one"] > 0
