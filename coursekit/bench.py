@@ -470,12 +470,14 @@ def throughput_rows(floor, serial, pair, dask, side=None):
                                   "the command's start, the class gradebook and grades.csv left "
                                   "out", dask, floor, workers)
         client = dask.get("client_cpu_seconds_per_student")
-        if client:
+        if client is not None:
+            # 0: the run of one cost the client as much as the batch (within the noise)
+            pace = (f"one client keeps up with at most {60 / client:.0f} students/min"
+                    if client > 0 else "no more than the run of one: within the noise")
             rows.append(Row(f"Dask client (the command alone): CPU of the batch of {students} / "
                             "what each further student adds (collect, send, receive, merge the "
                             "gradebook rows, write the results; a run of one beside it)",
-                            f"{dask['client_cpu_seconds']:.1f} s / {client:.2f} s (one client "
-                            f"keeps up with at most {60 / client:.0f} students/min)"))
+                            f"{dask['client_cpu_seconds']:.1f} s / {client:.2f} s ({pace})"))
     else:
         rows.append(Row("Dask, 2 workers on this machine", f"not available ({dask['why']})"))
     cpu = serial["cpu_seconds_per_student"]

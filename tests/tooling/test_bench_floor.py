@@ -92,6 +92,12 @@ def test_throughput_rows_bound_a_cluster_by_its_clients_pace():
     dask["client_cpu_seconds_per_student"] = None
     assert not [r for r in bench.throughput_rows(14.0, batch(1, 15.0, cpu=15.0), batch(2, 8.0),
                                                  dask) if "client" in r.what]
+    # A run of one that cost the client as much as the batch: the row stays, no bound
+    dask["client_cpu_seconds_per_student"] = 0.0
+    rows = bench.throughput_rows(14.0, batch(1, 15.0, cpu=15.0), batch(2, 8.0), dask)
+    (client,) = [r for r in rows if r.what.startswith("Dask client")]
+    assert client.figure == "3.9 s / 0.00 s (no more than the run of one: within the noise)"
+    assert not [r for r in rows if "client's pace" in r.what]
 
 
 def test_class_cost_refuses_a_measure_that_cannot_be_one():
