@@ -189,14 +189,19 @@ def notebook_grades(course, student, inline_cells=()):
     inline step; "manual" free text; "answer" autograded code), score (manual if an
     instructor set one, else auto), max_score, needs_manual_grade, manual_score.
     """
-    return class_grades(course, [student]).get(student, NO_GRADES).notebook_grades(inline_cells)
+    return student_grades(course, student).notebook_grades(inline_cells)
 
 
 def cell_comments(course, student):
     """{"<notebook>:<cell>": comment} of the student's solution cells that carry a comment: a
     grader's, entered in formgrader, else nbgrader's own ("No response." for an answer left as
     released), in the master notebooks' cell order."""
-    return class_grades(course, [student]).get(student, NO_GRADES).comments
+    return student_grades(course, student).comments
+
+
+def student_grades(course, student):
+    """The StudentGrades of one student (NO_GRADES without a submission)."""
+    return class_grades(course, [student]).get(student, NO_GRADES)
 
 
 class StudentGrades:
@@ -249,13 +254,13 @@ def class_grades(course, students=None):
         db = gb.db
         assignment = gb.find_assignment(course.assignment)
         masters, orders, rank, names = {}, {}, {}, {}   # notebook id -> name, -> cell order
-        graded = {}                           # grade cell id -> (notebook name, _Cell)
+        graded = {}                           # grade cell id -> _Cell
         for nb in assignment.notebooks:       # by name, as nbgrader orders them
             masters[nb.id] = nb.name
             orders[nb.id] = source_cell_order(course, nb.name)
             solution = {cell.name for cell in nb.solution_cells}
             for cell in nb.grade_cells:
-                graded[cell.id] = (nb.name, _Cell(cell, cell.name in solution))
+                graded[cell.id] = _Cell(cell, cell.name in solution)
         for cell_id, name, notebook_id in db.query(BaseCell.id, BaseCell.name,
                                                    BaseCell.notebook_id).filter(
                 BaseCell.notebook_id.in_(list(masters))):
@@ -285,16 +290,15 @@ def class_grades(course, students=None):
         for row in sorted(rows, key=lambda r: rank.get(r.cell_id, (0, ""))):
             if row.notebook_id in owner and row.cell_id in graded:
                 student, notebook = owner[row.notebook_id]
-                out[student].notebooks[notebook].append((graded[row.cell_id][1], row))
+                out[student].notebooks[notebook].append((graded[row.cell_id], row))
         comments = db.query(Comment.notebook_id, Comment.cell_id, Comment.comment).filter(
             Comment.notebook_id.in_(ids)).all()
-        by_notebook = {name: i for i, name in enumerate(sorted(masters.values()))}
-        for row in sorted(comments, key=lambda r: (by_notebook.get(owner.get(
-                r.notebook_id, (None, ""))[1], 0), rank.get(r.cell_id, (0, "")))):
-            text = (row.comment or "").strip()
-            if text and row.notebook_id in owner and row.cell_id in names:
-                student, notebook = owner[row.notebook_id]
-                out[student].comments[f"{notebook}:{names[row.cell_id]}"] = text
+        kept = [(owner[r.notebook_id], r) for r in comments
+                if r.notebook_id in owner and r.cell_id in names and (r.comment or "").strip()]
+        # by notebook (by name, as above), then in the master's cell order
+        for (student, notebook), row in sorted(kept, key=lambda k: (k[0][1],
+                                                                     rank[k[1].cell_id])):
+            out[student].comments[f"{notebook}:{names[row.cell_id]}"] = row.comment.strip()
     return out
 
 

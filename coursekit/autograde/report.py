@@ -58,8 +58,7 @@ def refresh_from_gradebook(course, result, read=None):
     inline_cells = {i.id.split(":", 1)[-1] for i in result.items if i.kind == INLINE}
     if read is None:
         try:
-            read = gradebook.class_grades(course, [result.student]).get(result.student,
-                                                                        gradebook.NO_GRADES)
+            read = gradebook.student_grades(course, result.student)
         except Exception:  # no gradebook entry (e.g. a run that failed before nbgrader)
             return result
     grades, comments = read.notebook_grades(inline_cells), read.comments
